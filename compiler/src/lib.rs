@@ -1,0 +1,57 @@
+//! netc's compiler core. Sources in; a typed, checked topology and
+//! diagnostics out. The pipeline has one module per stage:
+//!
+//! 1. [`syntax`]: text to a typed syntax tree (`N01xx` diagnostics),
+//! 2. [`model`]: names resolved, ranges expanded, defaults made explicit,
+//!    pod subnets allocated (`N02xx`),
+//! 3. [`check`]: the interop and addressing rules (`N03xx`, `N04xx`).
+//!
+//! Invariant: this crate is pure. It does no I/O and reads no clock,
+//! environment or process state, so the same source always gives the same
+//! result; the `netc` binary does the effects.
+
+pub mod check;
+pub mod diagnostic;
+pub mod model;
+pub mod syntax;
+
+use diagnostic::{Diagnostic, SourceFile};
+
+/// The outcome of checking one file.
+#[derive(Debug)]
+pub struct Analysis {
+    /// The resolved topology, when the file was well-formed enough to build
+    /// one. Present even when checks found errors.
+    pub topology: Option<model::Topology>,
+    /// Every diagnostic of every stage, sorted by position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Analysis {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Parse, resolve and check a source file, collecting all diagnostics.
+pub fn analyze(source: &SourceFile) -> Analysis {
+    let (_, document, mut diagnostics) = syntax::parse_document(source.text());
+    let topology = model::build(&document, &mut diagnostics);
+    if let Some(topology) = &topology {
+        check::run(topology, &mut diagnostics);
+    }
+    diagnostic::sort(&mut diagnostics);
+    Analysis { topology, diagnostics }
+}
+
+/// Format a source file canonically, or return its syntax errors.
+pub fn format(source: &SourceFile) -> Result<String, Vec<Diagnostic>> {
+    let (file, _, mut diagnostics) = syntax::parse_document(source.text());
+    diagnostics.retain(Diagnostic::is_error);
+    if diagnostics.is_empty() {
+        Ok(syntax::fmt::format(&file))
+    } else {
+        diagnostic::sort(&mut diagnostics);
+        Err(diagnostics)
+    }
+}

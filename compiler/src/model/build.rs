@@ -1,0 +1,402 @@
+//! Lowering a [`Document`] into a [`Topology`]: one cluster, required
+//! settings present, names unique, `nodes` ranges expanded, segment and ToR
+//! references resolved, defaults filled in.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use super::alloc::{allocate, offset_address};
+use super::defaults::*;
+use super::types::*;
+use crate::diagnostic::{best_match, Diagnostic, Span, Spanned};
+use crate::syntax::ast::{ClusterDecl, Document, NodeSettings};
+
+/// Build the topology, or `None` when there is no usable cluster block.
+pub fn build(document: &Document, diagnostics: &mut Vec<Diagnostic>) -> Option<Topology> {
+    let segments = segments(document, diagnostics);
+    let mut nodes = nodes(document, diagnostics);
+    for node in &mut nodes {
+        node.segment = segment_of(&segments, node.address.value);
+    }
+    let tors = tors(document, &segments, diagnostics);
+    let cluster = cluster(document, &nodes, diagnostics)?;
+    let subnets = allocate(&cluster, &nodes);
+    Some(Topology {
+        cluster,
+        segments,
+        nodes,
+        tors,
+        subnets,
+    })
+}
+
+/// Report a required setting as missing, unless the block tried to set it
+/// (then a diagnostic already points at the attempt).
+fn missing(
+    diagnostics: &mut Vec<Diagnostic>,
+    attempted: &BTreeSet<String>,
+    header: Span,
+    what: &str,
+    key: &str,
+    example: &str,
+) {
+    if attempted.contains(key) {
+        return;
+    }
+    diagnostics.push(
+        Diagnostic::error("N0203", header, format!("{what} has no `{key}`"))
+            .label(format!("`{key}` is required here"))
+            .help(format!("add a line such as `{example}`")),
+    );
+}
+
+/// Reports a second declaration of a name; returns whether the name is new.
+fn claim(
+    names: &mut BTreeMap<String, Span>,
+    name: &Spanned<String>,
+    kind: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> bool {
+    if let Some(first) = names.get(&name.value) {
+        diagnostics.push(
+            Diagnostic::error("N0204", name.span, format!("{kind} `{}` is declared twice", name.value))
+                .label("second declaration")
+                .with_secondary(*first, "first declared here")
+                .help(format!("rename one of them; {kind} names must be unique")),
+        );
+        return false;
+    }
+    names.insert(name.value.clone(), name.span);
+    true
+}
+
+fn cluster(document: &Document, nodes: &[Node], diagnostics: &mut Vec<Diagnostic>) -> Option<Cluster> {
+    let Some(decl) = document.clusters.first() else {
+        diagnostics.push(
+            Diagnostic::error("N0201", Span::default(), "the file declares no cluster")
+                .label("expected a `cluster` block")
+                .help("start the file with `cluster NAME { pod-network 10.244.0.0/16; service-network 10.96.0.0/12 }`"),
+        );
+        return None;
+    };
+    for extra in &document.clusters[1..] {
+        diagnostics.push(
+            Diagnostic::error("N0202", extra.name.span, "a file declares one cluster")
+                .label("second cluster")
+                .with_secondary(decl.name.span, "first cluster declared here")
+                .help("put each cluster in a file of its own"),
+        );
+    }
+    let pods = required(
+        decl,
+        &decl.pod_network,
+        "pod-network",
+        "pod-network 10.244.0.0/16",
+        diagnostics,
+    );
+    let services = required(
+        decl,
+        &decl.service_network,
+        "service-network",
+        "service-network 10.96.0.0/12",
+        diagnostics,
+    );
+    let (pod_networks, service_networks) = (pods?, services?);
+
+    let cluster_dns = match &decl.cluster_dns {
+        Some(list) => list.value.iter().cloned().map(Field::written).collect(),
+        None => service_networks
+            .iter()
+            .filter_map(|net| offset_address(net.value.network(), 10).filter(|a| net.value.contains(a)))
+            .take(1)
+            .map(|address| Field::default(address, decl.header))
+            .collect(),
+    };
+
+    let backend = backend(decl, nodes);
+    let windows = windows(decl, &backend);
+    Some(Cluster {
+        name: decl.name.clone(),
+        header: decl.header,
+        pod_networks,
+        service_networks,
+        cluster_dns,
+        node_subnet_len: Field::or(decl.node_subnet_len.clone(), NODE_SUBNET_LEN, decl.header),
+        underlay_mtu: Field::or(decl.underlay_mtu.clone(), UNDERLAY_MTU, decl.header),
+        kubernetes: Field::or(decl.kubernetes.clone(), KUBERNETES, decl.header),
+        dataplane: Field::or(decl.dataplane.clone(), Dataplane::Flannel, decl.header),
+        backend,
+        windows,
+    })
+}
+
+fn required(
+    decl: &ClusterDecl,
+    value: &Option<Spanned<Vec<Spanned<IpNet>>>>,
+    key: &str,
+    example: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Vec<Spanned<IpNet>>> {
+    if value.is_none() {
+        missing(
+            diagnostics,
+            &decl.attempted,
+            decl.header,
+            &format!("cluster `{}`", decl.name.value),
+            key,
+            example,
+        );
+    }
+    value.as_ref().map(|list| list.value.clone())
+}
+
+fn backend(decl: &ClusterDecl, nodes: &[Node]) -> Backend {
+    let Some(written) = &decl.backend else {
+        return Backend {
+            kind: Field::default(BackendKind::Vxlan, decl.header),
+            vxlan: Some(vxlan_defaults(None, nodes, decl.header)),
+        };
+    };
+    let kind = Field::written(written.kind.clone());
+    let vxlan = (kind.value == BackendKind::Vxlan).then(|| vxlan_defaults(Some(written), nodes, written.kind.span));
+    Backend { kind, vxlan }
+}
+
+/// VNI and port default to Windows' 4096/4789 when any Windows node exists,
+/// else to flannel's Linux defaults 1/8472.
+fn vxlan_defaults(written: Option<&crate::syntax::ast::BackendDecl>, nodes: &[Node], anchor: Span) -> Vxlan {
+    let windows = nodes.iter().any(|n| n.os.value == Os::Windows);
+    let (vni, port) = if windows {
+        (WINDOWS_VNI, WINDOWS_VXLAN_PORT)
+    } else {
+        (LINUX_VNI, LINUX_VXLAN_PORT)
+    };
+    let pick = |f: fn(&crate::syntax::ast::BackendDecl) -> Option<Spanned<u32>>, default| {
+        Field::or(written.and_then(f), default, anchor)
+    };
+    Vxlan {
+        vni: pick(|b| b.vni.clone(), vni),
+        port: pick(|b| b.port.clone(), port),
+        gbp: Field::or(written.and_then(|b| b.gbp.clone()), false, anchor),
+        direct_routing: Field::or(written.and_then(|b| b.direct_routing.clone()), false, anchor),
+        mac_prefix: Field::or(
+            written.and_then(|b| b.mac_prefix.clone()),
+            MAC_PREFIX.to_string(),
+            anchor,
+        ),
+    }
+}
+
+fn windows(decl: &ClusterDecl, backend: &Backend) -> Windows {
+    let written = decl.windows.as_ref();
+    let anchor = written.map_or(decl.header, |w| w.header);
+    let vni = backend.vxlan.as_ref().map_or(WINDOWS_VNI, |v| v.vni.value);
+    Windows {
+        declared: written.map(|w| w.header),
+        dsr: Field::or(written.and_then(|w| w.dsr.clone()), false, anchor),
+        cni_api_version: Field::or(written.and_then(|w| w.cni_api_version.clone()), CNI_API_VERSION, anchor),
+        network_name: Field::or(
+            written.and_then(|w| w.network_name.clone()),
+            default_network_name(backend.kind.value, vni),
+            anchor,
+        ),
+        preserve_destination: Field::or(written.and_then(|w| w.preserve_destination.clone()), false, anchor),
+        session_affinity: Field::or(written.and_then(|w| w.session_affinity.clone()), false, anchor),
+    }
+}
+
+fn segments(document: &Document, diagnostics: &mut Vec<Diagnostic>) -> Vec<Segment> {
+    let mut names = BTreeMap::new();
+    let mut segments = Vec::new();
+    for decl in &document.segments {
+        let unique = claim(&mut names, &decl.name, "segment", diagnostics);
+        let Some(prefix) = decl.prefix.clone() else {
+            missing(
+                diagnostics,
+                &decl.attempted,
+                decl.header,
+                &format!("segment `{}`", decl.name.value),
+                "prefix",
+                "prefix 192.168.10.0/24",
+            );
+            continue;
+        };
+        if unique {
+            segments.push(Segment {
+                name: decl.name.clone(),
+                header: decl.header,
+                prefix,
+                gateway: decl.gateway.clone(),
+            });
+        }
+    }
+    segments
+}
+
+/// The segment with the longest prefix containing `address`.
+fn segment_of(segments: &[Segment], address: IpAddr) -> Option<usize> {
+    segments
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.prefix.value.contains(&address))
+        .max_by_key(|(i, s)| (s.prefix.value.prefix_len(), std::cmp::Reverse(*i)))
+        .map(|(i, _)| i)
+}
+
+fn node_common(
+    settings: &NodeSettings,
+    attempted: &BTreeSet<String>,
+    header: Span,
+    what: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<(Field<Os>, Field<Arch>, Field<Role>)> {
+    let Some(os) = settings.os.clone() else {
+        missing(diagnostics, attempted, header, what, "os", "os linux");
+        return None;
+    };
+    Some((
+        Field::written(os),
+        Field::or(settings.arch.clone(), Arch::Amd64, header),
+        Field::or(settings.role.clone(), Role::Worker, header),
+    ))
+}
+
+fn nodes(document: &Document, diagnostics: &mut Vec<Diagnostic>) -> Vec<Node> {
+    let mut names = BTreeMap::new();
+    let mut nodes = Vec::new();
+    for decl in &document.nodes {
+        let what = format!("node `{}`", decl.name.value);
+        let common = node_common(&decl.settings, &decl.attempted, decl.header, &what, diagnostics);
+        if decl.address.is_none() {
+            missing(
+                diagnostics,
+                &decl.attempted,
+                decl.header,
+                &what,
+                "address",
+                "address 192.168.10.10",
+            );
+        }
+        let unique = claim(&mut names, &decl.name, "node", diagnostics);
+        let (Some((os, arch, role)), Some(address), true) = (common, decl.address.clone(), unique) else {
+            continue;
+        };
+        nodes.push(Node {
+            name: decl.name.clone(),
+            declared: decl.header,
+            range: None,
+            os,
+            arch,
+            build: decl.settings.build.clone(),
+            address,
+            interface: decl.settings.interface.clone(),
+            role,
+            pinned: decl.pod_subnet.as_ref().map(|p| p.value.clone()).unwrap_or_default(),
+            segment: None,
+        });
+    }
+    for decl in &document.ranges {
+        let what = format!("node range `{}`", decl.name.value);
+        let common = node_common(&decl.settings, &decl.attempted, decl.header, &what, diagnostics);
+        let Some(start) = decl.address_start.clone() else {
+            missing(
+                diagnostics,
+                &decl.attempted,
+                decl.header,
+                &what,
+                "address-start",
+                "address-start 192.168.11.10",
+            );
+            continue;
+        };
+        let Some((os, arch, role)) = common else { continue };
+        let count = decl.count.value;
+        if offset_address(start.value, count - 1).is_none() {
+            diagnostics.push(
+                Diagnostic::error(
+                    "N0206",
+                    start.span,
+                    format!(
+                        "{count} addresses from `{}` run past the end of the address space",
+                        start.value
+                    ),
+                )
+                .label("first address of the range")
+                .help("start the range lower, or lower its count"),
+            );
+            continue;
+        }
+        for index in 1..=count {
+            let name = Spanned::new(format!("{}-{index}", decl.name.value), decl.name.span);
+            if !claim(&mut names, &name, "node", diagnostics) {
+                continue;
+            }
+            let address = offset_address(start.value, index - 1).expect("checked above");
+            nodes.push(Node {
+                name,
+                declared: decl.header,
+                range: Some((decl.name.value.clone(), index)),
+                os: os.clone(),
+                arch: arch.clone(),
+                build: decl.settings.build.clone(),
+                address: Spanned::new(address, start.span),
+                interface: decl.settings.interface.clone(),
+                role: role.clone(),
+                pinned: Vec::new(),
+                segment: None,
+            });
+        }
+    }
+    nodes
+}
+
+fn tors(document: &Document, segments: &[Segment], diagnostics: &mut Vec<Diagnostic>) -> Vec<Tor> {
+    let mut names = BTreeMap::new();
+    let mut tors = Vec::new();
+    for decl in &document.tors {
+        if !claim(&mut names, &decl.name, "tor", diagnostics) {
+            continue;
+        }
+        let segment = match &decl.segment {
+            None => {
+                missing(
+                    diagnostics,
+                    &decl.attempted,
+                    decl.header,
+                    &format!("tor `{}`", decl.name.value),
+                    "segment",
+                    "segment rack-a",
+                );
+                None
+            }
+            Some(name) => {
+                let found = segments.iter().position(|s| s.name.value == name.value);
+                if found.is_none() {
+                    let known: Vec<&str> = segments.iter().map(|s| s.name.value.as_str()).collect();
+                    let help = match best_match(&name.value, &known) {
+                        Some(close) => format!("did you mean `{close}`?"),
+                        None if known.is_empty() => "declare it with `segment NAME { prefix ... }`".to_string(),
+                        None => format!("declared segments: {}", known.join(", ")),
+                    };
+                    diagnostics.push(
+                        Diagnostic::error("N0205", name.span, format!("no segment named `{}`", name.value))
+                            .label("unknown segment")
+                            .help(help),
+                    );
+                }
+                found
+            }
+        };
+        tors.push(Tor {
+            name: decl.name.clone(),
+            header: decl.header,
+            segment_name: decl.segment.clone(),
+            segment,
+            routes_auto: decl.routes_auto,
+            routes: decl.routes.clone(),
+        });
+    }
+    tors
+}

@@ -1,0 +1,44 @@
+//! The values netc assumes when a file does not say, in one place so that
+//! docs and code agree.
+
+use crate::syntax::ast::{BackendKind, KubeVersion};
+
+/// flannel's default per-node subnet length (`SubnetLen`).
+pub const NODE_SUBNET_LEN: u8 = 24;
+/// Per-node IPv6 subnet length when an IPv4 family takes `node-subnet-len`
+/// (flannel's `IPv6SubnetLen` default).
+pub const NODE_SUBNET_LEN_V6: u8 = 64;
+pub const UNDERLAY_MTU: u32 = 1500;
+/// Assumed when `kubernetes` is not written: the oldest minor release still
+/// maintained upstream when this netc was written.
+pub const KUBERNETES: KubeVersion = KubeVersion::new(1, 33);
+/// Windows flanneld's only interoperable VNI and UDP port.
+pub const WINDOWS_VNI: u32 = 4096;
+pub const WINDOWS_VXLAN_PORT: u32 = 4789;
+/// flannel's Linux defaults: VNI 1 and the kernel's UDP port 8472.
+pub const LINUX_VNI: u32 = 1;
+pub const LINUX_VXLAN_PORT: u32 = 8472;
+/// Windows flanneld's default `MacPrefix`.
+pub const MAC_PREFIX: &str = "0E-2A";
+/// containerd needs CNI API version 2 on Windows.
+pub const CNI_API_VERSION: u8 = 2;
+
+/// The HNS network name Windows flanneld creates by default: `flannel.<VNI>`
+/// for vxlan, `cbr0` for host-gw (and for tor, which uses l2bridge too).
+pub fn default_network_name(backend: BackendKind, vni: u32) -> String {
+    match backend {
+        BackendKind::Vxlan => format!("flannel.{vni}"),
+        _ => "cbr0".to_string(),
+    }
+}
+
+/// Bytes each backend adds to a packet on the underlay (flannel's figures).
+pub fn encapsulation_overhead(backend: BackendKind) -> u32 {
+    match backend {
+        BackendKind::Vxlan => 50,
+        BackendKind::Wireguard => 80,
+        BackendKind::Ipsec => 77,
+        BackendKind::Udp => 28,
+        BackendKind::HostGw | BackendKind::Tor => 0,
+    }
+}

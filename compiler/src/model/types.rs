@@ -1,0 +1,168 @@
+//! The resolved topology that the checks and emitters read: every default is
+//! explicit, every node (including those of `nodes` ranges) is listed, every
+//! reference points at what it names, and every value keeps the span of the
+//! text it came from so that diagnostics can point at it.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::diagnostic::{Span, Spanned};
+pub use crate::syntax::ast::{Arch, BackendKind, Dataplane, KubeVersion, Os, Role, RouteDecl};
+
+/// A setting's value and where it came from. `written` is false for a default
+/// filled in by netc; its span then points at the block that owns it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Field<T> {
+    pub value: T,
+    pub span: Span,
+    pub written: bool,
+}
+
+impl<T> Field<T> {
+    pub fn written(value: Spanned<T>) -> Field<T> {
+        Field {
+            value: value.value,
+            span: value.span,
+            written: true,
+        }
+    }
+
+    pub fn default(value: T, span: Span) -> Field<T> {
+        Field {
+            value,
+            span,
+            written: false,
+        }
+    }
+
+    /// The written value, or a default anchored at `span`.
+    pub fn or(value: Option<Spanned<T>>, default: T, span: Span) -> Field<T> {
+        value.map_or_else(|| Field::default(default, span), Field::written)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Topology {
+    pub cluster: Cluster,
+    pub segments: Vec<Segment>,
+    pub nodes: Vec<Node>,
+    pub tors: Vec<Tor>,
+    /// Each node's pod subnets, index for index with `nodes`.
+    pub subnets: Vec<NodeSubnets>,
+}
+
+impl Topology {
+    pub fn windows_nodes(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.iter().filter(|n| n.os.value == Os::Windows)
+    }
+
+    pub fn has_windows(&self) -> bool {
+        self.windows_nodes().next().is_some()
+    }
+
+    /// Whether the pod network has both an IPv4 and an IPv6 prefix.
+    pub fn is_dual_stack(&self) -> bool {
+        let pods = &self.cluster.pod_networks;
+        pods.iter().any(|p| p.value.addr().is_ipv4()) && pods.iter().any(|p| p.value.addr().is_ipv6())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    pub name: Spanned<String>,
+    pub header: Span,
+    /// One prefix per address family, as written (1 or 2).
+    pub pod_networks: Vec<Spanned<IpNet>>,
+    pub service_networks: Vec<Spanned<IpNet>>,
+    /// Written, or the tenth address of the first service network (kubeadm's
+    /// convention).
+    pub cluster_dns: Vec<Field<IpAddr>>,
+    pub node_subnet_len: Field<u8>,
+    pub underlay_mtu: Field<u32>,
+    pub kubernetes: Field<KubeVersion>,
+    pub dataplane: Field<Dataplane>,
+    pub backend: Backend,
+    pub windows: Windows,
+}
+
+#[derive(Clone, Debug)]
+pub struct Backend {
+    pub kind: Field<BackendKind>,
+    /// Present exactly when the backend is vxlan.
+    pub vxlan: Option<Vxlan>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Vxlan {
+    pub vni: Field<u32>,
+    pub port: Field<u32>,
+    pub gbp: Field<bool>,
+    pub direct_routing: Field<bool>,
+    pub mac_prefix: Field<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Windows {
+    /// The `windows { }` block, when written.
+    pub declared: Option<Span>,
+    pub dsr: Field<bool>,
+    pub cni_api_version: Field<u8>,
+    /// The one name used for the HNS network, the CNI `name`, kube-proxy's
+    /// `--network-name` and the source-VIP request.
+    pub network_name: Field<String>,
+    pub preserve_destination: Field<bool>,
+    pub session_affinity: Field<bool>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Segment {
+    pub name: Spanned<String>,
+    pub header: Span,
+    pub prefix: Spanned<IpNet>,
+    pub gateway: Option<Spanned<IpAddr>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub name: Spanned<String>,
+    /// The `node` block header, or the `nodes` range header it came from.
+    pub declared: Span,
+    /// For a node of a `nodes` range: the range's name and this node's index (1-based).
+    pub range: Option<(String, u32)>,
+    pub os: Field<Os>,
+    pub arch: Field<Arch>,
+    pub build: Option<Spanned<u32>>,
+    pub address: Spanned<IpAddr>,
+    pub interface: Option<Spanned<String>>,
+    pub role: Field<Role>,
+    /// `pod-subnet` as written (one prefix per family).
+    pub pinned: Vec<Spanned<IpNet>>,
+    /// The segment whose prefix contains the address (longest match).
+    pub segment: Option<usize>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Tor {
+    pub name: Spanned<String>,
+    pub header: Span,
+    /// The segment as written, and what it resolved to.
+    pub segment_name: Option<Spanned<String>>,
+    pub segment: Option<usize>,
+    pub routes_auto: Option<Span>,
+    pub routes: Vec<RouteDecl>,
+}
+
+/// The pod subnets of one node, per family. `None` where the pod network has
+/// no prefix of that family, or no room was left (the capacity rule reports it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeSubnets {
+    pub v4: Option<IpNet>,
+    pub v6: Option<IpNet>,
+}
+
+impl NodeSubnets {
+    pub fn iter(&self) -> impl Iterator<Item = IpNet> + '_ {
+        self.v4.iter().chain(self.v6.iter()).copied()
+    }
+}

@@ -1,0 +1,720 @@
+//! The grammar of `.netc`: which blocks exist, which settings each takes, and
+//! the type of every value. Lowers the [`cst`](super::cst) into the typed
+//! [`ast`](super::ast), reporting unknown keywords (with "did you mean"),
+//! misplaced statements, bad values and repeated settings.
+
+use std::collections::BTreeSet;
+
+use super::ast::*;
+use super::cst::{Atom, Block, File, Item, Setting};
+use super::values::Values;
+use crate::diagnostic::{best_match, Diagnostic, Spanned};
+
+/// Top-level block keywords.
+pub const TOP_LEVEL: &[&str] = &["cluster", "segment", "node", "nodes", "tor"];
+pub const CLUSTER_KEYS: &[&str] = &[
+    "pod-network",
+    "service-network",
+    "cluster-dns",
+    "node-subnet-len",
+    "underlay-mtu",
+    "kubernetes",
+    "dataplane",
+    "backend",
+    "windows",
+];
+pub const VXLAN_KEYS: &[&str] = &["vni", "port", "gbp", "direct-routing", "mac-prefix"];
+pub const WINDOWS_KEYS: &[&str] = &[
+    "dsr",
+    "cni-api-version",
+    "network-name",
+    "preserve-destination",
+    "session-affinity",
+];
+pub const SEGMENT_KEYS: &[&str] = &["prefix", "gateway"];
+pub const NODE_KEYS: &[&str] = &["os", "arch", "build", "address", "interface", "role", "pod-subnet"];
+pub const RANGE_KEYS: &[&str] = &["os", "arch", "build", "address-start", "interface", "role"];
+pub const TOR_KEYS: &[&str] = &["segment", "routes", "route"];
+
+/// The largest `count` of a `nodes` range; far above Kubernetes' 5,000-node
+/// limit, low enough that a typo cannot make netc allocate gigabytes.
+pub const MAX_RANGE_COUNT: u64 = 65_536;
+
+/// Every block kind with its settings, for "is a setting of" hints.
+const ALL_BLOCKS: &[(&str, &[&str])] = &[
+    ("cluster", CLUSTER_KEYS),
+    ("backend vxlan", VXLAN_KEYS),
+    ("windows", WINDOWS_KEYS),
+    ("segment", SEGMENT_KEYS),
+    ("node", NODE_KEYS),
+    ("nodes", RANGE_KEYS),
+    ("tor", TOR_KEYS),
+];
+
+/// Lower a concrete syntax tree into a typed document.
+pub fn lower(file: &File, diagnostics: &mut Vec<Diagnostic>) -> Document {
+    let mut lowering = Lowering {
+        values: Values { diagnostics },
+    };
+    let mut document = Document::default();
+    for item in &file.items {
+        match item {
+            Item::Block(block) => lowering.top_level(block, &mut document),
+            Item::Setting(setting) => lowering.misplaced_setting(setting, "the top level"),
+            Item::Comment(_) | Item::Blank => {}
+        }
+    }
+    document
+}
+
+struct Lowering<'d> {
+    values: Values<'d>,
+}
+
+impl Lowering<'_> {
+    fn push(&mut self, diagnostic: Diagnostic) {
+        self.values.diagnostics.push(diagnostic);
+    }
+
+    fn top_level(&mut self, block: &Block, document: &mut Document) {
+        match block.keyword.text.as_str() {
+            "cluster" => {
+                if let Some(cluster) = self.cluster(block) {
+                    document.clusters.push(cluster);
+                }
+            }
+            "segment" => {
+                if let Some(name) = self.one_label(block, "segment NAME {") {
+                    document.segments.push(self.segment(block, name));
+                }
+            }
+            "node" => {
+                if let Some(name) = self.one_label(block, "node NAME {") {
+                    document.nodes.push(self.node(block, name));
+                }
+            }
+            "nodes" => {
+                if let Some(range) = self.range(block) {
+                    document.ranges.push(range);
+                }
+            }
+            "tor" => {
+                if let Some(name) = self.one_label(block, "tor NAME {") {
+                    document.tors.push(self.tor(block, name));
+                }
+            }
+            other => {
+                let (message, help) = match best_match(other, TOP_LEVEL) {
+                    Some(close) => (format!("unknown block `{other}`"), format!("did you mean `{close}`?")),
+                    None if CLUSTER_KEYS.contains(&other) => (
+                        format!("`{other}` must be inside the `cluster` block"),
+                        format!("move `{other}` into `cluster NAME {{ ... }}`"),
+                    ),
+                    None => (
+                        format!("unknown block `{other}`"),
+                        format!("a file contains these blocks: {}", TOP_LEVEL.join(", ")),
+                    ),
+                };
+                self.push(
+                    Diagnostic::error("N0104", block.keyword.span, message)
+                        .label("not a top-level block")
+                        .help(help),
+                );
+            }
+        }
+    }
+
+    /// The single name label of `KIND NAME {`.
+    fn one_label(&mut self, block: &Block, form: &str) -> Option<Spanned<String>> {
+        match block.labels.as_slice() {
+            [name] => self.values.text(name, "the name"),
+            [] => {
+                self.push(
+                    Diagnostic::error(
+                        "N0107",
+                        block.keyword.span,
+                        format!("`{}` needs a name", block.keyword.text),
+                    )
+                    .label("no name given")
+                    .help(format!("write it as `{form}`")),
+                );
+                None
+            }
+            [_, extra, ..] => {
+                self.push(
+                    Diagnostic::error("N0107", extra.span, format!("`{}` takes one name", block.keyword.text))
+                        .label("unexpected word")
+                        .help(format!("write it as `{form}`")),
+                );
+                None
+            }
+        }
+    }
+
+    fn no_labels(&mut self, block: &Block, form: &str) {
+        if let Some(extra) = block.labels.first() {
+            self.push(
+                Diagnostic::error("N0107", extra.span, format!("`{}` takes no name", block.keyword.text))
+                    .label("unexpected word")
+                    .help(format!("write it as `{form}`")),
+            );
+        }
+    }
+
+    /// Report an unknown key; returns the known key it is probably a typo of.
+    fn unknown_setting(&mut self, key: &Atom, block: &str, known: &[&'static str]) -> Option<&'static str> {
+        let suggestion = best_match(&key.text, known);
+        let help = match suggestion {
+            Some(close) => format!("did you mean `{close}`?"),
+            None => match ALL_BLOCKS.iter().find(|(_, keys)| keys.contains(&key.text.as_str())) {
+                Some((owner, _)) => format!("`{}` is a setting of `{owner}` blocks", key.text),
+                None => format!("a `{block}` block takes: {}", known.join(", ")),
+            },
+        };
+        self.push(
+            Diagnostic::error(
+                "N0104",
+                key.span,
+                format!("unknown setting `{}` in `{block}`", key.text),
+            )
+            .label(format!("not a `{block}` setting"))
+            .help(help),
+        );
+        suggestion
+    }
+
+    fn misplaced_setting(&mut self, setting: &Setting, place: &str) {
+        self.push(
+            Diagnostic::error(
+                "N0108",
+                setting.key.span,
+                format!("setting `{}` outside of a block", setting.key.text),
+            )
+            .label(format!("settings cannot appear at {place}"))
+            .help("put settings inside a block, such as `cluster NAME { ... }` or `node NAME { ... }`"),
+        );
+    }
+
+    fn misplaced_block(&mut self, block: &Block, place: &str) {
+        self.push(
+            Diagnostic::error(
+                "N0108",
+                block.keyword.span,
+                format!("block `{}` cannot appear inside `{place}`", block.keyword.text),
+            )
+            .label("unexpected block")
+            .help(format!(
+                "`{}` blocks go at the top level of the file",
+                block.keyword.text
+            )),
+        );
+    }
+
+    /// Store a parsed value, reporting a repeated setting.
+    fn assign<T>(&mut self, slot: &mut Option<Spanned<T>>, key: &Atom, value: Option<Spanned<T>>) {
+        let Some(value) = value else { return };
+        if let Some(previous) = slot {
+            self.push(
+                Diagnostic::error("N0106", key.span, format!("`{}` is set twice", key.text))
+                    .label("second setting")
+                    .with_secondary(previous.span, "first set here")
+                    .help("keep one of the two lines"),
+            );
+            return;
+        }
+        *slot = Some(value);
+    }
+
+    fn cluster(&mut self, block: &Block) -> Option<ClusterDecl> {
+        let name = self.one_label(block, "cluster NAME {")?;
+        let mut cluster = ClusterDecl {
+            attempted: BTreeSet::new(),
+            name,
+            header: block.header,
+            pod_network: None,
+            service_network: None,
+            cluster_dns: None,
+            node_subnet_len: None,
+            underlay_mtu: None,
+            kubernetes: None,
+            dataplane: None,
+            backend: None,
+            windows: None,
+        };
+        for item in &block.items {
+            match item {
+                Item::Setting(s) => self.cluster_setting(s, &mut cluster),
+                Item::Block(inner) => match inner.keyword.text.as_str() {
+                    "backend" => {
+                        let backend = self.backend_block(inner);
+                        self.set_backend(&mut cluster, &inner.keyword, backend);
+                    }
+                    "windows" => {
+                        self.no_labels(inner, "windows {");
+                        let windows = self.windows(inner);
+                        if let Some(previous) = &cluster.windows {
+                            self.push(
+                                Diagnostic::error("N0106", inner.keyword.span, "`windows` is set twice")
+                                    .label("second block")
+                                    .with_secondary(previous.header, "first set here")
+                                    .help("merge the two `windows` blocks"),
+                            );
+                        } else {
+                            cluster.windows = Some(windows);
+                        }
+                    }
+                    _ if TOP_LEVEL.contains(&inner.keyword.text.as_str()) => self.misplaced_block(inner, "cluster"),
+                    _ => {
+                        self.unknown_setting(&inner.keyword, "cluster", CLUSTER_KEYS);
+                    }
+                },
+                Item::Comment(_) | Item::Blank => {}
+            }
+        }
+        Some(cluster)
+    }
+
+    fn cluster_setting(&mut self, s: &Setting, c: &mut ClusterDecl) {
+        c.attempted.insert(s.key.text.clone());
+        let v = &mut self.values;
+        match s.key.text.as_str() {
+            "pod-network" => {
+                let value = v.prefixes(s, 2, "pod-network 10.244.0.0/16, fd00:10:244::/56");
+                self.assign(&mut c.pod_network, &s.key, value);
+            }
+            "service-network" => {
+                let value = v.prefixes(s, 2, "service-network 10.96.0.0/12, fd00:10:96::/112");
+                self.assign(&mut c.service_network, &s.key, value);
+            }
+            "cluster-dns" => {
+                let value = v.addresses(s, 2, "cluster-dns 10.96.0.10");
+                self.assign(&mut c.cluster_dns, &s.key, value);
+            }
+            "node-subnet-len" => {
+                let value = v
+                    .single(s, "node-subnet-len 24")
+                    .and_then(|a| v.number(a, 1..=128, "`node-subnet-len`", "node-subnet-len 24"))
+                    .map(|n| Spanned::new(n.value as u8, n.span));
+                self.assign(&mut c.node_subnet_len, &s.key, value);
+            }
+            "underlay-mtu" => {
+                let value = v
+                    .single(s, "underlay-mtu 1500")
+                    .and_then(|a| v.number(a, 68..=65_535, "`underlay-mtu`", "underlay-mtu 1500"))
+                    .map(|n| Spanned::new(n.value as u32, n.span));
+                self.assign(&mut c.underlay_mtu, &s.key, value);
+            }
+            "kubernetes" => {
+                let value = v.single(s, "kubernetes 1.30").and_then(|a| v.kube_version(a));
+                self.assign(&mut c.kubernetes, &s.key, value);
+            }
+            "dataplane" => {
+                let value = v.single(s, "dataplane flannel").and_then(|a| v.keyword::<Dataplane>(a));
+                self.assign(&mut c.dataplane, &s.key, value);
+            }
+            "backend" => {
+                let kind = v.single(s, "backend vxlan").and_then(|a| v.keyword::<BackendKind>(a));
+                let backend = kind.map(|kind| BackendDecl {
+                    kind,
+                    vni: None,
+                    port: None,
+                    gbp: None,
+                    direct_routing: None,
+                    mac_prefix: None,
+                });
+                self.set_backend(c, &s.key, backend);
+            }
+            "windows" => self.push(
+                Diagnostic::error("N0108", s.key.span, "`windows` is a block")
+                    .label("expected `{` after `windows`")
+                    .help("write it as `windows { dsr on }`"),
+            ),
+            _ => {
+                if let Some(meant) = self.unknown_setting(&s.key, "cluster", CLUSTER_KEYS) {
+                    c.attempted.insert(meant.to_string());
+                }
+            }
+        }
+    }
+
+    fn set_backend(&mut self, cluster: &mut ClusterDecl, key: &Atom, backend: Option<BackendDecl>) {
+        let Some(backend) = backend else { return };
+        if let Some(previous) = &cluster.backend {
+            self.push(
+                Diagnostic::error("N0106", key.span, "`backend` is set twice")
+                    .label("second backend")
+                    .with_secondary(previous.kind.span, "first set here")
+                    .help("a cluster has one backend; keep one of the two"),
+            );
+            return;
+        }
+        cluster.backend = Some(backend);
+    }
+
+    fn backend_block(&mut self, block: &Block) -> Option<BackendDecl> {
+        let label = match block.labels.as_slice() {
+            [label] => label,
+            _ => {
+                self.push(
+                    Diagnostic::error("N0107", block.keyword.span, "`backend` needs exactly one type")
+                        .label("expected `backend TYPE {`")
+                        .help("write it as `backend vxlan { vni 4096 }`"),
+                );
+                return None;
+            }
+        };
+        let kind = self.values.keyword::<BackendKind>(label)?;
+        let mut backend = BackendDecl {
+            kind,
+            vni: None,
+            port: None,
+            gbp: None,
+            direct_routing: None,
+            mac_prefix: None,
+        };
+        for item in &block.items {
+            let s = match item {
+                Item::Setting(s) => s,
+                Item::Block(inner) => {
+                    self.misplaced_block(inner, "backend");
+                    continue;
+                }
+                Item::Comment(_) | Item::Blank => continue,
+            };
+            if kind.value != BackendKind::Vxlan {
+                self.push(
+                    Diagnostic::error(
+                        "N0104",
+                        s.key.span,
+                        format!("the `{}` backend takes no settings", kind.value),
+                    )
+                    .label("unexpected setting")
+                    .help(format!("remove it, or write `backend {}` without a block", kind.value)),
+                );
+                continue;
+            }
+            let v = &mut self.values;
+            match s.key.text.as_str() {
+                "vni" => {
+                    let value = v
+                        .single(s, "vni 4096")
+                        .and_then(|a| v.number(a, 0..=u64::from(u32::MAX), "`vni`", "vni 4096"))
+                        .map(|n| Spanned::new(n.value as u32, n.span));
+                    self.assign(&mut backend.vni, &s.key, value);
+                }
+                "port" => {
+                    let value = v
+                        .single(s, "port 4789")
+                        .and_then(|a| v.number(a, 0..=u64::from(u32::MAX), "`port`", "port 4789"))
+                        .map(|n| Spanned::new(n.value as u32, n.span));
+                    self.assign(&mut backend.port, &s.key, value);
+                }
+                "gbp" => {
+                    let value = v.single(s, "gbp off").and_then(|a| v.boolean(a, "gbp"));
+                    self.assign(&mut backend.gbp, &s.key, value);
+                }
+                "direct-routing" => {
+                    let value = v
+                        .single(s, "direct-routing off")
+                        .and_then(|a| v.boolean(a, "direct-routing"));
+                    self.assign(&mut backend.direct_routing, &s.key, value);
+                }
+                "mac-prefix" => {
+                    let value = v
+                        .single(s, "mac-prefix \"0E-2A\"")
+                        .and_then(|a| v.text(a, "the MAC prefix"));
+                    self.assign(&mut backend.mac_prefix, &s.key, value);
+                }
+                _ => {
+                    self.unknown_setting(&s.key, "backend vxlan", VXLAN_KEYS);
+                }
+            }
+        }
+        Some(backend)
+    }
+
+    fn windows(&mut self, block: &Block) -> WindowsDecl {
+        let mut windows = WindowsDecl {
+            header: block.header,
+            dsr: None,
+            cni_api_version: None,
+            network_name: None,
+            preserve_destination: None,
+            session_affinity: None,
+        };
+        for s in self.settings_of(block, "windows") {
+            let v = &mut self.values;
+            match s.key.text.as_str() {
+                "dsr" => {
+                    let value = v.single(s, "dsr on").and_then(|a| v.boolean(a, "dsr"));
+                    self.assign(&mut windows.dsr, &s.key, value);
+                }
+                "preserve-destination" => {
+                    let value = v
+                        .single(s, "preserve-destination on")
+                        .and_then(|a| v.boolean(a, "preserve-destination"));
+                    self.assign(&mut windows.preserve_destination, &s.key, value);
+                }
+                "session-affinity" => {
+                    let value = v
+                        .single(s, "session-affinity on")
+                        .and_then(|a| v.boolean(a, "session-affinity"));
+                    self.assign(&mut windows.session_affinity, &s.key, value);
+                }
+                "cni-api-version" => {
+                    let value = v
+                        .single(s, "cni-api-version 2")
+                        .and_then(|a| v.number(a, 1..=2, "`cni-api-version`", "cni-api-version 2"))
+                        .map(|n| Spanned::new(n.value as u8, n.span));
+                    self.assign(&mut windows.cni_api_version, &s.key, value);
+                }
+                "network-name" => {
+                    let value = v
+                        .single(s, "network-name flannel.4096")
+                        .and_then(|a| v.text(a, "the network name"));
+                    self.assign(&mut windows.network_name, &s.key, value);
+                }
+                _ => {
+                    self.unknown_setting(&s.key, "windows", WINDOWS_KEYS);
+                }
+            }
+        }
+        windows
+    }
+
+    /// The settings of a block whose body holds no inner blocks; inner blocks
+    /// are reported as misplaced.
+    fn settings_of<'b>(&mut self, block: &'b Block, place: &str) -> Vec<&'b Setting> {
+        let mut settings = Vec::new();
+        for item in &block.items {
+            match item {
+                Item::Setting(s) => settings.push(s),
+                Item::Block(inner) => self.misplaced_block(inner, place),
+                Item::Comment(_) | Item::Blank => {}
+            }
+        }
+        settings
+    }
+
+    fn segment(&mut self, block: &Block, name: Spanned<String>) -> SegmentDecl {
+        let mut segment = SegmentDecl {
+            attempted: BTreeSet::new(),
+            name,
+            header: block.header,
+            prefix: None,
+            gateway: None,
+        };
+        for s in self.settings_of(block, "segment") {
+            segment.attempted.insert(s.key.text.clone());
+            let v = &mut self.values;
+            match s.key.text.as_str() {
+                "prefix" => {
+                    let value = v.single(s, "prefix 192.168.10.0/24").and_then(|a| v.prefix(a));
+                    self.assign(&mut segment.prefix, &s.key, value);
+                }
+                "gateway" => {
+                    let value = v.single(s, "gateway 192.168.10.1").and_then(|a| v.address(a));
+                    self.assign(&mut segment.gateway, &s.key, value);
+                }
+                _ => {
+                    if let Some(meant) = self.unknown_setting(&s.key, "segment", SEGMENT_KEYS) {
+                        segment.attempted.insert(meant.to_string());
+                    }
+                }
+            }
+        }
+        segment
+    }
+
+    /// A setting shared by `node` and `nodes`; false if `s` is not one.
+    fn node_setting(&mut self, s: &Setting, settings: &mut NodeSettings) -> bool {
+        let v = &mut self.values;
+        match s.key.text.as_str() {
+            "os" => {
+                let value = v.single(s, "os linux").and_then(|a| v.keyword::<Os>(a));
+                self.assign(&mut settings.os, &s.key, value);
+            }
+            "arch" => {
+                let value = v.single(s, "arch amd64").and_then(|a| v.keyword::<Arch>(a));
+                self.assign(&mut settings.arch, &s.key, value);
+            }
+            "role" => {
+                let value = v.single(s, "role worker").and_then(|a| v.keyword::<Role>(a));
+                self.assign(&mut settings.role, &s.key, value);
+            }
+            "build" => {
+                let value = v
+                    .single(s, "build 17763")
+                    .and_then(|a| v.number(a, 1..=u64::from(u32::MAX), "the Windows build", "build 17763"))
+                    .map(|n| Spanned::new(n.value as u32, n.span));
+                self.assign(&mut settings.build, &s.key, value);
+            }
+            "interface" => {
+                let value = v
+                    .single(s, "interface \"Ethernet 2\"")
+                    .and_then(|a| v.text(a, "the interface name"));
+                self.assign(&mut settings.interface, &s.key, value);
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    fn node(&mut self, block: &Block, name: Spanned<String>) -> NodeDecl {
+        let mut node = NodeDecl {
+            attempted: BTreeSet::new(),
+            name,
+            header: block.header,
+            settings: NodeSettings::default(),
+            address: None,
+            pod_subnet: None,
+        };
+        for s in self.settings_of(block, "node") {
+            node.attempted.insert(s.key.text.clone());
+            if self.node_setting(s, &mut node.settings) {
+                continue;
+            }
+            let v = &mut self.values;
+            match s.key.text.as_str() {
+                "address" => {
+                    let value = v.single(s, "address 192.168.10.10").and_then(|a| v.address(a));
+                    self.assign(&mut node.address, &s.key, value);
+                }
+                "pod-subnet" => {
+                    let value = v.prefixes(s, 2, "pod-subnet 10.244.9.0/24");
+                    self.assign(&mut node.pod_subnet, &s.key, value);
+                }
+                _ => {
+                    if let Some(meant) = self.unknown_setting(&s.key, "node", NODE_KEYS) {
+                        node.attempted.insert(meant.to_string());
+                    }
+                }
+            }
+        }
+        node
+    }
+
+    fn range(&mut self, block: &Block) -> Option<RangeDecl> {
+        const FORM: &str = "nodes NAME count N {";
+        let (name, count) = match block.labels.as_slice() {
+            [name, count_word, count] if count_word.text == "count" => (name, count),
+            _ => {
+                let span = block.labels.first().map_or(block.keyword.span, |l| l.span);
+                self.push(
+                    Diagnostic::error("N0107", span, "a `nodes` range needs a name and a count")
+                        .label("expected `nodes NAME count N {`")
+                        .help(format!("write it as `{FORM}`, e.g. `nodes worker count 3 {{`")),
+                );
+                return None;
+            }
+        };
+        let name = self.values.text(name, "the name")?;
+        let count = self
+            .values
+            .number(count, 1..=MAX_RANGE_COUNT, "the node count", "nodes worker count 3 {")?;
+        let mut range = RangeDecl {
+            attempted: BTreeSet::new(),
+            name,
+            header: block.header,
+            count: Spanned::new(count.value as u32, count.span),
+            settings: NodeSettings::default(),
+            address_start: None,
+        };
+        for s in self.settings_of(block, "nodes") {
+            range.attempted.insert(s.key.text.clone());
+            if self.node_setting(s, &mut range.settings) {
+                continue;
+            }
+            let v = &mut self.values;
+            match s.key.text.as_str() {
+                "address-start" => {
+                    let value = v.single(s, "address-start 192.168.11.10").and_then(|a| v.address(a));
+                    self.assign(&mut range.address_start, &s.key, value);
+                }
+                _ => {
+                    if let Some(meant) = self.unknown_setting(&s.key, "nodes", RANGE_KEYS) {
+                        range.attempted.insert(meant.to_string());
+                    }
+                }
+            }
+        }
+        Some(range)
+    }
+
+    fn tor(&mut self, block: &Block, name: Spanned<String>) -> TorDecl {
+        let mut tor = TorDecl {
+            attempted: BTreeSet::new(),
+            name,
+            header: block.header,
+            segment: None,
+            routes_auto: None,
+            routes: Vec::new(),
+        };
+        for s in self.settings_of(block, "tor") {
+            tor.attempted.insert(s.key.text.clone());
+            match s.key.text.as_str() {
+                "segment" => {
+                    let v = &mut self.values;
+                    let value = v
+                        .single(s, "segment rack-a")
+                        .and_then(|a| v.text(a, "the segment name"));
+                    self.assign(&mut tor.segment, &s.key, value);
+                }
+                "routes" => {
+                    let Some(atom) = self.values.single(s, "routes auto") else {
+                        continue;
+                    };
+                    if atom.text != "auto" {
+                        self.push(
+                            Diagnostic::error("N0105", atom.span, format!("expected `auto`, found `{}`", atom.text))
+                                .label("`routes` takes only `auto`")
+                                .help("write `routes auto` to route every node's pod subnet, or list `route PREFIX via ADDRESS` lines"),
+                        );
+                        continue;
+                    }
+                    let mut slot = tor.routes_auto.map(|span| Spanned::new((), span));
+                    self.assign(&mut slot, &s.key, Some(Spanned::new((), s.span)));
+                    tor.routes_auto = slot.map(|s| s.span);
+                }
+                "route" => {
+                    if let Some(route) = self.route(s) {
+                        tor.routes.push(route);
+                    }
+                }
+                _ => {
+                    if let Some(meant) = self.unknown_setting(&s.key, "tor", TOR_KEYS) {
+                        tor.attempted.insert(meant.to_string());
+                    }
+                }
+            }
+        }
+        tor
+    }
+
+    fn route(&mut self, s: &Setting) -> Option<RouteDecl> {
+        const FORM: &str = "route 10.244.200.0/24 via 192.168.60.50";
+        match s.values.as_slice() {
+            [prefix, via, address] if via.text == "via" && !via.quoted => {
+                let prefix = self.values.prefix(prefix);
+                let via = self.values.address(address);
+                Some(RouteDecl {
+                    prefix: prefix?,
+                    via: via?,
+                    span: s.span,
+                })
+            }
+            _ => {
+                let span = match (s.values.first(), s.values.last()) {
+                    (Some(first), Some(last)) => first.span.to(last.span),
+                    _ => s.key.span,
+                };
+                self.push(
+                    Diagnostic::error("N0107", span, "a route needs a prefix, `via` and a next hop")
+                        .label("expected `route PREFIX via ADDRESS`")
+                        .help(format!("write it as `{FORM}`")),
+                );
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! Parsing of setting values (prefixes, addresses, numbers, booleans and
+//! keywords) with diagnostics that say what was expected and how to fix it.
+
+use std::net::IpAddr;
+use std::ops::RangeInclusive;
+
+use ipnet::IpNet;
+
+use super::ast::{Keyword, KubeVersion};
+use super::cst::{Atom, Setting};
+use crate::diagnostic::{best_match, Diagnostic, Span, Spanned};
+
+/// Collects value diagnostics while the grammar walks a file.
+pub struct Values<'d> {
+    pub diagnostics: &'d mut Vec<Diagnostic>,
+}
+
+impl Values<'_> {
+    fn invalid(&mut self, atom: &Atom, message: String, label: &str, help: String) {
+        self.diagnostics
+            .push(Diagnostic::error("N0105", atom.span, message).label(label).help(help));
+    }
+
+    /// The one value of a setting, or a diagnostic.
+    pub fn single<'s>(&mut self, setting: &'s Setting, example: &str) -> Option<&'s Atom> {
+        match setting.values.as_slice() {
+            [one] => Some(one),
+            [] => {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "N0107",
+                        setting.key.span,
+                        format!("`{}` needs a value", setting.key.text),
+                    )
+                    .label("no value given")
+                    .help(format!("write it as `{example}`")),
+                );
+                None
+            }
+            [_, extra, ..] => {
+                let span = extra.span.to(setting.values.last().map_or(extra.span, |v| v.span));
+                self.diagnostics.push(
+                    Diagnostic::error("N0107", span, format!("`{}` takes one value", setting.key.text))
+                        .label("unexpected extra value")
+                        .help(format!("write it as `{example}`")),
+                );
+                None
+            }
+        }
+    }
+
+    /// One to `max` values separated by commas.
+    pub fn list<'s>(&mut self, setting: &'s Setting, max: usize, example: &str) -> Option<&'s [Atom]> {
+        let values = setting.values.as_slice();
+        if values.is_empty() || values.len() > max {
+            let (span, label) = if values.is_empty() {
+                (setting.key.span, "no value given")
+            } else {
+                (values[max].span.to(values[values.len() - 1].span), "too many values")
+            };
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "N0107",
+                    span,
+                    format!("`{}` takes one to {max} values", setting.key.text),
+                )
+                .label(label)
+                .help(format!("write it as `{example}`")),
+            );
+            return None;
+        }
+        if let Some(missing) = values.iter().skip(1).find(|v| !v.comma_before) {
+            self.diagnostics.push(
+                Diagnostic::error("N0101", missing.span, "expected `,` between values")
+                    .label("separate this value from the one before with `,`")
+                    .help(format!("write it as `{example}`")),
+            );
+            return None;
+        }
+        Some(values)
+    }
+
+    pub fn prefix(&mut self, atom: &Atom) -> Option<Spanned<IpNet>> {
+        let text = atom.text.as_str();
+        match text.parse::<IpNet>() {
+            Ok(net) if net.trunc() == net => Some(Spanned::new(net, atom.span)),
+            Ok(net) => {
+                self.invalid(
+                    atom,
+                    format!("prefix `{text}` has host bits set"),
+                    "the address is not the first of its prefix",
+                    format!("did you mean `{}`?", net.trunc()),
+                );
+                None
+            }
+            Err(_) => {
+                let (message, help) = explain_bad_prefix(text);
+                self.invalid(atom, message, "not a valid prefix", help);
+                None
+            }
+        }
+    }
+
+    pub fn prefixes(&mut self, setting: &Setting, max: usize, example: &str) -> Option<Spanned<Vec<Spanned<IpNet>>>> {
+        let atoms = self.list(setting, max, example)?;
+        let parsed: Vec<_> = atoms.iter().map(|a| self.prefix(a)).collect();
+        let all: Option<Vec<_>> = parsed.into_iter().collect();
+        all.map(|list| Spanned::new(list, span_of_values(setting)))
+    }
+
+    pub fn address(&mut self, atom: &Atom) -> Option<Spanned<IpAddr>> {
+        match atom.text.parse::<IpAddr>() {
+            Ok(address) => Some(Spanned::new(address, atom.span)),
+            Err(_) => {
+                let help = match atom.text.split_once('/') {
+                    Some((address, _)) if address.parse::<IpAddr>().is_ok() => {
+                        format!("write the address without a prefix length: `{address}`")
+                    }
+                    _ => "write an IPv4 or IPv6 address, such as `192.168.10.10`".to_string(),
+                };
+                self.invalid(
+                    atom,
+                    format!("expected an IP address, found `{}`", atom.text),
+                    "not an IP address",
+                    help,
+                );
+                None
+            }
+        }
+    }
+
+    pub fn addresses(&mut self, setting: &Setting, max: usize, example: &str) -> Option<Spanned<Vec<Spanned<IpAddr>>>> {
+        let atoms = self.list(setting, max, example)?;
+        let parsed: Vec<_> = atoms.iter().map(|a| self.address(a)).collect();
+        let all: Option<Vec<_>> = parsed.into_iter().collect();
+        all.map(|list| Spanned::new(list, span_of_values(setting)))
+    }
+
+    /// A whole number within `range`; `what` describes it for the message.
+    pub fn number(
+        &mut self,
+        atom: &Atom,
+        range: RangeInclusive<u64>,
+        what: &str,
+        example: &str,
+    ) -> Option<Spanned<u64>> {
+        match atom.text.parse::<u64>() {
+            Ok(n) if range.contains(&n) => Some(Spanned::new(n, atom.span)),
+            Ok(n) => {
+                self.invalid(
+                    atom,
+                    format!(
+                        "{what} must be between {} and {}, found {n}",
+                        range.start(),
+                        range.end()
+                    ),
+                    "out of range",
+                    format!("write it as `{example}`"),
+                );
+                None
+            }
+            Err(_) => {
+                self.invalid(
+                    atom,
+                    format!("expected a number for {what}, found `{}`", atom.text),
+                    "not a number",
+                    format!("write it with digits, as in `{example}`"),
+                );
+                None
+            }
+        }
+    }
+
+    pub fn boolean(&mut self, atom: &Atom, key: &str) -> Option<Spanned<bool>> {
+        match atom.text.as_str() {
+            "on" => Some(Spanned::new(true, atom.span)),
+            "off" => Some(Spanned::new(false, atom.span)),
+            other => {
+                let help = match other {
+                    "true" | "yes" | "enabled" | "1" => format!("write `{key} on`"),
+                    "false" | "no" | "disabled" | "0" => format!("write `{key} off`"),
+                    _ => format!("write `{key} on` or `{key} off`"),
+                };
+                self.invalid(
+                    atom,
+                    format!("expected `on` or `off`, found `{other}`"),
+                    "not a boolean",
+                    help,
+                );
+                None
+            }
+        }
+    }
+
+    pub fn keyword<K: Keyword>(&mut self, atom: &Atom) -> Option<Spanned<K>> {
+        if let Some(value) = K::from_word(&atom.text) {
+            return Some(Spanned::new(value, atom.span));
+        }
+        let words = K::words();
+        let help = match best_match(&atom.text, &words) {
+            Some(close) => format!("did you mean `{close}`?"),
+            None => format!("use one of: {}", words.join(", ")),
+        };
+        self.invalid(
+            atom,
+            format!("`{}` is not {}", atom.text, K::WHAT),
+            &format!("expected one of: {}", words.join(", ")),
+            help,
+        );
+        None
+    }
+
+    pub fn kube_version(&mut self, atom: &Atom) -> Option<Spanned<KubeVersion>> {
+        let text = atom.text.strip_prefix('v').unwrap_or(&atom.text);
+        let mut parts = text.split('.');
+        let parsed = match (parts.next(), parts.next(), parts.next()) {
+            (Some(major), Some(minor), None) => major.parse().ok().zip(minor.parse().ok()),
+            _ => None,
+        };
+        match parsed {
+            Some((major, minor)) => Some(Spanned::new(KubeVersion::new(major, minor), atom.span)),
+            None => {
+                self.invalid(
+                    atom,
+                    format!("expected a Kubernetes version such as `1.30`, found `{}`", atom.text),
+                    "not a MAJOR.MINOR version",
+                    "write the minor release the cluster runs, as in `kubernetes 1.30`".to_string(),
+                );
+                None
+            }
+        }
+    }
+
+    /// A name: a bare word or a quoted string, non-empty.
+    pub fn text(&mut self, atom: &Atom, what: &str) -> Option<Spanned<String>> {
+        if atom.text.trim().is_empty() {
+            self.invalid(
+                atom,
+                format!("{what} is empty"),
+                "empty",
+                format!("write {what} between the quotes"),
+            );
+            return None;
+        }
+        Some(Spanned::new(atom.text.clone(), atom.span))
+    }
+}
+
+fn span_of_values(setting: &Setting) -> Span {
+    match (setting.values.first(), setting.values.last()) {
+        (Some(first), Some(last)) => first.span.to(last.span),
+        _ => setting.key.span,
+    }
+}
+
+/// Why a prefix did not parse, and a fix.
+fn explain_bad_prefix(text: &str) -> (String, String) {
+    let Some((address, length)) = text.split_once('/') else {
+        let help = if text.parse::<IpAddr>().is_ok() {
+            format!("add the prefix length, as in `{text}/24`")
+        } else {
+            "write a prefix such as `10.244.0.0/16`".to_string()
+        };
+        return (
+            format!("expected a prefix such as `10.244.0.0/16`, found `{text}`"),
+            help,
+        );
+    };
+    let Ok(parsed) = address.parse::<IpAddr>() else {
+        return (
+            format!("`{address}` is not an IP address"),
+            "write a prefix such as `10.244.0.0/16`".to_string(),
+        );
+    };
+    let max = if parsed.is_ipv4() { 32 } else { 128 };
+    let family = if parsed.is_ipv4() { "IPv4" } else { "IPv6" };
+    match length.parse::<u32>() {
+        Ok(n) if n > max => (
+            format!("prefix length {n} is too long for {family}"),
+            format!(
+                "an {family} prefix length is at most {max}, as in `{address}/{}`",
+                if max == 32 { 16 } else { 64 }
+            ),
+        ),
+        _ => (
+            format!("expected a prefix length after `/`, found `{length}`"),
+            format!("write the length as a number, as in `{address}/16`"),
+        ),
+    }
+}

@@ -1,0 +1,79 @@
+//! Shared helpers for the data-driven tests: repository paths, golden file
+//! comparison with `NETC_BLESS=1` to rewrite, and span-free model dumps.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::{Path, PathBuf};
+
+use netc_compiler::diagnostic::SourceFile;
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+pub fn blessing() -> bool {
+    std::env::var_os("NETC_BLESS").is_some_and(|v| v == "1")
+}
+
+/// Compare `actual` with the golden file at `path`; with `NETC_BLESS=1`
+/// write it instead. Returns a failure message for the caller to collect,
+/// so one run lists every stale golden.
+pub fn check_golden(path: &Path, actual: &str) -> Option<String> {
+    if blessing() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, actual).unwrap();
+        return None;
+    }
+    match std::fs::read_to_string(path) {
+        Ok(expected) if expected == actual => None,
+        Ok(expected) => Some(format!(
+            "golden mismatch: {}\n--- expected\n{expected}\n--- actual\n{actual}\n(run `NETC_BLESS=1 cargo test` and review the diff)",
+            path.display()
+        )),
+        Err(_) => Some(format!(
+            "missing golden: {} (run `NETC_BLESS=1 cargo test` to create it)",
+            path.display()
+        )),
+    }
+}
+
+/// Read a `.netc` file with a stable, relative display name.
+pub fn source(path: &Path) -> SourceFile {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let name = path.strip_prefix(repo_root()).unwrap_or(path);
+    SourceFile::new(name.display().to_string(), text)
+}
+
+/// `.netc` files directly in `dir`, sorted.
+pub fn netc_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "netc"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The topology's debug dump with every span removed, so that two sources
+/// that differ only in layout compare equal.
+pub fn model_dump(source: &SourceFile) -> String {
+    let analysis = netc_compiler::analyze(source);
+    let dump = format!("{:#?}", analysis.topology);
+    strip_spans(&dump)
+}
+
+fn strip_spans(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '@' && chars.peek().is_some_and(char::is_ascii_digit) {
+            while chars.peek().is_some_and(|c| c.is_ascii_digit() || *c == '.') {
+                chars.next();
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -1,0 +1,70 @@
+//! Every diagnostic code has a directory `golden/diagnostics/<CODE>-<name>/`
+//! with `fail.netc` (must raise the code; its rendered diagnostics are
+//! compared with `fail.txt`) and, for rules, `pass.netc` (a near miss that
+//! must check clean). `NETC_BLESS=1 cargo test` rewrites `fail.txt`.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::*;
+use netc_compiler::diagnostic::{codes, render};
+
+#[test]
+fn every_code_fails_and_passes_as_its_golden_says() {
+    let root = repo_root().join("golden/diagnostics");
+    let mut failures = Vec::new();
+    let mut seen = BTreeSet::new();
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let dir = entry.unwrap().path();
+        let dir_name = dir.file_name().unwrap().to_string_lossy().to_string();
+        let Some(info) = codes::find(dir_name.split('-').next().unwrap()) else {
+            failures.push(format!("{dir_name}: no such code"));
+            continue;
+        };
+        let expected_name = format!("{}-{}", info.code, info.name);
+        if dir_name != expected_name {
+            failures.push(format!("{dir_name}: should be named {expected_name}"));
+        }
+        seen.insert(info.code);
+
+        let fail = source(&dir.join("fail.netc"));
+        let analysis = netc_compiler::analyze(&fail);
+        if !analysis.diagnostics.iter().any(|d| d.code == info.code) {
+            failures.push(format!("{dir_name}/fail.netc does not raise {}", info.code));
+        }
+        for d in analysis.diagnostics.iter().filter(|d| d.code == info.code) {
+            if d.severity != info.severity {
+                failures.push(format!(
+                    "{dir_name}: {} raised as {:?}, registered as {:?}",
+                    info.code, d.severity, info.severity
+                ));
+            }
+        }
+        let rendered = render::render_all(&fail, &analysis.diagnostics);
+        failures.extend(check_golden(&dir.join("fail.txt"), &rendered));
+
+        let pass_path = dir.join("pass.netc");
+        if pass_path.exists() {
+            let pass = source(&pass_path);
+            let analysis = netc_compiler::analyze(&pass);
+            if !analysis.diagnostics.is_empty() {
+                failures.push(format!(
+                    "{dir_name}/pass.netc is not clean:\n{}",
+                    render::render_all(&pass, &analysis.diagnostics)
+                ));
+            }
+        } else if info.code.starts_with("N03") || info.code.starts_with("N04") {
+            failures.push(format!("{dir_name}: rules need a pass.netc"));
+        }
+    }
+    for info in codes::all() {
+        if !seen.contains(info.code) {
+            failures.push(format!(
+                "{}: no golden/diagnostics/{}-{}/ directory",
+                info.code, info.code, info.name
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

@@ -1,0 +1,61 @@
+//! Consistency of the code registry and its docs: every code has an
+//! explanation that names it, every doc belongs to a code, codes and names
+//! are unique, and messages follow the style guide.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::*;
+use netc_compiler::diagnostic::codes;
+
+#[test]
+fn codes_and_docs_match() {
+    let mut codes_seen = BTreeSet::new();
+    let mut names_seen = BTreeSet::new();
+    for info in codes::all() {
+        assert!(codes_seen.insert(info.code), "{} registered twice", info.code);
+        assert!(names_seen.insert(info.name), "name {} used twice", info.name);
+        let heading = info.explanation.lines().next().unwrap_or_default();
+        assert!(
+            heading.starts_with(&format!("# {}: ", info.code)),
+            "{}: doc must start with `# {}: <title>`, found `{heading}`",
+            info.code,
+            info.code
+        );
+        for section in ["## Example", "## Fix"] {
+            assert!(
+                info.explanation.contains(section),
+                "{}: doc lacks a `{section}` section",
+                info.code
+            );
+        }
+        if info.code.starts_with("N03") || info.code.starts_with("N04") {
+            assert!(
+                info.explanation.contains("## Source"),
+                "{}: a rule's doc must cite its source",
+                info.code
+            );
+        }
+        let first = info.summary.chars().next().unwrap();
+        assert!(
+            !first.is_ascii_uppercase() || info.summary.starts_with("Windows"),
+            "{}: summary starts lowercase",
+            info.code
+        );
+        assert!(
+            !info.summary.ends_with('.'),
+            "{}: summary has no trailing period",
+            info.code
+        );
+    }
+    let docs = repo_root().join("compiler/docs/codes");
+    for entry in std::fs::read_dir(docs).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().to_string();
+        let code = name.trim_end_matches(".md");
+        assert!(
+            codes_seen.contains(code),
+            "docs/codes/{name} belongs to no registered code"
+        );
+    }
+}

@@ -1,0 +1,30 @@
+//! `netc check FILE...`: every diagnostic of every file, in the chosen format.
+
+use std::path::PathBuf;
+
+use crate::report;
+use crate::{files, Format, Outcome};
+
+pub fn run(paths: &[PathBuf], format: Format, deny_warnings: bool) -> Outcome {
+    let mut outcome = Outcome::Clean;
+    for path in paths {
+        let source = match files::read_source(path) {
+            Ok(source) => source,
+            Err(message) => {
+                eprintln!("error: {message}");
+                outcome = outcome.max(Outcome::Failure);
+                continue;
+            }
+        };
+        let analysis = netc_compiler::analyze(&source);
+        print!("{}", report::format(&source, &analysis.diagnostics, format));
+        let failed = analysis.has_errors() || (deny_warnings && !analysis.diagnostics.is_empty());
+        if failed {
+            outcome = outcome.max(Outcome::Problems);
+        } else if matches!(format, Format::Human) {
+            let nodes = analysis.topology.as_ref().map_or(0, |t| t.nodes.len());
+            eprintln!("ok: {} ({nodes} nodes)", source.name());
+        }
+    }
+    outcome
+}

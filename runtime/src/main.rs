@@ -1,0 +1,99 @@
+//! The `netc` command line. A thin layer: parse arguments, read files, call
+//! the pure compiler, print reports, set the exit code.
+//!
+//! Exit codes: 0 clean (or warnings only), 1 the topology has errors (or,
+//! with `fmt --check`, is not formatted), 2 usage or I/O errors.
+
+mod commands;
+mod files;
+mod report;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// netc compiles a small topology language into everything a mixed
+/// Linux/Windows Flannel cluster needs, and checks it against the interop
+/// rules that break real clusters.
+#[derive(Parser)]
+#[command(name = "netc", version, propagate_version = true)]
+#[command(after_help = "\
+Examples:
+  netc check examples/vxlan-mixed.netc
+  netc check --format github topology.netc      # annotations in a GitHub Actions log
+  netc fmt --check examples/*.netc              # CI: fail on unformatted files
+  netc explain N0301                            # why a rule exists and how to fix it
+
+Exit codes: 0 clean or warnings only, 1 errors in the topology, 2 usage or I/O errors.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and check topologies; report every problem at once.
+    Check {
+        /// `.netc` files to check.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<std::path::PathBuf>,
+        /// How to print diagnostics.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Treat warnings as errors (exit 1 when there are any).
+        #[arg(long)]
+        deny_warnings: bool,
+    },
+    /// Rewrite files in netc's one canonical layout (comments are kept).
+    Fmt {
+        /// `.netc` files to format; `-` reads standard input and writes the
+        /// result to standard output.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<std::path::PathBuf>,
+        /// Write nothing; list the files that are not formatted and exit 1
+        /// if there are any.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Explain a diagnostic code: what it means, why, and how to fix it.
+    Explain {
+        /// A code such as `N0301` (or its name, such as `windows-vxlan-vni`).
+        code: String,
+    },
+    /// List every rule and diagnostic code with its severity and summary.
+    Rules,
+}
+
+/// The diagnostic output formats.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    /// rustc-like text with the source line and a caret.
+    Human,
+    /// One JSON object per line and diagnostic.
+    Json,
+    /// GitHub Actions workflow commands (`::error file=...`).
+    Github,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Check {
+            files,
+            format,
+            deny_warnings,
+        } => commands::check::run(&files, format, deny_warnings),
+        Command::Fmt { files, check } => commands::fmt::run(&files, check),
+        Command::Explain { code } => commands::explain::explain(&code),
+        Command::Rules => commands::explain::rules(),
+    };
+    ExitCode::from(outcome as u8)
+}
+
+/// What a command tells the shell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    Clean = 0,
+    Problems = 1,
+    Failure = 2,
+}
