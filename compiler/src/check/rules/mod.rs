@@ -4,6 +4,14 @@
 use super::Rule;
 
 mod windows_vxlan_vni;
+// modules N0302-N0312 (group A)
+// modules N0313-N0323 (group B)
+// modules N0401-N0414 (group C)
 
 /// Every rule, in code order.
-pub static RULES: &[&Rule] = &[&windows_vxlan_vni::RULE];
+pub static RULES: &[&Rule] = &[
+    &windows_vxlan_vni::RULE,
+    // rules N0302-N0312 (group A)
+    // rules N0313-N0323 (group B)
+    // rules N0401-N0414 (group C)
+];
