@@ -1,6 +1,8 @@
 //! `netc fmt` on every example and golden input: formatting is idempotent,
 //! keeps every comment, and yields the same topology.
 
+#![allow(clippy::disallowed_methods)] // tests read fixtures and the environment; the purity rule is for the library
+
 mod common;
 
 use common::*;

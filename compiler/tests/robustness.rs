@@ -2,6 +2,8 @@
 //! every diagnostic span lies inside the source. The number of cases is
 //! bounded (`PROPTEST_CASES` raises it for a longer local run).
 
+#![allow(clippy::disallowed_methods)] // tests read fixtures and the environment; the purity rule is for the library
+
 mod common;
 
 use common::*;

@@ -3,6 +3,8 @@
 //! the error its first line names, and its full report is pinned in
 //! `golden/examples/invalid/<name>.txt`.
 
+#![allow(clippy::disallowed_methods)] // tests read fixtures and the environment; the purity rule is for the library
+
 mod common;
 
 use common::*;

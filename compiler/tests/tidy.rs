@@ -2,6 +2,8 @@
 //! explanation that names it, every doc belongs to a code, codes and names
 //! are unique, and messages follow the style guide.
 
+#![allow(clippy::disallowed_methods)] // tests read fixtures and the environment; the purity rule is for the library
+
 mod common;
 
 use std::collections::BTreeSet;
@@ -56,6 +58,41 @@ fn codes_and_docs_match() {
         assert!(
             codes_seen.contains(code),
             "docs/codes/{name} belongs to no registered code"
+        );
+    }
+}
+
+#[test]
+fn readme_lists_every_code_and_documents_every_keyword() {
+    use netc_compiler::syntax::grammar::*;
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    for info in codes::all() {
+        let row = format!(
+            "| {} | {} | `{}` | {} |",
+            info.code,
+            info.severity.as_str(),
+            info.name,
+            info.summary
+        );
+        assert!(
+            readme.contains(&row),
+            "README's rules table lacks (or has a stale) row:\n{row}"
+        );
+    }
+    let keywords = [
+        TOP_LEVEL,
+        CLUSTER_KEYS,
+        VXLAN_KEYS,
+        WINDOWS_KEYS,
+        SEGMENT_KEYS,
+        NODE_KEYS,
+        RANGE_KEYS,
+        TOR_KEYS,
+    ];
+    for key in keywords.iter().flat_map(|keys| keys.iter()) {
+        assert!(
+            readme.contains(&format!("`{key}`")),
+            "README's language reference lacks `{key}`"
         );
     }
 }

@@ -8,11 +8,24 @@ pub fn best_match<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     if let Some(exact) = candidates.iter().find(|c| c.eq_ignore_ascii_case(word)) {
         return Some(exact);
     }
-    let limit = word.chars().count().max(3) / 3;
+    let length = word.chars().count();
+    // Keywords are short; a long word is no typo of one, and skipping it
+    // keeps the quadratic distance off megabyte-long garbage.
+    if length > 64 {
+        return None;
+    }
+    let limit = (length.max(3) / 3).max(1);
+    // A word that is a dash-separated part of a keyword (or the other way
+    // round) means that keyword: `address` for `address-start`.
+    let part_of = |c: &str| c.split('-').any(|part| part == lower) || lower.split('-').any(|part| part == c);
+    if let Some(related) = candidates.iter().find(|c| part_of(c) && c.len() > 2 && lower.len() > 2) {
+        return Some(related);
+    }
     candidates
         .iter()
+        .filter(|c| c.chars().count().abs_diff(length) <= limit)
         .map(|c| (distance(&lower, c), *c))
-        .filter(|(d, _)| *d <= limit.max(1))
+        .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, c)| (*d, *c))
         .map(|(_, c)| c)
 }
@@ -25,8 +38,8 @@ fn distance(a: &str, b: &str) -> usize {
     for (i, row) in rows.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        rows[0][j] = j;
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
@@ -54,5 +67,8 @@ mod tests {
         assert_eq!(best_match("ADDRESS", &keys), Some("address"));
         assert_eq!(best_match("arhc", &keys), Some("arch"));
         assert_eq!(best_match("gateway", &keys), None);
+        assert_eq!(best_match("address", &["address-start", "os"]), Some("address-start"));
+        assert_eq!(best_match("address-start", &["address", "os"]), Some("address"));
+        assert_eq!(best_match(&"x".repeat(100_000), &keys), None);
     }
 }

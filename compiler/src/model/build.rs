@@ -74,6 +74,9 @@ fn claim(
 
 fn cluster(document: &Document, nodes: &[Node], diagnostics: &mut Vec<Diagnostic>) -> Option<Cluster> {
     let Some(decl) = document.clusters.first() else {
+        if document.cluster_attempted {
+            return None; // its header was already reported
+        }
         diagnostics.push(
             Diagnostic::error("N0201", Span::default(), "the file declares no cluster")
                 .label("expected a `cluster` block")
@@ -83,7 +86,7 @@ fn cluster(document: &Document, nodes: &[Node], diagnostics: &mut Vec<Diagnostic
     };
     for extra in &document.clusters[1..] {
         diagnostics.push(
-            Diagnostic::error("N0202", extra.name.span, "a file declares one cluster")
+            Diagnostic::error("N0202", extra.name.span, "the file declares more than one cluster")
                 .label("second cluster")
                 .with_secondary(decl.name.span, "first cluster declared here")
                 .help("put each cluster in a file of its own"),
@@ -123,10 +126,10 @@ fn cluster(document: &Document, nodes: &[Node], diagnostics: &mut Vec<Diagnostic
         pod_networks,
         service_networks,
         cluster_dns,
-        node_subnet_len: Field::or(decl.node_subnet_len.clone(), NODE_SUBNET_LEN, decl.header),
-        underlay_mtu: Field::or(decl.underlay_mtu.clone(), UNDERLAY_MTU, decl.header),
-        kubernetes: Field::or(decl.kubernetes.clone(), KUBERNETES, decl.header),
-        dataplane: Field::or(decl.dataplane.clone(), Dataplane::Flannel, decl.header),
+        node_subnet_len: Field::or(decl.node_subnet_len, NODE_SUBNET_LEN, decl.header),
+        underlay_mtu: Field::or(decl.underlay_mtu, UNDERLAY_MTU, decl.header),
+        kubernetes: Field::or(decl.kubernetes, KUBERNETES, decl.header),
+        dataplane: Field::or(decl.dataplane, Dataplane::Flannel, decl.header),
         backend,
         windows,
     })
@@ -159,7 +162,7 @@ fn backend(decl: &ClusterDecl, nodes: &[Node]) -> Backend {
             vxlan: Some(vxlan_defaults(None, nodes, decl.header)),
         };
     };
-    let kind = Field::written(written.kind.clone());
+    let kind = Field::written(written.kind);
     let vxlan = (kind.value == BackendKind::Vxlan).then(|| vxlan_defaults(Some(written), nodes, written.kind.span));
     Backend { kind, vxlan }
 }
@@ -177,10 +180,10 @@ fn vxlan_defaults(written: Option<&crate::syntax::ast::BackendDecl>, nodes: &[No
         Field::or(written.and_then(f), default, anchor)
     };
     Vxlan {
-        vni: pick(|b| b.vni.clone(), vni),
-        port: pick(|b| b.port.clone(), port),
-        gbp: Field::or(written.and_then(|b| b.gbp.clone()), false, anchor),
-        direct_routing: Field::or(written.and_then(|b| b.direct_routing.clone()), false, anchor),
+        vni: pick(|b| b.vni, vni),
+        port: pick(|b| b.port, port),
+        gbp: Field::or(written.and_then(|b| b.gbp), false, anchor),
+        direct_routing: Field::or(written.and_then(|b| b.direct_routing), false, anchor),
         mac_prefix: Field::or(
             written.and_then(|b| b.mac_prefix.clone()),
             MAC_PREFIX.to_string(),
@@ -195,15 +198,15 @@ fn windows(decl: &ClusterDecl, backend: &Backend) -> Windows {
     let vni = backend.vxlan.as_ref().map_or(WINDOWS_VNI, |v| v.vni.value);
     Windows {
         declared: written.map(|w| w.header),
-        dsr: Field::or(written.and_then(|w| w.dsr.clone()), false, anchor),
-        cni_api_version: Field::or(written.and_then(|w| w.cni_api_version.clone()), CNI_API_VERSION, anchor),
+        dsr: Field::or(written.and_then(|w| w.dsr), false, anchor),
+        cni_api_version: Field::or(written.and_then(|w| w.cni_api_version), CNI_API_VERSION, anchor),
         network_name: Field::or(
             written.and_then(|w| w.network_name.clone()),
             default_network_name(backend.kind.value, vni),
             anchor,
         ),
-        preserve_destination: Field::or(written.and_then(|w| w.preserve_destination.clone()), false, anchor),
-        session_affinity: Field::or(written.and_then(|w| w.session_affinity.clone()), false, anchor),
+        preserve_destination: Field::or(written.and_then(|w| w.preserve_destination), false, anchor),
+        session_affinity: Field::or(written.and_then(|w| w.session_affinity), false, anchor),
     }
 }
 
@@ -212,7 +215,7 @@ fn segments(document: &Document, diagnostics: &mut Vec<Diagnostic>) -> Vec<Segme
     let mut segments = Vec::new();
     for decl in &document.segments {
         let unique = claim(&mut names, &decl.name, "segment", diagnostics);
-        let Some(prefix) = decl.prefix.clone() else {
+        let Some(prefix) = decl.prefix else {
             missing(
                 diagnostics,
                 &decl.attempted,
@@ -228,7 +231,7 @@ fn segments(document: &Document, diagnostics: &mut Vec<Diagnostic>) -> Vec<Segme
                 name: decl.name.clone(),
                 header: decl.header,
                 prefix,
-                gateway: decl.gateway.clone(),
+                gateway: decl.gateway,
             });
         }
     }
@@ -252,14 +255,14 @@ fn node_common(
     what: &str,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<(Field<Os>, Field<Arch>, Field<Role>)> {
-    let Some(os) = settings.os.clone() else {
+    let Some(os) = settings.os else {
         missing(diagnostics, attempted, header, what, "os", "os linux");
         return None;
     };
     Some((
         Field::written(os),
-        Field::or(settings.arch.clone(), Arch::Amd64, header),
-        Field::or(settings.role.clone(), Role::Worker, header),
+        Field::or(settings.arch, Arch::Amd64, header),
+        Field::or(settings.role, Role::Worker, header),
     ))
 }
 
@@ -280,7 +283,7 @@ fn nodes(document: &Document, diagnostics: &mut Vec<Diagnostic>) -> Vec<Node> {
             );
         }
         let unique = claim(&mut names, &decl.name, "node", diagnostics);
-        let (Some((os, arch, role)), Some(address), true) = (common, decl.address.clone(), unique) else {
+        let (Some((os, arch, role)), Some(address), true) = (common, decl.address, unique) else {
             continue;
         };
         nodes.push(Node {
@@ -289,7 +292,7 @@ fn nodes(document: &Document, diagnostics: &mut Vec<Diagnostic>) -> Vec<Node> {
             range: None,
             os,
             arch,
-            build: decl.settings.build.clone(),
+            build: decl.settings.build,
             address,
             interface: decl.settings.interface.clone(),
             role,
@@ -300,7 +303,7 @@ fn nodes(document: &Document, diagnostics: &mut Vec<Diagnostic>) -> Vec<Node> {
     for decl in &document.ranges {
         let what = format!("node range `{}`", decl.name.value);
         let common = node_common(&decl.settings, &decl.attempted, decl.header, &what, diagnostics);
-        let Some(start) = decl.address_start.clone() else {
+        let Some(start) = decl.address_start else {
             missing(
                 diagnostics,
                 &decl.attempted,
@@ -328,11 +331,16 @@ fn nodes(document: &Document, diagnostics: &mut Vec<Diagnostic>) -> Vec<Node> {
             );
             continue;
         }
+        // One diagnostic per range, not one per clashing node: a range
+        // declared twice would otherwise report every one of its names.
+        let mut clashes = Vec::new();
         for index in 1..=count {
             let name = Spanned::new(format!("{}-{index}", decl.name.value), decl.name.span);
-            if !claim(&mut names, &name, "node", diagnostics) {
+            if let Some(first) = names.get(&name.value) {
+                clashes.push((name.value, *first));
                 continue;
             }
+            names.insert(name.value.clone(), name.span);
             let address = offset_address(start.value, index - 1).expect("checked above");
             nodes.push(Node {
                 name,
@@ -340,13 +348,29 @@ fn nodes(document: &Document, diagnostics: &mut Vec<Diagnostic>) -> Vec<Node> {
                 range: Some((decl.name.value.clone(), index)),
                 os: os.clone(),
                 arch: arch.clone(),
-                build: decl.settings.build.clone(),
+                build: decl.settings.build,
                 address: Spanned::new(address, start.span),
                 interface: decl.settings.interface.clone(),
                 role: role.clone(),
                 pinned: Vec::new(),
                 segment: None,
             });
+        }
+        if let Some((name, first)) = clashes.first() {
+            let others = match clashes.len() {
+                1 => String::new(),
+                n => format!(" and {} more of its names", n - 1),
+            };
+            diagnostics.push(
+                Diagnostic::error(
+                    "N0204",
+                    decl.name.span,
+                    format!("node `{name}`{others} of range `{}` is declared twice", decl.name.value),
+                )
+                .label("this range makes the name again")
+                .with_secondary(*first, "first declared here")
+                .help("rename the range or the node; node names must be unique"),
+            );
         }
     }
     nodes
@@ -373,7 +397,10 @@ fn tors(document: &Document, segments: &[Segment], diagnostics: &mut Vec<Diagnos
             }
             Some(name) => {
                 let found = segments.iter().position(|s| s.name.value == name.value);
-                if found.is_none() {
+                // A segment that was declared but could not be built has
+                // been reported already; do not call it unknown.
+                let declared = document.segments.iter().any(|s| s.name.value == name.value);
+                if found.is_none() && !declared {
                     let known: Vec<&str> = segments.iter().map(|s| s.name.value.as_str()).collect();
                     let help = match best_match(&name.value, &known) {
                         Some(close) => format!("did you mean `{close}`?"),

@@ -12,6 +12,8 @@ use crate::diagnostic::{Span, Spanned};
 /// Everything a file declares, in source order per kind.
 #[derive(Clone, Debug, Default)]
 pub struct Document {
+    /// Whether any `cluster` block was written, even one too broken to read.
+    pub cluster_attempted: bool,
     pub clusters: Vec<ClusterDecl>,
     pub segments: Vec<SegmentDecl>,
     pub nodes: Vec<NodeDecl>,

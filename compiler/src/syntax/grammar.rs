@@ -79,7 +79,8 @@ impl Lowering<'_> {
     fn top_level(&mut self, block: &Block, document: &mut Document) {
         match block.keyword.text.as_str() {
             "cluster" => {
-                if let Some(cluster) = self.cluster(block) {
+                document.cluster_attempted = true;
+                if let Some(cluster) = self.cluster(block, document) {
                     document.clusters.push(cluster);
                 }
             }
@@ -184,29 +185,47 @@ impl Lowering<'_> {
     }
 
     fn misplaced_setting(&mut self, setting: &Setting, place: &str) {
+        let key = &setting.key.text;
+        if TOP_LEVEL.contains(&key.as_str()) {
+            // `node a` or `nodes worker count 3` without its block.
+            let header: Vec<&str> = std::iter::once(key.as_str())
+                .chain(setting.values.iter().map(|v| v.text.as_str()))
+                .collect();
+            self.push(
+                Diagnostic::error(
+                    "N0101",
+                    setting.span,
+                    format!("expected `{{` after `{}`", header.join(" ")),
+                )
+                .label(format!("a `{key}` is a block"))
+                .help(format!("open its block on the same line: `{} {{`", header.join(" "))),
+            );
+            return;
+        }
         self.push(
-            Diagnostic::error(
-                "N0108",
-                setting.key.span,
-                format!("setting `{}` outside of a block", setting.key.text),
-            )
-            .label(format!("settings cannot appear at {place}"))
-            .help("put settings inside a block, such as `cluster NAME { ... }` or `node NAME { ... }`"),
+            Diagnostic::error("N0108", setting.key.span, format!("setting `{key}` outside of a block"))
+                .label(format!("settings cannot appear at {place}"))
+                .help("put settings inside a block, such as `cluster NAME { ... }` or `node NAME { ... }`"),
         );
     }
 
     fn misplaced_block(&mut self, block: &Block, place: &str) {
+        let keyword = block.keyword.text.as_str();
+        let help = if TOP_LEVEL.contains(&keyword) {
+            format!("`{keyword}` blocks go at the top level of the file")
+        } else if matches!(keyword, "backend" | "windows") {
+            format!("`{keyword}` goes inside the `cluster` block")
+        } else {
+            format!("a `{place}` block holds settings only")
+        };
         self.push(
             Diagnostic::error(
                 "N0108",
                 block.keyword.span,
-                format!("block `{}` cannot appear inside `{place}`", block.keyword.text),
+                format!("block `{keyword}` cannot appear inside `{place}`"),
             )
             .label("unexpected block")
-            .help(format!(
-                "`{}` blocks go at the top level of the file",
-                block.keyword.text
-            )),
+            .help(help),
         );
     }
 
@@ -225,7 +244,7 @@ impl Lowering<'_> {
         *slot = Some(value);
     }
 
-    fn cluster(&mut self, block: &Block) -> Option<ClusterDecl> {
+    fn cluster(&mut self, block: &Block, document: &mut Document) -> Option<ClusterDecl> {
         let name = self.one_label(block, "cluster NAME {")?;
         let mut cluster = ClusterDecl {
             attempted: BTreeSet::new(),
@@ -263,7 +282,14 @@ impl Lowering<'_> {
                             cluster.windows = Some(windows);
                         }
                     }
-                    _ if TOP_LEVEL.contains(&inner.keyword.text.as_str()) => self.misplaced_block(inner, "cluster"),
+                    _ if TOP_LEVEL.contains(&inner.keyword.text.as_str()) => {
+                        // Report it, and still read it as if it were at the
+                        // top level, so its nodes or segments are not missed.
+                        self.misplaced_block(inner, "cluster");
+                        if inner.keyword.text != "cluster" {
+                            self.top_level(inner, document);
+                        }
+                    }
                     _ => {
                         self.unknown_setting(&inner.keyword, "cluster", CLUSTER_KEYS);
                     }

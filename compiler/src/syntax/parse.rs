@@ -13,6 +13,7 @@ use nom::{IResult, Parser};
 use nom_locate::LocatedSpan;
 
 use super::cst::{Atom, Block, Comment, File, Item, Setting};
+use super::grammar::TOP_LEVEL;
 use crate::diagnostic::{Diagnostic, Span};
 
 type Input<'a> = LocatedSpan<&'a str>;
@@ -21,13 +22,20 @@ type Input<'a> = LocatedSpan<&'a str>;
 /// ten thousand `{` cannot overflow the stack.
 const MAX_DEPTH: usize = 16;
 
+/// Blank characters within a line: any Unicode whitespace but the newline,
+/// and the byte-order mark some editors put at the start of a file. (Were
+/// these not blank, a no-break space would silently end a statement.)
+fn is_blank(c: char) -> bool {
+    c != '\n' && (c.is_whitespace() || c == '\u{feff}')
+}
+
 /// Characters that end a word.
 fn is_special(c: char) -> bool {
-    c.is_whitespace() || matches!(c, '{' | '}' | ';' | ',' | '#' | '"')
+    c == '\n' || is_blank(c) || matches!(c, '{' | '}' | ';' | ',' | '#' | '"')
 }
 
 fn inline_space(i: Input) -> IResult<Input, Input> {
-    take_while(|c: char| c == ' ' || c == '\t' || c == '\r').parse(i)
+    take_while(is_blank).parse(i)
 }
 
 fn word(i: Input) -> IResult<Input, Input> {
@@ -61,8 +69,10 @@ fn string(i: Input) -> IResult<Input, (Input, String, bool)> {
                 consumed = at;
                 break;
             }
+            // Only `\"` and `\\` are escapes; any other backslash is kept, so
+            // a Windows path such as "C:\k" means what it says.
             '\\' => match chars.peek() {
-                Some(&(_, escaped)) if escaped != '\n' => {
+                Some(&(_, escaped @ ('"' | '\\'))) => {
                     text.push(escaped);
                     chars.next();
                 }
@@ -162,6 +172,12 @@ impl StatementParser {
                     );
                     i = skip_to_line_end(rest);
                 }
+                // A top-level keyword at the start of a line inside a block
+                // means a `}` was forgotten: close here, so that one missing
+                // brace is one error and the rest of the file still parses.
+                _ if depth > 0 && i.get_column() == 1 && starts_top_level_block(i) => {
+                    return (i, items, None);
+                }
                 _ => {
                     let (rest, item) = self.statement(i, depth);
                     items.extend(item);
@@ -184,6 +200,20 @@ impl StatementParser {
         loop {
             i = inline_space(i).map_or(i, |(rest, _)| rest);
             match peek(&i) {
+                // A trailing `,` continues a list on the next line.
+                Some('\n') if comma_pending.is_some() => {
+                    i = take_while::<_, Input, nom::error::Error<Input>>(char::is_whitespace)
+                        .parse(i)
+                        .map_or(i, |(rest, _)| rest);
+                }
+                // `node a` with its `{` on the next line is a block too.
+                Some('\n') if next_line_opens_block(i) => {
+                    let (rest, _) = take_while::<_, Input, nom::error::Error<Input>>(|c: char| c != '{')
+                        .parse(i)
+                        .expect("take_while cannot fail");
+                    let (rest, brace) = take_n(rest, 1);
+                    return self.block(rest, key, values, span_of(&brace), depth);
+                }
                 None | Some('\n') | Some('}') | Some(';') | Some('#') => {
                     if let Some(comma) = comma_pending {
                         self.dangling_comma(comma);
@@ -316,6 +346,19 @@ impl StatementParser {
                 .help("remove the extra `,`, or add the missing value after it"),
         );
     }
+}
+
+/// Whether the next line, after blank space, starts with `{`.
+fn next_line_opens_block(i: Input) -> bool {
+    let rest = i
+        .fragment()
+        .trim_start_matches(|c: char| c.is_whitespace() && c != '\n');
+    rest.strip_prefix('\n')
+        .is_some_and(|next| next.trim_start_matches(is_blank).starts_with('{'))
+}
+
+fn starts_top_level_block(i: Input) -> bool {
+    word(i).is_ok_and(|(_, w)| TOP_LEVEL.contains(w.fragment()))
 }
 
 fn make_comment(text: &Input) -> Comment {

@@ -53,19 +53,20 @@ impl Values<'_> {
     pub fn list<'s>(&mut self, setting: &'s Setting, max: usize, example: &str) -> Option<&'s [Atom]> {
         let values = setting.values.as_slice();
         if values.is_empty() || values.len() > max {
-            let (span, label) = if values.is_empty() {
-                (setting.key.span, "no value given")
+            let key = &setting.key.text;
+            let (span, message, label) = if values.is_empty() {
+                (setting.key.span, format!("`{key}` needs a value"), "no value given")
             } else {
-                (values[max].span.to(values[values.len() - 1].span), "too many values")
+                (
+                    values[max].span.to(values[values.len() - 1].span),
+                    format!("`{key}` takes {} values at most", count_word(max)),
+                    "too many values",
+                )
             };
             self.diagnostics.push(
-                Diagnostic::error(
-                    "N0107",
-                    span,
-                    format!("`{}` takes one to {max} values", setting.key.text),
-                )
-                .label(label)
-                .help(format!("write it as `{example}`")),
+                Diagnostic::error("N0107", span, message)
+                    .label(label)
+                    .help(format!("write it as `{example}`")),
             );
             return None;
         }
@@ -144,7 +145,9 @@ impl Values<'_> {
         what: &str,
         example: &str,
     ) -> Option<Spanned<u64>> {
-        match atom.text.parse::<u64>() {
+        // Digits only: Rust's parser would also take `+4096`.
+        let digits = !atom.text.is_empty() && atom.text.bytes().all(|b| b.is_ascii_digit());
+        match atom.text.parse::<u64>().ok().filter(|_| digits).ok_or(()) {
             Ok(n) if range.contains(&n) => Some(Spanned::new(n, atom.span)),
             Ok(n) => {
                 self.invalid(
@@ -243,6 +246,14 @@ impl Values<'_> {
             return None;
         }
         Some(Spanned::new(atom.text.clone(), atom.span))
+    }
+}
+
+fn count_word(n: usize) -> String {
+    match n {
+        1 => "one".to_string(),
+        2 => "two".to_string(),
+        n => n.to_string(),
     }
 }
 

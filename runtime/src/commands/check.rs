@@ -23,7 +23,8 @@ pub fn run(paths: &[PathBuf], format: Format, deny_warnings: bool) -> Outcome {
             outcome = outcome.max(Outcome::Problems);
         } else if matches!(format, Format::Human) {
             let nodes = analysis.topology.as_ref().map_or(0, |t| t.nodes.len());
-            eprintln!("ok: {} ({nodes} nodes)", source.name());
+            let plural = if nodes == 1 { "" } else { "s" };
+            eprintln!("ok: {} ({nodes} node{plural})", source.name());
         }
     }
     outcome

@@ -5,13 +5,85 @@ use super::Rule;
 
 mod windows_vxlan_vni;
 // modules N0302-N0312 (group A)
+mod host_gw_l2_adjacency;
+mod windows_backend;
+mod windows_build_overlay;
+mod windows_build_unknown;
+mod windows_dsr;
+mod windows_overlay_dual_stack;
+mod windows_preserve_destination;
+mod windows_session_affinity;
+mod windows_vxlan_gbp_direct_routing;
+mod windows_vxlan_port;
+mod windows_vxlan_vni_not_4096;
 // modules N0313-N0323 (group B)
+mod backend_dual_stack;
+mod pod_mtu;
+mod static_dataplane;
+mod vxlan_mac_prefix;
+mod vxlan_vni_port_range;
+mod windows_arch;
+mod windows_cni_api_version;
+mod windows_control_plane;
+mod windows_kubernetes_version;
+mod windows_network_name;
+mod windows_settings_unused;
 // modules N0401-N0414 (group C)
+mod address_families;
+mod cluster_dns;
+mod duplicate_address;
+mod network_overlap;
+mod node_name;
+mod node_segment;
+mod node_subnet_len;
+mod pinned_subnet;
+mod segment_gateway;
+mod subnet_capacity;
+mod tor_coverage;
+mod tor_next_hop;
+mod tor_route_overlap;
+mod tor_unused;
 
 /// Every rule, in code order.
 pub static RULES: &[&Rule] = &[
     &windows_vxlan_vni::RULE,
     // rules N0302-N0312 (group A)
+    &windows_vxlan_vni_not_4096::RULE,
+    &windows_vxlan_port::RULE,
+    &windows_vxlan_gbp_direct_routing::RULE,
+    &windows_backend::RULE,
+    &windows_overlay_dual_stack::RULE,
+    &host_gw_l2_adjacency::RULE,
+    &windows_build_overlay::RULE,
+    &windows_build_unknown::RULE,
+    &windows_dsr::RULE,
+    &windows_preserve_destination::RULE,
+    &windows_session_affinity::RULE,
     // rules N0313-N0323 (group B)
+    &windows_control_plane::RULE,
+    &windows_arch::RULE,
+    &windows_cni_api_version::RULE,
+    &windows_kubernetes_version::RULE,
+    &vxlan_mac_prefix::RULE,
+    &windows_settings_unused::RULE,
+    &static_dataplane::RULE,
+    &vxlan_vni_port_range::RULE,
+    &windows_network_name::RULE,
+    &backend_dual_stack::RULE,
+    &pod_mtu::RULE,
     // rules N0401-N0414 (group C)
+    &network_overlap::RULE,
+    &address_families::RULE,
+    &cluster_dns::RULE,
+    &node_subnet_len::RULE,
+    &subnet_capacity::RULE,
+    &pinned_subnet::RULE,
+    &node_segment::RULE,
+    &duplicate_address::RULE,
+    &node_name::RULE,
+    &segment_gateway::RULE,
+    &tor_next_hop::RULE,
+    &tor_route_overlap::RULE,
+    &tor_coverage::RULE,
+    &tor_unused::RULE,
 ];

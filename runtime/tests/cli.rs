@@ -1,0 +1,164 @@
+//! The `netc` binary as a user runs it: exit codes, the three diagnostic
+//! formats, `fmt` (and that it never damages a file), `explain` and `rules`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn netc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_netc"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("netc runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+#[test]
+fn a_valid_example_checks_clean_with_exit_0() {
+    let output = netc(&["check", "examples/vxlan-mixed.netc"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert_eq!(stdout(&output), "");
+    assert!(stderr(&output).contains("ok: examples/vxlan-mixed.netc (4 nodes)"));
+}
+
+#[test]
+fn errors_exit_1_with_position_source_line_and_help() {
+    let output = netc(&["check", "examples/invalid/windows-vni-1.netc"]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    assert!(text.contains("error[N0301]: Windows nodes need VNI 4096"), "{text}");
+    assert!(text.contains("--> examples/invalid/windows-vni-1.netc:7:10"), "{text}");
+    assert!(text.contains(" 7 |     vni  1\n"), "{text}");
+    assert!(text.contains("= help: set `vni 4096`"), "{text}");
+}
+
+#[test]
+fn json_format_is_one_object_per_diagnostic() {
+    let output = netc(&["check", "--format", "json", "examples/invalid/syntax-errors.netc"]);
+    assert_eq!(output.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 3);
+    let positions: Vec<(u64, u64)> = lines
+        .iter()
+        .map(|d| (d["line"].as_u64().unwrap(), d["column"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(positions, [(3, 20), (5, 20), (14, 3)]);
+    for d in &lines {
+        assert_eq!(d["severity"], "error");
+        assert_eq!(d["file"], "examples/invalid/syntax-errors.netc");
+        assert!(d["code"].as_str().unwrap().starts_with("N01"));
+        assert!(d["help"].is_string());
+        assert!(d["message"].is_string());
+    }
+}
+
+#[test]
+fn github_format_writes_workflow_annotations() {
+    let output = netc(&["check", "--format", "github", "examples/invalid/windows-port-8472.netc"]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.starts_with("::error file=examples/invalid/windows-port-8472.netc,line="),
+        "{first}"
+    );
+    assert!(first.contains("title=netc N0303::"), "{first}");
+}
+
+#[test]
+fn io_and_usage_errors_exit_2() {
+    let missing = netc(&["check", "no/such/file.netc"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("cannot read `no/such/file.netc`"));
+
+    let usage = netc(&["check"]);
+    assert_eq!(usage.status.code(), Some(2));
+
+    let unknown = netc(&["explain", "N9999"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("no diagnostic code `N9999`"));
+}
+
+#[test]
+fn deny_warnings_turns_warnings_into_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("warn.netc");
+    // A Windows node without `build` only warns (the build gates cannot be verified).
+    std::fs::write(
+        &path,
+        "cluster c {\n  pod-network 10.244.0.0/16\n  service-network 10.96.0.0/12\n}\nsegment s {\n  prefix 10.1.0.0/24\n}\nnode w {\n  os windows\n  address 10.1.0.5\n}\n",
+    )
+    .unwrap();
+    let path = path.to_str().unwrap();
+    let relaxed = netc(&["check", path]);
+    assert_eq!(relaxed.status.code(), Some(0), "{}", stdout(&relaxed));
+    assert!(stdout(&relaxed).contains("warning["));
+    let strict = netc(&["check", "--deny-warnings", path]);
+    assert_eq!(strict.status.code(), Some(1));
+}
+
+#[test]
+fn explain_and_rules_come_from_one_registry() {
+    let explain = netc(&["explain", "N0301"]);
+    assert_eq!(explain.status.code(), Some(0));
+    assert!(stdout(&explain).starts_with("# N0301: "));
+
+    let by_name = netc(&["explain", "windows-vxlan-vni"]);
+    assert_eq!(stdout(&by_name), stdout(&explain));
+
+    let rules = stdout(&netc(&["rules"]));
+    assert!(rules.lines().any(|l| l.starts_with("N0301  error")));
+    assert!(rules.lines().count() >= 40, "{rules}");
+}
+
+#[test]
+fn fmt_rewrites_checks_and_never_damages_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let messy = dir.path().join("messy.netc");
+    let original = "cluster demo {\npod-network 10.244.0.0/16 # pods\n   service-network    10.96.0.0/12\n}\n";
+    std::fs::write(&messy, original).unwrap();
+    let messy_arg = messy.to_str().unwrap();
+
+    let check = netc(&["fmt", "--check", messy_arg]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(stdout(&check).contains("not formatted"));
+    assert_eq!(
+        std::fs::read_to_string(&messy).unwrap(),
+        original,
+        "--check writes nothing"
+    );
+
+    let write = netc(&["fmt", messy_arg]);
+    assert_eq!(write.status.code(), Some(0), "{}", stderr(&write));
+    let formatted = std::fs::read_to_string(&messy).unwrap();
+    assert_eq!(
+        formatted,
+        "cluster demo {\n  pod-network     10.244.0.0/16  # pods\n  service-network 10.96.0.0/12\n}\n"
+    );
+    assert_eq!(netc(&["fmt", "--check", messy_arg]).status.code(), Some(0));
+
+    // A file with syntax errors is reported and left byte for byte as it was.
+    let broken = dir.path().join("broken.netc");
+    let broken_text = "cluster demo {\n  pod-network 10.244.0.0/33\n";
+    std::fs::write(&broken, broken_text).unwrap();
+    let refused = netc(&["fmt", broken.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stdout(&refused).contains("error[N0103]"));
+    assert_eq!(std::fs::read_to_string(&broken).unwrap(), broken_text);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(leftovers.len(), 2, "no temporary files are left behind");
+}
