@@ -101,8 +101,14 @@ fn from_bits(bits: u128, ipv6: bool, len: u8) -> IpNet {
     IpNet::new(address, len).expect("length checked against the family")
 }
 
+/// The address `n` after the network address of `prefix`, if the prefix
+/// holds it (`nth_address(10.96.0.0/12, 10)` is kubeadm's DNS address).
+pub fn nth_address(prefix: IpNet, n: u32) -> Option<IpAddr> {
+    offset_address(prefix.network(), n).filter(|address| prefix.contains(address))
+}
+
 /// `address + offset` within the same family, if it does not overflow.
-pub(crate) fn offset_address(address: IpAddr, offset: u32) -> Option<IpAddr> {
+pub fn offset_address(address: IpAddr, offset: u32) -> Option<IpAddr> {
     match address {
         IpAddr::V4(a) => u32::from(a).checked_add(offset).map(|b| IpAddr::V4(Ipv4Addr::from(b))),
         IpAddr::V6(a) => u128::from(a)

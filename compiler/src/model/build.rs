@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use super::alloc::{allocate, offset_address};
+use super::alloc::{allocate, nth_address, offset_address};
 use super::defaults::*;
 use super::types::*;
 use crate::diagnostic::{best_match, Diagnostic, Span, Spanned};
@@ -112,7 +112,7 @@ fn cluster(document: &Document, nodes: &[Node], diagnostics: &mut Vec<Diagnostic
         Some(list) => list.value.iter().cloned().map(Field::written).collect(),
         None => service_networks
             .iter()
-            .filter_map(|net| offset_address(net.value.network(), 10).filter(|a| net.value.contains(a)))
+            .filter_map(|net| nth_address(net.value, 10))
             .take(1)
             .map(|address| Field::default(address, decl.header))
             .collect(),

@@ -10,7 +10,7 @@ mod build;
 mod defaults;
 mod types;
 
-pub use alloc::{allocate, family_len};
+pub use alloc::{allocate, family_len, nth_address, offset_address};
 pub use build::build;
 pub use defaults::*;
 pub use types::*;

@@ -433,6 +433,43 @@ mod tests {
     }
 
     #[test]
+    fn unicode_blanks_and_a_bom_separate_words() {
+        let file = parse_ok("\u{feff}node a {\n  os\u{a0}linux\n}\n");
+        let Item::Block(node) = &file.items[0] else {
+            panic!("not a block")
+        };
+        assert_eq!(node.keyword.text, "node");
+        let os = node.settings().next().unwrap();
+        assert_eq!((os.key.text.as_str(), os.values[0].text.as_str()), ("os", "linux"));
+    }
+
+    #[test]
+    fn brace_on_next_line_and_list_after_trailing_comma() {
+        let file = parse_ok("cluster c\n{\n  pod-network 10.0.0.0/16,\n    fd00::/56\n}\n");
+        let Item::Block(cluster) = &file.items[0] else {
+            panic!("not a block")
+        };
+        let pods = cluster.settings().next().unwrap();
+        assert_eq!(pods.values.len(), 2);
+        assert!(pods.values[1].comma_before);
+    }
+
+    #[test]
+    fn a_forgotten_brace_is_one_error_and_the_next_block_still_parses() {
+        let (file, diagnostics) = parse("cluster c {\n  backend vxlan {\n    vni 4096\n}\nnode a {\n  os linux\n}\n");
+        let codes: Vec<_> = diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["N0103"]);
+        assert!(matches!(&file.items[1], Item::Block(b) if b.keyword.text == "node"));
+    }
+
+    #[test]
+    fn only_quote_and_backslash_are_escapes() {
+        let file = parse_ok("node a { interface \"C:\\k\\new \\\" x\" }");
+        let Item::Block(node) = &file.items[0] else { panic!() };
+        assert_eq!(node.settings().next().unwrap().values[0].text, "C:\\k\\new \" x");
+    }
+
+    #[test]
     fn deep_nesting_is_refused_without_recursion() {
         let text = "a {".repeat(10_000);
         let (_, diagnostics) = parse(&text);

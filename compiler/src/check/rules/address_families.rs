@@ -1,14 +1,14 @@
 //! N0402: one prefix per address family, the same families for pods and
 //! Services, and a service network for every cluster DNS address.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use ipnet::IpNet;
 
 use crate::check::Rule;
 use crate::diagnostic::codes::CodeInfo;
 use crate::diagnostic::{Diagnostic, Severity, Span, Spanned};
-use crate::model::Topology;
+use crate::model::{nth_address, Topology};
 
 pub static RULE: Rule = Rule {
     info: CodeInfo {
@@ -38,16 +38,6 @@ fn stack(prefixes: &[Spanned<IpNet>]) -> &'static str {
         (false, true) => "IPv6 only",
         _ => "IPv4 only",
     }
-}
-
-/// The tenth address of a prefix (kubeadm's choice for the DNS Service), if
-/// the prefix has one.
-fn tenth_address(prefix: IpNet) -> Option<IpAddr> {
-    let address = match prefix.network() {
-        IpAddr::V4(a) => IpAddr::V4(Ipv4Addr::from(u32::from(a).checked_add(10)?)),
-        IpAddr::V6(a) => IpAddr::V6(Ipv6Addr::from(u128::from(a).checked_add(10)?)),
-    };
-    prefix.contains(&address).then_some(address)
 }
 
 /// The span covering every prefix of a list.
@@ -122,7 +112,7 @@ fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
             diagnostic = diagnostic.with_secondary(span, format!("no {fam} prefix here"));
         }
         let help = match cluster.service_networks.first() {
-            Some(service) => match tenth_address(service.value) {
+            Some(service) => match nth_address(service.value, 10) {
                 Some(address) => format!(
                     "use an address of the service network, such as `cluster-dns {address}`, or add an {fam} prefix to `service-network`"
                 ),

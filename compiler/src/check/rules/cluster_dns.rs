@@ -2,14 +2,10 @@
 //! DNS Service: inside the service network, and not one it never hands out
 //! or has already given to the `kubernetes` Service.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
-use ipnet::IpNet;
-
 use crate::check::Rule;
 use crate::diagnostic::codes::CodeInfo;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::model::Topology;
+use crate::model::{nth_address, Topology};
 
 pub static RULE: Rule = Rule {
     info: CodeInfo {
@@ -21,15 +17,6 @@ pub static RULE: Rule = Rule {
     },
     check,
 };
-
-/// `prefix`'s network address plus `n`, if still inside the prefix.
-fn nth_address(prefix: IpNet, n: u32) -> Option<IpAddr> {
-    let address = match prefix.network() {
-        IpAddr::V4(a) => IpAddr::V4(Ipv4Addr::from(u32::from(a).checked_add(n)?)),
-        IpAddr::V6(a) => IpAddr::V6(Ipv6Addr::from(u128::from(a).checked_add(u128::from(n))?)),
-    };
-    prefix.contains(&address).then_some(address)
-}
 
 fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
     let cluster = &topology.cluster;

@@ -1,13 +1,11 @@
 //! N0410: a segment's gateway is a host address of the segment.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
 use ipnet::IpNet;
 
 use crate::check::Rule;
 use crate::diagnostic::codes::CodeInfo;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::model::Topology;
+use crate::model::{nth_address, Topology};
 
 pub static RULE: Rule = Rule {
     info: CodeInfo {
@@ -24,15 +22,6 @@ pub static RULE: Rule = Rule {
 /// is not a host address: not for /31 and /32 (IPv6: /127 and /128).
 fn has_reserved_ends(prefix: IpNet) -> bool {
     prefix.prefix_len() + 1 < prefix.max_prefix_len()
-}
-
-/// The first host address of `prefix`, the usual gateway.
-fn first_host(prefix: IpNet) -> Option<IpAddr> {
-    let address = match prefix.network() {
-        IpAddr::V4(a) => IpAddr::V4(Ipv4Addr::from(u32::from(a).checked_add(1)?)),
-        IpAddr::V6(a) => IpAddr::V6(Ipv6Addr::from(u128::from(a).checked_add(1)?)),
-    };
-    prefix.contains(&address).then_some(address)
 }
 
 fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
@@ -69,7 +58,7 @@ fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
         } else {
             continue;
         };
-        let help = match first_host(prefix) {
+        let help = match nth_address(prefix, 1) {
             Some(host) => {
                 format!("write the router's address on the segment, usually the first host: `gateway {host}`")
             }

@@ -1,11 +1,9 @@
 //! N0314: Kubernetes runs Windows nodes on amd64 only.
 
-use std::collections::BTreeSet;
-
-use crate::check::Rule;
+use crate::check::{describe_declaration, once_per_declaration, Rule};
 use crate::diagnostic::codes::CodeInfo;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::model::{Arch, Node, Topology};
+use crate::model::{Arch, Topology};
 
 pub static RULE: Rule = Rule {
     info: CodeInfo {
@@ -19,13 +17,9 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
-    let mut reported = BTreeSet::new();
-    for node in topology.windows_nodes() {
+    for node in once_per_declaration(topology.windows_nodes().filter(|n| n.arch.value != Arch::Amd64)) {
         let arch = node.arch.value;
-        if arch == Arch::Amd64 || !reported.insert(node.declared) {
-            continue;
-        }
-        let (subject, target) = describe(node);
+        let (subject, target) = describe_declaration(node);
         out.push(
             Diagnostic::error(
                 RULE.info.code,
@@ -37,13 +31,5 @@ fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
                 "set `arch amd64` on {target}, or run the {arch} workloads on Linux nodes (`os linux`)"
             )),
         );
-    }
-}
-
-/// How a message names a node: the node itself, or the range it came from.
-fn describe(node: &Node) -> (String, String) {
-    match &node.range {
-        Some((range, _)) => (format!("node range `{range}`"), format!("range `{range}`")),
-        None => (format!("node `{}`", node.name.value), format!("`{}`", node.name.value)),
     }
 }

@@ -1,12 +1,10 @@
 //! N0308: Windows overlay (vxlan) networking needs Windows Server 2019
 //! (build 17763) with KB4489899 or later.
 
-use std::collections::BTreeSet;
-
-use crate::check::{windows_builds_below, Rule};
+use crate::check::{build_gate_violations, BuildGate, Rule};
 use crate::diagnostic::codes::CodeInfo;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::model::{Node, Topology};
+use crate::model::Topology;
 
 pub static RULE: Rule = Rule {
     info: CodeInfo {
@@ -31,45 +29,14 @@ fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
     } else {
         "this cluster uses vxlan, the default backend"
     };
-    let mut seen = BTreeSet::new();
-    for (node, build) in windows_builds_below(topology, MINIMUM) {
-        // One diagnostic per `node` block or `nodes` range.
-        if !seen.insert(node.declared) {
-            continue;
-        }
-        let Some(span) = node.build.as_ref().map(|b| b.span) else {
-            continue;
-        };
-        out.push(
-            Diagnostic::error(
-                RULE.info.code,
-                span,
-                format!(
-                    "overlay (vxlan) networking needs Windows Server 2019 (build {MINIMUM}), but {} build {build}",
-                    subject(node)
-                ),
-            )
-            .label(format!("build {build} is older than Windows Server 2019"))
-            .with_secondary(kind.span, backend_label)
-            .help(format!(
-                "upgrade {} to Windows Server 2019 with KB4489899 or later, then update `build`; or use `backend host-gw`",
-                target(node)
-            )),
-        );
-    }
-}
-
-/// "Windows node `win-1` runs", or for a range "the Windows nodes of range `win` run".
-fn subject(node: &Node) -> String {
-    match &node.range {
-        Some((range, _)) => format!("the Windows nodes of range `{range}` run"),
-        None => format!("Windows node `{}` runs", node.name.value),
-    }
-}
-
-fn target(node: &Node) -> String {
-    match &node.range {
-        Some((range, _)) => format!("the nodes of range `{range}`"),
-        None => format!("`{}`", node.name.value),
-    }
+    let gate = BuildGate {
+        code: RULE.info.code,
+        feature: "overlay (vxlan) networking",
+        minimum: MINIMUM,
+        release: "Windows Server 2019",
+        upgrade_to: "Windows Server 2019 with KB4489899",
+        cause: (kind.span, backend_label),
+        alternative: "use `backend host-gw`",
+    };
+    out.extend(build_gate_violations(topology, &gate));
 }

@@ -1,9 +1,7 @@
 //! N0309: a Windows node without `build`, so netc cannot check the Windows
 //! build gates (overlay, DSR, preserve-destination, session affinity).
 
-use std::collections::BTreeSet;
-
-use crate::check::Rule;
+use crate::check::{once_per_declaration, Rule};
 use crate::diagnostic::codes::CodeInfo;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::model::Topology;
@@ -20,12 +18,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
-    let mut seen = BTreeSet::new();
-    for node in topology.windows_nodes().filter(|n| n.build.is_none()) {
-        // One diagnostic per `node` block or `nodes` range.
-        if !seen.insert(node.declared) {
-            continue;
-        }
+    for node in once_per_declaration(topology.windows_nodes().filter(|n| n.build.is_none())) {
         let (message, label) = match &node.range {
             Some((range, _)) => (
                 format!("the Windows node range `{range}` does not declare a `build`"),

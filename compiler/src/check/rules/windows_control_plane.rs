@@ -1,12 +1,10 @@
 //! N0313: the Kubernetes control plane runs only on Linux, so a Windows node
 //! cannot have `role control-plane`.
 
-use std::collections::BTreeSet;
-
-use crate::check::Rule;
+use crate::check::{describe_declaration, once_per_declaration, Rule};
 use crate::diagnostic::codes::CodeInfo;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::model::{Node, Role, Topology};
+use crate::model::{Role, Topology};
 
 pub static RULE: Rule = Rule {
     info: CodeInfo {
@@ -20,12 +18,8 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
-    let mut reported = BTreeSet::new();
-    for node in topology.windows_nodes() {
-        if node.role.value != Role::ControlPlane || !reported.insert(node.declared) {
-            continue;
-        }
-        let (subject, target) = describe(node);
+    for node in once_per_declaration(topology.windows_nodes().filter(|n| n.role.value == Role::ControlPlane)) {
+        let (subject, target) = describe_declaration(node);
         out.push(
             Diagnostic::error(
                 RULE.info.code,
@@ -37,13 +31,5 @@ fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
                 "remove `role control-plane` from {target} (Windows nodes are workers) and give the role to a Linux node"
             )),
         );
-    }
-}
-
-/// How a message names a node: the node itself, or the range it came from.
-fn describe(node: &Node) -> (String, String) {
-    match &node.range {
-        Some((range, _)) => (format!("node range `{range}`"), format!("range `{range}`")),
-        None => (format!("node `{}`", node.name.value), format!("`{}`", node.name.value)),
     }
 }

@@ -2,12 +2,10 @@
 //! on Windows) needs DSR in kube-proxy and Windows Server, version 1903
 //! (build 18362) or later.
 
-use std::collections::BTreeSet;
-
-use crate::check::{windows_builds_below, Rule};
+use crate::check::{build_gate_violations, BuildGate, Rule};
 use crate::diagnostic::codes::CodeInfo;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::model::{Node, Topology};
+use crate::model::Topology;
 
 pub static RULE: Rule = Rule {
     info: CodeInfo {
@@ -46,45 +44,14 @@ fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
             .help("add `dsr on` to `windows { }` (kube-proxy then runs with `--enable-dsr=true`), or set `preserve-destination off`"),
         );
     }
-    let mut seen = BTreeSet::new();
-    for (node, build) in windows_builds_below(topology, MINIMUM) {
-        // One diagnostic per `node` block or `nodes` range.
-        if !seen.insert(node.declared) {
-            continue;
-        }
-        let Some(span) = node.build.as_ref().map(|b| b.span) else {
-            continue;
-        };
-        out.push(
-            Diagnostic::error(
-                RULE.info.code,
-                span,
-                format!(
-                    "`preserve-destination on` needs Windows Server, version 1903 (build {MINIMUM}), but {} build {build}",
-                    subject(node)
-                ),
-            )
-            .label(format!("build {build} is older than Windows Server, version 1903"))
-            .with_secondary(preserve.span, "preserve-destination turned on here")
-            .help(format!(
-                "upgrade {} to Windows Server, version 1903 or later, then update `build`; or set `preserve-destination off`",
-                target(node)
-            )),
-        );
-    }
-}
-
-/// "Windows node `win-1` runs", or for a range "the Windows nodes of range `win` run".
-fn subject(node: &Node) -> String {
-    match &node.range {
-        Some((range, _)) => format!("the Windows nodes of range `{range}` run"),
-        None => format!("Windows node `{}` runs", node.name.value),
-    }
-}
-
-fn target(node: &Node) -> String {
-    match &node.range {
-        Some((range, _)) => format!("the nodes of range `{range}`"),
-        None => format!("`{}`", node.name.value),
-    }
+    let gate = BuildGate {
+        code: RULE.info.code,
+        feature: "`preserve-destination on`",
+        minimum: MINIMUM,
+        release: "Windows Server, version 1903",
+        upgrade_to: "Windows Server, version 1903",
+        cause: (preserve.span, "preserve-destination turned on here"),
+        alternative: "set `preserve-destination off`",
+    };
+    out.extend(build_gate_violations(topology, &gate));
 }

@@ -2,12 +2,10 @@
 //! `sessionAffinity: ClientIP` on Windows) needs Windows Server 2022
 //! (build 20348) or later.
 
-use std::collections::BTreeSet;
-
-use crate::check::{windows_builds_below, Rule};
+use crate::check::{build_gate_violations, BuildGate, Rule};
 use crate::diagnostic::codes::CodeInfo;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::model::{Node, Topology};
+use crate::model::Topology;
 
 pub static RULE: Rule = Rule {
     info: CodeInfo {
@@ -27,46 +25,16 @@ fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
     if !affinity.value {
         return;
     }
-    let mut seen = BTreeSet::new();
-    for (node, build) in windows_builds_below(topology, MINIMUM) {
-        // One diagnostic per `node` block or `nodes` range.
-        if !seen.insert(node.declared) {
-            continue;
-        }
-        let Some(span) = node.build.as_ref().map(|b| b.span) else {
-            continue;
-        };
-        out.push(
-            Diagnostic::error(
-                RULE.info.code,
-                span,
-                format!(
-                    "`session-affinity on` needs Windows Server 2022 (build {MINIMUM}), but {} build {build}",
-                    subject(node)
-                ),
-            )
-            .label(format!("build {build} is older than Windows Server 2022"))
-            .with_secondary(affinity.span, "session affinity turned on here")
-            .help(format!(
-                "upgrade {} to Windows Server 2022 or later, then update `build`; or set `session-affinity off` and keep `sessionAffinity: ClientIP` off Services with Windows backends",
-                target(node)
-            ))
-            .note("older Kubernetes docs named Windows Server Insider build 19551; netc follows the current docs"),
-        );
-    }
-}
-
-/// "Windows node `win-1` runs", or for a range "the Windows nodes of range `win` run".
-fn subject(node: &Node) -> String {
-    match &node.range {
-        Some((range, _)) => format!("the Windows nodes of range `{range}` run"),
-        None => format!("Windows node `{}` runs", node.name.value),
-    }
-}
-
-fn target(node: &Node) -> String {
-    match &node.range {
-        Some((range, _)) => format!("the nodes of range `{range}`"),
-        None => format!("`{}`", node.name.value),
-    }
+    let gate = BuildGate {
+        code: RULE.info.code,
+        feature: "`session-affinity on`",
+        minimum: MINIMUM,
+        release: "Windows Server 2022",
+        upgrade_to: "Windows Server 2022",
+        cause: (affinity.span, "session affinity turned on here"),
+        alternative:
+            "set `session-affinity off` and keep `sessionAffinity: ClientIP` off Services with Windows backends",
+    };
+    let note = "older Kubernetes docs named Windows Server Insider build 19551; netc follows the current docs";
+    out.extend(build_gate_violations(topology, &gate).into_iter().map(|d| d.note(note)));
 }
