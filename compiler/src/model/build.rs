@@ -256,7 +256,13 @@ fn node_common(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<(Field<Os>, Field<Arch>, Field<Role>)> {
     let Some(os) = settings.os else {
-        missing(diagnostics, attempted, header, what, "os", "os linux");
+        // A `build` is a Windows build number: suggest the OS it implies.
+        let example = if settings.build.is_some() {
+            "os windows"
+        } else {
+            "os linux"
+        };
+        missing(diagnostics, attempted, header, what, "os", example);
         return None;
     };
     Some((

@@ -353,7 +353,12 @@ impl Lowering<'_> {
             "windows" => self.push(
                 Diagnostic::error("N0108", s.key.span, "`windows` is a block")
                     .label("expected `{` after `windows`")
-                    .help("write it as `windows { dsr on }`"),
+                    .help(if s.values.is_empty() {
+                        "write it as `windows { dsr on }`".to_string()
+                    } else {
+                        let written: Vec<&str> = s.values.iter().map(|v| v.text.as_str()).collect();
+                        format!("write it as `windows {{ {} }}`", written.join(" "))
+                    }),
             ),
             _ => {
                 if let Some(meant) = self.unknown_setting(&s.key, "cluster", CLUSTER_KEYS) {

@@ -67,6 +67,11 @@ fn string(i: Input) -> IResult<Input, (Input, String, bool)> {
             }
             '\n' => {
                 consumed = at;
+                // A CRLF line ending is not part of an unterminated string.
+                if text.ends_with('\r') {
+                    text.pop();
+                    consumed -= 1;
+                }
                 break;
             }
             // Only `\"` and `\\` are escapes; any other backslash is kept, so

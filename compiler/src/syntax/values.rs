@@ -207,7 +207,7 @@ impl Values<'_> {
         self.invalid(
             atom,
             format!("`{}` is not {}", atom.text, K::WHAT),
-            &format!("expected one of: {}", words.join(", ")),
+            &format!("not {}", K::WHAT),
             help,
         );
         None
