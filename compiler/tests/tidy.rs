@@ -96,3 +96,28 @@ fn readme_lists_every_code_and_documents_every_keyword() {
         );
     }
 }
+
+/// The first ```netc block after `## Example` in a code's explanation.
+fn example_of(explanation: &str) -> Option<String> {
+    let after = explanation.split("## Example").nth(1)?;
+    let block = after.split("```netc\n").nth(1)?;
+    Some(block.split("```").next()?.to_string())
+}
+
+#[test]
+fn every_explanation_example_raises_its_code() {
+    let mut failures = Vec::new();
+    for info in codes::all() {
+        let Some(example) = example_of(info.explanation) else {
+            failures.push(format!("{}: no ```netc block under `## Example`", info.code));
+            continue;
+        };
+        let source = netc_compiler::diagnostic::SourceFile::new("example.netc", example);
+        let analysis = netc_compiler::analyze(&source);
+        if !analysis.diagnostics.iter().any(|d| d.code == info.code) {
+            let raised: Vec<_> = analysis.diagnostics.iter().map(|d| d.code).collect();
+            failures.push(format!("{}: its example raises {raised:?}", info.code));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
