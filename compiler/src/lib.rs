@@ -4,7 +4,8 @@
 //! 1. [`syntax`]: text to a typed syntax tree (`N01xx` diagnostics),
 //! 2. [`model`]: names resolved, ranges expanded, defaults made explicit,
 //!    pod subnets allocated (`N02xx`),
-//! 3. [`check`]: the interop and addressing rules (`N03xx`, `N04xx`).
+//! 3. [`check`]: the interop and addressing rules (`N03xx`, `N04xx`),
+//! 4. [`emit`]: artifacts (manifests, CNI configs, host programs, ...).
 //!
 //! Invariant: this crate is pure. It does no I/O and reads no clock,
 //! environment or process state, so the same source always gives the same
@@ -12,6 +13,7 @@
 
 pub mod check;
 pub mod diagnostic;
+pub mod emit;
 pub mod model;
 pub mod syntax;
 
@@ -35,13 +37,45 @@ impl Analysis {
 
 /// Parse, resolve and check a source file, collecting all diagnostics.
 pub fn analyze(source: &SourceFile) -> Analysis {
+    analyze_with_lock(source, &model::Lock::default())
+}
+
+/// Like [`analyze`], keeping the pod subnets recorded in a lock file.
+pub fn analyze_with_lock(source: &SourceFile, lock: &model::Lock) -> Analysis {
     let (_, document, mut diagnostics) = syntax::parse_document(source.text());
-    let topology = model::build(&document, &mut diagnostics);
+    let topology = model::build(&document, lock, &mut diagnostics);
     if let Some(topology) = &topology {
         check::run(topology, &mut diagnostics);
     }
     diagnostic::sort(&mut diagnostics);
     Analysis { topology, diagnostics }
+}
+
+/// The result of compiling one file.
+#[derive(Debug)]
+pub struct Compilation {
+    /// Every diagnostic, as [`analyze`] reports them.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The files to write; `None` when there are errors.
+    pub artifacts: Option<emit::Artifacts>,
+    /// The lock file to keep beside the source (`None` with errors).
+    pub lock: Option<model::Lock>,
+}
+
+/// Check a topology and, when it has no errors, produce its artifacts and
+/// the lock file recording every node's pod subnets.
+pub fn compile(source: &SourceFile, lock: &model::Lock) -> Compilation {
+    let analysis = analyze_with_lock(source, lock);
+    let has_errors = analysis.has_errors();
+    let (artifacts, lock) = match (&analysis.topology, has_errors) {
+        (Some(topology), false) => (Some(emit::emit(topology)), Some(model::lock_of(topology))),
+        _ => (None, None),
+    };
+    Compilation {
+        diagnostics: analysis.diagnostics,
+        artifacts,
+        lock,
+    }
 }
 
 /// Format a source file canonically, or return its syntax errors.

@@ -11,6 +11,22 @@ use std::collections::BTreeSet;
 
 use common::*;
 use netc_compiler::diagnostic::{codes, render};
+use netc_compiler::model::Lock;
+
+/// Analyze `source` with the lock file at `lock_path`, if there is one.
+/// Returns the analysis and the rendered diagnostics of the lock file.
+fn analyze_beside_lock(
+    source: &netc_compiler::diagnostic::SourceFile,
+    lock_path: &std::path::Path,
+) -> (netc_compiler::Analysis, String) {
+    if !lock_path.exists() {
+        return (netc_compiler::analyze(source), String::new());
+    }
+    let lock_source = common::source(lock_path);
+    let (lock, diagnostics) = Lock::parse(lock_source.text());
+    let report = render::render_all(&lock_source, &diagnostics);
+    (netc_compiler::analyze_with_lock(source, &lock), report)
+}
 
 #[test]
 fn every_code_fails_and_passes_as_its_golden_says() {
@@ -31,8 +47,10 @@ fn every_code_fails_and_passes_as_its_golden_says() {
         seen.insert(info.code);
 
         let fail = source(&dir.join("fail.netc"));
-        let analysis = netc_compiler::analyze(&fail);
-        if !analysis.diagnostics.iter().any(|d| d.code == info.code) {
+        let (analysis, lock_report) = analyze_beside_lock(&fail, &dir.join("fail.netc.lock"));
+        if !analysis.diagnostics.iter().any(|d| d.code == info.code)
+            && !lock_report.contains(&format!("[{}]", info.code))
+        {
             failures.push(format!("{dir_name}/fail.netc does not raise {}", info.code));
         }
         for d in analysis.diagnostics.iter().filter(|d| d.code == info.code) {
@@ -43,14 +61,14 @@ fn every_code_fails_and_passes_as_its_golden_says() {
                 ));
             }
         }
-        let rendered = render::render_all(&fail, &analysis.diagnostics);
+        let rendered = lock_report + &render::render_all(&fail, &analysis.diagnostics);
         failures.extend(check_golden(&dir.join("fail.txt"), &rendered));
 
         let pass_path = dir.join("pass.netc");
         if pass_path.exists() {
             let pass = source(&pass_path);
-            let analysis = netc_compiler::analyze(&pass);
-            if !analysis.diagnostics.is_empty() {
+            let (analysis, lock_report) = analyze_beside_lock(&pass, &dir.join("pass.netc.lock"));
+            if !analysis.diagnostics.is_empty() || !lock_report.is_empty() {
                 failures.push(format!(
                     "{dir_name}/pass.netc is not clean:\n{}",
                     render::render_all(&pass, &analysis.diagnostics)

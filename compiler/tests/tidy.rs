@@ -106,8 +106,11 @@ fn example_of(explanation: &str) -> Option<String> {
 
 #[test]
 fn every_explanation_example_raises_its_code() {
+    // These codes are about the lock file beside a topology; their examples
+    // need that file, which a single snippet cannot carry (their goldens do).
+    const NEED_A_LOCK_FILE: &[&str] = &["N0207", "N0208"];
     let mut failures = Vec::new();
-    for info in codes::all() {
+    for info in codes::all().filter(|info| !NEED_A_LOCK_FILE.contains(&info.code)) {
         let Some(example) = example_of(info.explanation) else {
             failures.push(format!("{}: no ```netc block under `## Example`", info.code));
             continue;

@@ -54,3 +54,81 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), String> {
         format!("cannot write `{name}`: {e}")
     })
 }
+
+/// Marker that a directory is netc's output: its `index.json` names netc as
+/// generator. netc only ever replaces such a directory (or an empty one).
+fn is_netc_output(dir: &Path) -> bool {
+    fs::read_to_string(dir.join("index.json")).is_ok_and(|index| index.contains("\"generator\": \"netc\""))
+}
+
+/// Replace directory `dir` with exactly `files` (relative path to bytes).
+///
+/// The tree is written and fsynced in a sibling temporary directory first;
+/// only then is the old directory moved aside and the new one renamed into
+/// place. A failure before the swap leaves `dir` untouched; a directory that
+/// is not empty and not netc's own output is never replaced.
+pub fn replace_dir(dir: &Path, files: &std::collections::BTreeMap<String, Vec<u8>>) -> Result<(), String> {
+    let name = dir.display();
+    if dir.exists() {
+        let empty = fs::read_dir(dir)
+            .map_err(|e| format!("cannot read `{name}`: {e}"))?
+            .next()
+            .is_none();
+        if !empty && !is_netc_output(dir) {
+            return Err(format!(
+                "`{name}` exists and is not a netc output directory (no netc `index.json`); refusing to replace it"
+            ));
+        }
+    }
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => Path::new(".").to_path_buf(),
+    };
+    fs::create_dir_all(&parent).map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
+    let base = dir
+        .file_name()
+        .ok_or_else(|| format!("cannot write `{name}`: not a directory path"))?
+        .to_string_lossy()
+        .to_string();
+    let staging = parent.join(format!(".{base}.netc-new-{}", std::process::id()));
+    let retired = parent.join(format!(".{base}.netc-old-{}", std::process::id()));
+
+    let write = || -> std::io::Result<()> {
+        let _ = fs::remove_dir_all(&staging);
+        fs::create_dir(&staging)?;
+        for (path, bytes) in files {
+            let target = staging.join(path);
+            if let Some(parent) = target.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            let mut file = fs::File::create(&target)?;
+            file.write_all(bytes)?;
+            file.sync_all()?;
+        }
+        Ok(())
+    };
+    if let Err(e) = write() {
+        let _ = fs::remove_dir_all(&staging);
+        return Err(format!("cannot write the output for `{name}`: {e}"));
+    }
+    let swap = || -> std::io::Result<()> {
+        if dir.exists() {
+            fs::rename(dir, &retired)?;
+        }
+        if let Err(e) = fs::rename(&staging, dir) {
+            // Put the old output back before reporting.
+            let _ = fs::rename(&retired, dir);
+            return Err(e);
+        }
+        Ok(())
+    };
+    if let Err(e) = swap() {
+        let _ = fs::remove_dir_all(&staging);
+        return Err(format!("cannot replace `{name}`: {e}"));
+    }
+    let _ = fs::remove_dir_all(&retired);
+    if let Ok(parent_dir) = fs::File::open(&parent) {
+        let _ = parent_dir.sync_all();
+    }
+    Ok(())
+}

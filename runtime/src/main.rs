@@ -20,6 +20,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[command(after_help = "\
 Examples:
   netc check examples/vxlan-mixed.netc
+  netc compile examples/vxlan-mixed.netc -o out/  # manifests, CNI configs, host programs
+  netc compile --locked topology.netc -o out/     # CI: fail if pod subnets would change
   netc check --format github topology.netc      # annotations in a GitHub Actions log
   netc fmt --check examples/*.netc              # CI: fail on unformatted files
   netc explain N0301                            # why a rule exists and how to fix it
@@ -43,6 +45,26 @@ enum Command {
         /// Treat warnings as errors (exit 1 when there are any).
         #[arg(long)]
         deny_warnings: bool,
+    },
+    /// Check a topology and write everything the cluster needs into DIR.
+    ///
+    /// DIR is replaced as a whole, atomically, and only when the topology has
+    /// no errors. Pod subnets are recorded in FILE.lock (created on the first
+    /// compile; commit it) so that adding a node never moves another.
+    Compile {
+        /// The `.netc` topology.
+        #[arg(value_name = "FILE")]
+        file: std::path::PathBuf,
+        /// The output directory (replaced; must be empty, absent, or an
+        /// earlier netc output).
+        #[arg(short, long, value_name = "DIR")]
+        output: std::path::PathBuf,
+        /// Fail instead of changing the lock file (for CI).
+        #[arg(long)]
+        locked: bool,
+        /// How to print diagnostics.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
     },
     /// Rewrite files in netc's one canonical layout (comments are kept).
     Fmt {
@@ -83,6 +105,12 @@ fn main() -> ExitCode {
             format,
             deny_warnings,
         } => commands::check::run(&files, format, deny_warnings),
+        Command::Compile {
+            file,
+            output,
+            locked,
+            format,
+        } => commands::compile::run(&file, &output, locked, format),
         Command::Fmt { files, check } => commands::fmt::run(&files, check),
         Command::Explain { code } => commands::explain::explain(&code),
         Command::Rules => commands::explain::rules(),

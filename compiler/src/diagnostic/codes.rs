@@ -70,6 +70,16 @@ pub static STAGE_CODES: &[CodeInfo] = &[
         "range-overflow",
         "a `nodes` range runs past the end of the address space"
     ),
+    code!(
+        "N0207",
+        "invalid-lock-file",
+        "the lock file beside the topology cannot be read"
+    ),
+    code!(
+        "N0208",
+        "lock-conflict",
+        "a node's `pod-subnet` is locked to another node"
+    ),
 ];
 
 /// Every code: the stage codes, then the rules in order.

@@ -11,6 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use ipnet::IpNet;
 
 use super::defaults::NODE_SUBNET_LEN_V6;
+use super::lock::Lock;
 use super::types::{Cluster, Node, NodeSubnets};
 
 /// The per-node subnet length for a pod network of the given family:
@@ -25,11 +26,23 @@ pub fn family_len(cluster: &Cluster, ipv6: bool) -> u8 {
     }
 }
 
-/// Allocate pod subnets for `nodes`, in order. A node's pinned subnet is used
-/// as is when it is a valid subnet of the pod network; the checks report the
-/// invalid ones.
-pub fn allocate(cluster: &Cluster, nodes: &[Node]) -> Vec<NodeSubnets> {
+/// A node's explicit `pod-subnet` that another node holds in the lock file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockConflict {
+    /// Index of the node whose `pod-subnet` asks for the subnet.
+    pub pinned_by: usize,
+    pub subnet: IpNet,
+    /// The node the lock file gives it to.
+    pub locked_to: String,
+}
+
+/// Allocate pod subnets for `nodes`, in order of precedence: a node's
+/// `pod-subnet` (when it is a valid subnet of the pod network; the checks
+/// report the invalid ones), then its subnet in the lock file (when still
+/// valid and free), then the lowest free subnet.
+pub fn allocate(cluster: &Cluster, nodes: &[Node], lock: &Lock) -> (Vec<NodeSubnets>, Vec<LockConflict>) {
     let mut subnets = vec![NodeSubnets::default(); nodes.len()];
+    let mut conflicts = Vec::new();
     for pod in &cluster.pod_networks {
         let network = pod.value;
         let ipv6 = network.addr().is_ipv6();
@@ -57,6 +70,38 @@ pub fn allocate(cluster: &Cluster, nodes: &[Node]) -> Vec<NodeSubnets> {
                 }
             }
         }
+        // Locked subnets come second: a locked subnet taken by an explicit
+        // pin is a conflict the author must resolve.
+        let mut locked_owner = std::collections::BTreeMap::new();
+        for (i, node) in nodes.iter().enumerate() {
+            let Some(recorded) = lock.nodes.get(&node.name.value) else {
+                continue;
+            };
+            let Some(net) = recorded.iter().find(|n| n.addr().is_ipv6() == ipv6) else {
+                continue;
+            };
+            if net.prefix_len() == len && network.contains(net) {
+                locked_owner.insert(index_of(net), (i, *net));
+            }
+        }
+        for (i, pin) in pinned.iter().enumerate() {
+            let Some(pin) = pin else { continue };
+            if let Some((owner, _)) = locked_owner.get(&index_of(pin)) {
+                if *owner != i {
+                    conflicts.push(LockConflict {
+                        pinned_by: i,
+                        subnet: *pin,
+                        locked_to: nodes[*owner].name.value.clone(),
+                    });
+                }
+            }
+        }
+        for (index, (owner, net)) in &locked_owner {
+            let has_own_pin = nodes[*owner].pinned.iter().any(|p| p.value.addr().is_ipv6() == ipv6);
+            if !has_own_pin && used.insert(*index) {
+                pinned[*owner] = Some(*net);
+            }
+        }
         let mut next: u128 = 0;
         for (i, slot) in subnets.iter_mut().enumerate() {
             let chosen = match pinned[i] {
@@ -82,7 +127,7 @@ pub fn allocate(cluster: &Cluster, nodes: &[Node]) -> Vec<NodeSubnets> {
             }
         }
     }
-    subnets
+    (subnets, conflicts)
 }
 
 fn to_bits(address: IpAddr) -> u128 {

@@ -9,12 +9,14 @@ use ipnet::IpNet;
 
 use super::alloc::{allocate, nth_address, offset_address};
 use super::defaults::*;
+use super::lock::Lock;
 use super::types::*;
 use crate::diagnostic::{best_match, Diagnostic, Span, Spanned};
 use crate::syntax::ast::{ClusterDecl, Document, NodeSettings};
 
 /// Build the topology, or `None` when there is no usable cluster block.
-pub fn build(document: &Document, diagnostics: &mut Vec<Diagnostic>) -> Option<Topology> {
+/// `lock` holds the allocations of earlier compiles (empty on the first).
+pub fn build(document: &Document, lock: &Lock, diagnostics: &mut Vec<Diagnostic>) -> Option<Topology> {
     let segments = segments(document, diagnostics);
     let mut nodes = nodes(document, diagnostics);
     for node in &mut nodes {
@@ -22,7 +24,31 @@ pub fn build(document: &Document, diagnostics: &mut Vec<Diagnostic>) -> Option<T
     }
     let tors = tors(document, &segments, diagnostics);
     let cluster = cluster(document, &nodes, diagnostics)?;
-    let subnets = allocate(&cluster, &nodes);
+    let (subnets, conflicts) = allocate(&cluster, &nodes, lock);
+    for conflict in conflicts {
+        let node = &nodes[conflict.pinned_by];
+        let span = node
+            .pinned
+            .iter()
+            .find(|p| p.value == conflict.subnet)
+            .map_or(node.declared, |p| p.span);
+        diagnostics.push(
+            Diagnostic::error(
+                "N0208",
+                span,
+                format!(
+                    "pod subnet `{}` is locked to node `{}`",
+                    conflict.subnet, conflict.locked_to
+                ),
+            )
+            .label(format!("pinned here for node `{}`", node.name.value))
+            .help(format!(
+                "pin another subnet, or move `{}` deliberately: delete its line from the lock file",
+                conflict.locked_to
+            ))
+            .note("the lock file keeps every node's subnet so that no node moves by accident"),
+        );
+    }
     Some(Topology {
         cluster,
         segments,

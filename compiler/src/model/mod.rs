@@ -8,9 +8,11 @@
 mod alloc;
 mod build;
 mod defaults;
+mod lock;
 mod types;
 
-pub use alloc::{allocate, family_len, nth_address, offset_address};
+pub use alloc::{allocate, family_len, nth_address, offset_address, LockConflict};
 pub use build::build;
 pub use defaults::*;
+pub use lock::{lock_of, Lock};
 pub use types::*;

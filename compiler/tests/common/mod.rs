@@ -77,3 +77,28 @@ fn strip_spans(text: &str) -> String {
     }
     out
 }
+
+/// An external checker named by the environment variable `var` (set by
+/// `.ci/run`), or found on `PATH` as `program`. When it is missing the test
+/// skips with a printed reason, except under `NETC_REQUIRE_TOOLS=1` (CI),
+/// where a missing checker fails the test.
+pub fn tool(var: &str, program: &str) -> Option<PathBuf> {
+    let from_env = std::env::var_os(var).map(PathBuf::from).filter(|p| p.exists());
+    let on_path = || {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join(program))
+                .find(|candidate| candidate.exists())
+        })
+    };
+    let found = from_env.or_else(on_path);
+    if found.is_none() {
+        let required = std::env::var_os("NETC_REQUIRE_TOOLS").is_some_and(|v| v == "1");
+        assert!(
+            !required,
+            "{program} is required (NETC_REQUIRE_TOOLS=1) but was not found; set {var}"
+        );
+        eprintln!("skipped: {program} not found (set {var}; `.ci/run` installs it)");
+    }
+    found
+}

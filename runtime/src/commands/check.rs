@@ -16,7 +16,14 @@ pub fn run(paths: &[PathBuf], format: Format, deny_warnings: bool) -> Outcome {
                 continue;
             }
         };
-        let analysis = netc_compiler::analyze(&source);
+        let lock = match super::compile::read_lock(path, format) {
+            Ok(lock) => lock.unwrap_or_default(),
+            Err(problem) => {
+                outcome = outcome.max(problem);
+                continue;
+            }
+        };
+        let analysis = netc_compiler::analyze_with_lock(&source, &lock);
         print!("{}", report::format(&source, &analysis.diagnostics, format));
         let failed = analysis.has_errors() || (deny_warnings && !analysis.diagnostics.is_empty());
         if failed {

@@ -1,0 +1,138 @@
+//! CNI configs: the Linux conflist (`10-flannel.conflist`) and the Windows
+//! `cni.conf`, in the shapes of flannel's manifest, Microsoft's SDN scripts
+//! (CNI API v1) and the containerd-era samples (API v2).
+
+use serde_json::{json, Value};
+
+use super::facts::{first_host, flanneld_runs, pod_mtu, segment_prefix, service_network};
+use crate::model::{BackendKind, Node, NodeSubnets, Topology};
+
+/// The Linux conflist. With flanneld: flannel's own (the flannel meta plugin
+/// reads `subnet.env` and delegates to bridge + host-local). Without it
+/// (static dataplane, tor backend): bridge + host-local written out with the
+/// node's subnets, so nothing but the standard plugins is needed.
+pub fn linux_conflist(topology: &Topology, subnets: &NodeSubnets) -> Value {
+    if flanneld_runs(topology) {
+        return json!({
+            "name": "cbr0",
+            "cniVersion": "0.3.1",
+            "plugins": [
+                {"type": "flannel", "delegate": {"hairpinMode": true, "isDefaultGateway": true}},
+                {"type": "portmap", "capabilities": {"portMappings": true}},
+            ],
+        });
+    }
+    let ranges: Vec<Value> = subnets
+        .iter()
+        .map(|subnet| json!([{"subnet": subnet.to_string(), "gateway": first_host(subnet).to_string()}]))
+        .collect();
+    json!({
+        "name": "cbr0",
+        "cniVersion": "0.4.0",
+        "plugins": [
+            {
+                "type": "bridge",
+                "bridge": "cni0",
+                "isGateway": true,
+                "isDefaultGateway": true,
+                "hairpinMode": true,
+                // The host program masquerades traffic leaving the pod
+                // network; the bridge plugin's own rule would also hide pod
+                // addresses from pods on other nodes.
+                "ipMasq": false,
+                "mtu": pod_mtu(topology),
+                "ipam": {"type": "host-local", "ranges": ranges},
+            },
+            {"type": "portmap", "capabilities": {"portMappings": true}},
+        ],
+    })
+}
+
+/// The Windows `cni.conf`. vxlan uses win-overlay, host-gw and tor use
+/// win-bridge (l2bridge). With flanneld the flannel plugin wraps the
+/// delegate; with tor (no flanneld) win-bridge runs directly with host-local.
+///
+/// Policies (R20): OutBoundNAT exceptions for the pod and service networks
+/// (l2bridge also the management subnet), and a route to the service
+/// network with encapsulation (l2bridge also to the node's own address).
+pub fn windows_cni_conf(topology: &Topology, node: &Node, subnets: &NodeSubnets) -> Value {
+    let cluster = &topology.cluster;
+    let v2 = cluster.windows.cni_api_version.value == 2;
+    let overlay = cluster.backend.kind.value == BackendKind::Vxlan;
+    let plugin = if overlay { "win-overlay" } else { "win-bridge" };
+
+    let mut exceptions: Vec<String> = Vec::new();
+    exceptions.extend(
+        cluster
+            .pod_networks
+            .iter()
+            .filter(|p| p.value.addr().is_ipv4())
+            .map(|p| p.value.to_string()),
+    );
+    exceptions.extend(service_network(topology, false).map(|s| s.to_string()));
+    let mut encapsulated: Vec<String> = service_network(topology, false)
+        .map(|s| s.to_string())
+        .into_iter()
+        .collect();
+    if !overlay {
+        exceptions.extend(segment_prefix(topology, node).map(|s| s.to_string()));
+        encapsulated.push(format!("{}/32", node.address.value));
+    }
+
+    let policy = |value: Value| {
+        if v2 {
+            json!({"name": "EndpointPolicy", "value": value})
+        } else {
+            json!({"Name": "EndpointPolicy", "Value": value})
+        }
+    };
+    let mut policies = Vec::new();
+    policies.push(policy(if v2 {
+        json!({"Type": "OutBoundNAT", "Settings": {"Exceptions": exceptions}})
+    } else {
+        json!({"Type": "OutBoundNAT", "ExceptionList": exceptions})
+    }));
+    for prefix in &encapsulated {
+        policies.push(policy(if v2 {
+            json!({"Type": "SDNRoute", "Settings": {"DestinationPrefix": prefix, "NeedEncap": true}})
+        } else {
+            json!({"Type": "ROUTE", "DestinationPrefix": prefix, "NeedEncap": true})
+        }));
+    }
+    let nameservers: Vec<String> = cluster.cluster_dns.iter().map(|d| d.value.to_string()).collect();
+    let dns = if v2 {
+        json!({"nameservers": nameservers, "search": ["svc.cluster.local"]})
+    } else {
+        json!({"Nameservers": nameservers, "Search": ["svc.cluster.local"]})
+    };
+
+    // The delegate carries neither `name` nor `ipam`: flannel sets both (R21).
+    let mut delegate = json!({"type": plugin, "dns": dns, "policies": policies});
+    if v2 {
+        delegate["apiVersion"] = json!(2);
+    }
+    if cluster.windows.dsr.value {
+        delegate["loopbackDSR"] = json!(true);
+    }
+    let name = cluster.windows.network_name.value.clone();
+    let cni_version = if v2 { "0.3.0" } else { "0.2.0" };
+
+    if flanneld_runs(topology) {
+        let mut conf = json!({"cniVersion": cni_version, "name": name, "type": "flannel", "delegate": delegate});
+        if v2 {
+            conf["capabilities"] = json!({"portMappings": true, "dns": true});
+        }
+        return conf;
+    }
+    // No flanneld: the delegate is the plugin, with the node's subnet.
+    let mut conf = delegate;
+    conf["cniVersion"] = json!(cni_version);
+    conf["name"] = json!(name);
+    if let Some(subnet) = subnets.v4 {
+        conf["ipam"] = json!({"type": "host-local", "subnet": subnet.to_string()});
+    }
+    if v2 {
+        conf["capabilities"] = json!({"portMappings": true, "dns": true});
+    }
+    conf
+}

@@ -1,0 +1,51 @@
+//! Stage 4: a checked topology becomes files. Every emitter is a pure
+//! function of the topology; [`emit`] gathers their output into
+//! [`Artifacts`] and adds `index.json`.
+//!
+//! Invariant: emit runs only on a topology without errors, and what it
+//! writes is validated against `schemas/` before it is returned.
+
+mod artifacts;
+mod cni;
+pub mod facts;
+mod netconf;
+mod subnet_env;
+// modules: manifests (group M)
+// modules: host programs (group P)
+// modules: tor (group T)
+// modules: schema validation (group S)
+
+pub use artifacts::{to_json, Artifacts, INDEX};
+
+use crate::model::{Os, Topology};
+
+/// Every artifact of a topology.
+pub fn emit(topology: &Topology) -> Artifacts {
+    let mut out = Artifacts::default();
+    if facts::flanneld_runs(topology) {
+        out.json("net-conf.json", &netconf::net_conf(topology));
+    }
+    for (node, subnets) in topology.nodes.iter().zip(&topology.subnets) {
+        let dir = facts::node_dir(node);
+        let linux = node.os.value == Os::Linux;
+        out.text(
+            format!("{dir}/subnet.env"),
+            subnet_env::subnet_env(topology, subnets, linux),
+        );
+        if linux {
+            out.json(
+                format!("{dir}/10-flannel.conflist"),
+                &cni::linux_conflist(topology, subnets),
+            );
+        } else {
+            out.json(
+                format!("{dir}/cni.conf"),
+                &cni::windows_cni_conf(topology, node, subnets),
+            );
+        }
+    }
+    // emit: manifests (group M)
+    // emit: host programs (group P)
+    // emit: tor (group T)
+    out.finish()
+}
