@@ -14,7 +14,9 @@
 pub mod check;
 pub mod diagnostic;
 pub mod emit;
+pub mod graph;
 pub mod model;
+pub mod structured;
 pub mod syntax;
 
 use diagnostic::{Diagnostic, SourceFile};
@@ -42,8 +44,29 @@ pub fn analyze(source: &SourceFile) -> Analysis {
 
 /// Like [`analyze`], keeping the pod subnets recorded in a lock file.
 pub fn analyze_with_lock(source: &SourceFile, lock: &model::Lock) -> Analysis {
-    let (_, document, mut diagnostics) = syntax::parse_document(source.text());
-    let topology = model::build(&document, lock, &mut diagnostics);
+    let (_, document, diagnostics) = syntax::parse_document(source.text());
+    analyze_document(&document, diagnostics, lock)
+}
+
+/// Like [`analyze_with_lock`], reading the file in the form its name says:
+/// `.yaml`, `.yml` and `.json` are the structured form ([`structured`]),
+/// anything else is `.netc`.
+pub fn analyze_source(source: &SourceFile, lock: &model::Lock) -> Analysis {
+    match structured::Format::of(source.name()) {
+        Some(format) => {
+            let (document, diagnostics) = structured::parse(source.text(), format);
+            analyze_document(&document, diagnostics, lock)
+        }
+        None => analyze_with_lock(source, lock),
+    }
+}
+
+fn analyze_document(
+    document: &syntax::ast::Document,
+    mut diagnostics: Vec<Diagnostic>,
+    lock: &model::Lock,
+) -> Analysis {
+    let topology = model::build(document, lock, &mut diagnostics);
     if let Some(topology) = &topology {
         check::run(topology, &mut diagnostics);
     }
@@ -62,13 +85,26 @@ pub struct Compilation {
     pub lock: Option<model::Lock>,
 }
 
-/// Check a topology and, when it has no errors, produce its artifacts and
+/// Check a topology (in the form its file name says, as
+/// [`analyze_source`]) and, when it has no errors, produce its artifacts and
 /// the lock file recording every node's pod subnets.
+///
+/// Every artifact is validated against its schema first; an invalid one is
+/// a bug in netc, reported as `N0501`, and then nothing is produced.
 pub fn compile(source: &SourceFile, lock: &model::Lock) -> Compilation {
-    let analysis = analyze_with_lock(source, lock);
+    let mut analysis = analyze_source(source, lock);
     let has_errors = analysis.has_errors();
     let (artifacts, lock) = match (&analysis.topology, has_errors) {
-        (Some(topology), false) => (Some(emit::emit(topology)), Some(model::lock_of(topology))),
+        (Some(topology), false) => {
+            let artifacts = emit::emit(topology);
+            let problems = emit::validate::validate(&artifacts);
+            if problems.is_empty() {
+                (Some(artifacts), Some(model::lock_of(topology)))
+            } else {
+                analysis.diagnostics.push(invalid_artifact(topology, problems));
+                (None, None)
+            }
+        }
         _ => (None, None),
     };
     Compilation {
@@ -76,6 +112,21 @@ pub fn compile(source: &SourceFile, lock: &model::Lock) -> Compilation {
         artifacts,
         lock,
     }
+}
+
+/// `N0501`: an emitter wrote something its schema rejects.
+fn invalid_artifact(topology: &model::Topology, problems: Vec<String>) -> Diagnostic {
+    let mut diagnostic = Diagnostic::error(
+        "N0501",
+        topology.cluster.header,
+        "netc produced an invalid artifact: this is a bug in netc",
+    )
+    .label("while compiling this cluster")
+    .help("nothing was written; please report this with the topology and the notes below");
+    for problem in problems {
+        diagnostic = diagnostic.note(problem);
+    }
+    diagnostic
 }
 
 /// Format a source file canonically, or return its syntax errors.

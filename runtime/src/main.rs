@@ -25,6 +25,7 @@ Examples:
   netc check --format github topology.netc      # annotations in a GitHub Actions log
   netc fmt --check examples/*.netc              # CI: fail on unformatted files
   netc explain N0301                            # why a rule exists and how to fix it
+  netc graph examples/tor-routed.netc           # Mermaid picture; --format dot for Graphviz
 
 Exit codes: 0 clean or warnings only, 1 errors in the topology, 2 usage or I/O errors.")]
 struct Cli {
@@ -84,6 +85,21 @@ enum Command {
     },
     /// List every rule and diagnostic code with its severity and summary.
     Rules,
+    /// Draw the topology: segments, nodes, pod subnets and ToR routes.
+    ///
+    /// Prints a Mermaid flowchart (for a README or a pull request; GitHub
+    /// renders ```mermaid blocks) or Graphviz DOT to standard output. Pod
+    /// subnets are those of FILE.lock when it exists. A topology with errors
+    /// is not drawn: its diagnostics go to standard error and the exit code
+    /// is 1.
+    Graph {
+        /// The `.netc` topology.
+        #[arg(value_name = "FILE")]
+        file: std::path::PathBuf,
+        /// The picture format.
+        #[arg(long, value_enum, default_value_t = commands::graph::GraphFormat::Mermaid)]
+        format: commands::graph::GraphFormat,
+    },
 }
 
 /// The diagnostic output formats.
@@ -114,6 +130,7 @@ fn main() -> ExitCode {
         Command::Fmt { files, check } => commands::fmt::run(&files, check),
         Command::Explain { code } => commands::explain::explain(&code),
         Command::Rules => commands::explain::rules(),
+        Command::Graph { file, format } => commands::graph::run(&file, format),
     };
     ExitCode::from(outcome as u8)
 }

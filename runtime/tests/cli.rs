@@ -162,3 +162,38 @@ fn fmt_rewrites_checks_and_never_damages_files() {
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(leftovers.len(), 2, "no temporary files are left behind");
 }
+
+#[test]
+fn graph_draws_mermaid_or_dot_and_refuses_topologies_with_errors() {
+    let output = netc(&["graph", "examples/tor-routed.netc"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let mermaid = stdout(&output);
+    assert!(mermaid.starts_with("flowchart LR\n"), "{mermaid}");
+    assert!(
+        mermaid.contains("subgraph s0[\"segment rack-a<br/>192.168.60.0/24"),
+        "{mermaid}"
+    );
+    assert!(mermaid.contains("  t0 -->|\"10.244.200.0/24\"| h0\n"), "{mermaid}");
+    // The README's picture is this command's output, not a hand-made copy.
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("```mermaid\n{mermaid}```")),
+        "README's `## Graphs` is stale; paste the output of `netc graph examples/tor-routed.netc`"
+    );
+
+    let output = netc(&["graph", "--format", "dot", "examples/vxlan-mixed.netc"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let dot = stdout(&output);
+    assert!(dot.starts_with("digraph netc {\n") && dot.ends_with("}\n"), "{dot}");
+    assert!(dot.contains("10.127.130.22 on \\\"Ethernet 2\\\""), "{dot}");
+
+    let output = netc(&["graph", "examples/invalid/windows-vni-1.netc"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(stdout(&output), "", "no graph on standard output");
+    assert!(stderr(&output).contains("error[N0301]"), "{}", stderr(&output));
+
+    let output = netc(&["graph", "--format", "svg", "examples/tor-routed.netc"]);
+    assert_eq!(output.status.code(), Some(2));
+    let output = netc(&["graph", "examples/no-such-file.netc"]);
+    assert_eq!(output.status.code(), Some(2));
+}

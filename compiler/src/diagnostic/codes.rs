@@ -3,7 +3,8 @@
 //! joins both. Explanations are markdown files in `compiler/docs/codes/`.
 //!
 //! Codes are stable: `N01xx` syntax, `N02xx` model, `N03xx` interop rules,
-//! `N04xx` addressing rules. A retired code keeps its entry and its doc.
+//! `N04xx` addressing rules, `N05xx` checks of netc's own output. A retired
+//! code keeps its entry and its doc.
 
 use super::Severity;
 
@@ -56,6 +57,11 @@ pub static STAGE_CODES: &[CodeInfo] = &[
         "misplaced-statement",
         "a setting or block where it cannot appear"
     ),
+    code!(
+        "N0109",
+        "invalid-structured-topology",
+        "a YAML or JSON topology that is malformed or does not fit the topology schema"
+    ),
     code!("N0201", "missing-cluster", "the file has no `cluster` block"),
     code!(
         "N0202",
@@ -79,6 +85,11 @@ pub static STAGE_CODES: &[CodeInfo] = &[
         "N0208",
         "lock-conflict",
         "a node's `pod-subnet` is locked to another node"
+    ),
+    code!(
+        "N0501",
+        "invalid-artifact",
+        "netc produced an artifact its own schema rejects (a bug in netc)"
     ),
 ];
 

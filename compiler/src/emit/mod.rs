@@ -11,9 +11,13 @@ pub mod facts;
 mod netconf;
 mod subnet_env;
 // modules: manifests (group M)
+pub mod manifests;
 // modules: host programs (group P)
+pub mod program;
 // modules: tor (group T)
+pub mod tor;
 // modules: schema validation (group S)
+pub mod validate;
 
 pub use artifacts::{to_json, Artifacts, INDEX};
 
@@ -45,7 +49,15 @@ pub fn emit(topology: &Topology) -> Artifacts {
         }
     }
     // emit: manifests (group M)
+    manifests::emit(topology, &mut out);
     // emit: host programs (group P)
+    program::emit(topology, &mut out);
     // emit: tor (group T)
+    for tor in &topology.tors {
+        let dir = tor::tor_dir(tor);
+        let routes = tor::routes(topology, tor);
+        out.text(format!("{dir}/frr.conf"), tor::frr_conf(tor, &routes));
+        out.json(format!("{dir}/routes.json"), &tor::routes_json(topology, tor, &routes));
+    }
     out.finish()
 }

@@ -23,7 +23,7 @@ pub fn run(paths: &[PathBuf], format: Format, deny_warnings: bool) -> Outcome {
                 continue;
             }
         };
-        let analysis = netc_compiler::analyze_with_lock(&source, &lock);
+        let analysis = netc_compiler::analyze_source(&source, &lock);
         print!("{}", report::format(&source, &analysis.diagnostics, format));
         let failed = analysis.has_errors() || (deny_warnings && !analysis.diagnostics.is_empty());
         if failed {

@@ -1,0 +1,220 @@
+//! `manifests/kube-proxy-windows.yaml`: kube-proxy for the Windows nodes as a
+//! HostProcess DaemonSet, modelled on sig-windows-tools' flannel kube-proxy
+//! (dataplane-notes §6.4, §6.5). Its flags follow the interop rules: the
+//! network name shared with HNS and the CNI config (R8), the source VIP on
+//! overlay (R11), `--hostname-override` (R13) and the feature gates and DSR
+//! flags the cluster's Kubernetes release needs (R11, R12).
+
+use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetUpdateStrategy};
+use k8s_openapi::api::core::v1::{Container, PodSpec};
+
+use super::objects::{
+    daemon_set, field_env, host_path, host_process, meta, mount, node_affinity, powershell, ps_quote, tolerate,
+};
+use super::{yaml, NODE_KUBECONFIG, SOURCE_VIP_FILE, WINDOWS_NODES};
+use crate::model::{BackendKind, KubeVersion, Topology};
+
+/// sig-windows-tools publishes one kube-proxy HostProcess image per
+/// Kubernetes release, tagged `v<release>-flannel-hostprocess`; it holds
+/// `kube-proxy\kube-proxy.exe` under the container's mount point.
+pub const KUBE_PROXY_IMAGE_REPOSITORY: &str = "sigwindowstools/kube-proxy";
+const KUBE_PROXY_IN_IMAGE: &str = "kube-proxy\\kube-proxy.exe";
+
+/// `WinOverlay` is alpha (default off) in 1.14–1.19, beta (default on) in
+/// 1.20–1.33 and GA, locked on, from 1.34.
+const WIN_OVERLAY_DEFAULT_ON: KubeVersion = KubeVersion::new(1, 20);
+/// `WinDSR` is alpha in 1.14–1.32, beta (default on) in 1.33, GA in 1.34.
+const WIN_DSR_DEFAULT_ON: KubeVersion = KubeVersion::new(1, 33);
+
+/// The feature gates kube-proxy must be given, sorted: a gate is passed
+/// (`=true`) only while it is off by default. From its default-on release
+/// it is left out, which is also the only correct choice once it is locked
+/// (GA): `=false` is then an error and `=true` only draws a warning.
+pub fn feature_gates(version: KubeVersion, overlay: bool, dsr: bool) -> Vec<&'static str> {
+    let mut gates = Vec::new();
+    if dsr && version < WIN_DSR_DEFAULT_ON {
+        gates.push("WinDSR=true");
+    }
+    if overlay && version < WIN_OVERLAY_DEFAULT_ON {
+        gates.push("WinOverlay=true");
+    }
+    gates
+}
+
+/// Whether the Windows HNS network is an overlay (win-overlay, vxlan); the
+/// other backends Windows takes (host-gw, tor) use l2bridge.
+fn overlay(topology: &Topology) -> bool {
+    topology.cluster.backend.kind.value == BackendKind::Vxlan
+}
+
+/// kube-proxy's flags, except `--source-vip`, which differs per node and is
+/// read at start from the host program's reservation. `$(NODE_NAME)` is
+/// expanded by the kubelet from the pod's `NODE_NAME` (the node's name).
+pub fn flags(topology: &Topology) -> Vec<String> {
+    let cluster = &topology.cluster;
+    let dsr = cluster.windows.dsr.value;
+    let pods: Vec<String> = cluster.pod_networks.iter().map(|p| p.value.to_string()).collect();
+    let mut flags = vec![
+        "--proxy-mode=kernelspace".to_string(),
+        "--hostname-override=$(NODE_NAME)".to_string(),
+        format!("--kubeconfig={NODE_KUBECONFIG}"),
+        format!("--network-name={}", cluster.windows.network_name.value),
+        format!("--cluster-cidr={}", pods.join(",")),
+    ];
+    let gates = feature_gates(cluster.kubernetes.value, overlay(topology), dsr);
+    if !gates.is_empty() {
+        flags.push(format!("--feature-gates={}", gates.join(",")));
+    }
+    if dsr {
+        flags.push("--enable-dsr=true".to_string());
+    }
+    flags
+}
+
+/// The container's PowerShell script. Only single-quoted literals, so no
+/// flag is re-interpreted by PowerShell or by Windows command-line quoting.
+fn script(topology: &Topology) -> String {
+    let mut lines = vec!["$ErrorActionPreference = 'Stop'".to_string(), "$flags = @(".to_string()];
+    let flags = flags(topology);
+    for (i, flag) in flags.iter().enumerate() {
+        let comma = if i + 1 < flags.len() { "," } else { "" };
+        lines.push(format!("  {}{comma}", ps_quote(flag)));
+    }
+    lines.push(")".to_string());
+    if overlay(topology) {
+        // The host program reserves the source VIP with host-local under the
+        // network's name (R8) and keeps the CNI 0.3.0 result, whose
+        // `ips[0].address` is `<ip>/<prefix>`, as sig-windows' start.ps1 reads it.
+        lines.push(format!(
+            "$vip = Get-Content -Raw -LiteralPath {} | ConvertFrom-Json",
+            ps_quote(SOURCE_VIP_FILE)
+        ));
+        lines.push("$flags += ('--source-vip=' + ($vip.ips[0].address -split '/')[0])".to_string());
+    }
+    lines.push(format!(
+        "& (Join-Path $env:CONTAINER_SANDBOX_MOUNT_POINT {}) @flags",
+        ps_quote(KUBE_PROXY_IN_IMAGE)
+    ));
+    lines.push("exit $LASTEXITCODE".to_string());
+    lines.join("\n") + "\n"
+}
+
+pub fn manifest(topology: &Topology) -> String {
+    let version = topology.cluster.kubernetes.value;
+    let (command, args) = powershell(script(topology));
+    // hostPath volumes of type File make the kubelet hold the pod, with an
+    // event naming the file, until the node has it. The script reads the
+    // host paths directly: a HostProcess container sees the host's disks,
+    // while where volumes appear inside it differs between containerd 1.6
+    // and 1.7.
+    let mut volumes = vec![host_path("kubeconfig", NODE_KUBECONFIG, Some("File"))];
+    let mut mounts = vec![mount("kubeconfig", "/netc/kubeconfig")];
+    if overlay(topology) {
+        volumes.push(host_path("source-vip", SOURCE_VIP_FILE, Some("File")));
+        mounts.push(mount("source-vip", "/netc/sourcevip.json"));
+    }
+    let container = Container {
+        name: "kube-proxy".to_string(),
+        image: Some(format!(
+            "{KUBE_PROXY_IMAGE_REPOSITORY}:v{}.{}.0-flannel-hostprocess",
+            version.major, version.minor
+        )),
+        command: Some(command),
+        args: Some(args),
+        env: Some(vec![field_env("NODE_NAME", "spec.nodeName")]),
+        volume_mounts: Some(mounts),
+        ..Container::default()
+    };
+    let spec = PodSpec {
+        affinity: Some(node_affinity(WINDOWS_NODES)),
+        security_context: Some(host_process()),
+        host_network: Some(true),
+        priority_class_name: Some("system-node-critical".to_string()),
+        // kube-proxy authenticates with the node's kubeconfig, not a token.
+        automount_service_account_token: Some(false),
+        tolerations: Some(vec![tolerate(Some("CriticalAddonsOnly"), None), tolerate(None, None)]),
+        containers: vec![container],
+        volumes: Some(volumes),
+        ..PodSpec::default()
+    };
+    let selector = [("k8s-app", "kube-proxy-windows")];
+    let mut daemon_set: DaemonSet = daemon_set(
+        meta("kube-proxy-windows", Some("kube-system"), &[("k8s-app", "kube-proxy")]),
+        &selector,
+        &selector,
+        spec,
+    );
+    if let Some(spec) = daemon_set.spec.as_mut() {
+        spec.update_strategy = Some(DaemonSetUpdateStrategy {
+            type_: Some("RollingUpdate".to_string()),
+            ..DaemonSetUpdateStrategy::default()
+        });
+    }
+    let mut comment = vec![
+        "kube-proxy for the Windows nodes (HostProcess), generated by netc.".to_string(),
+        String::new(),
+        format!("Every Windows node needs {NODE_KUBECONFIG}: the kubeconfig kube-proxy uses to reach the"),
+        "API server. The topology names no API endpoint, and the in-cluster Service address".to_string(),
+        "is not reachable from HostProcess pods, so the node's kubeconfig is used, as in".to_string(),
+        "Microsoft's SDN scripts.".to_string(),
+    ];
+    if overlay(topology) {
+        comment.push(String::new());
+        comment.push(format!(
+            "On overlay (vxlan) nodes kube-proxy also waits for {SOURCE_VIP_FILE}, the source VIP"
+        ));
+        comment.push("that the netc host program reserves in the node's pod subnet.".to_string());
+    }
+    let comment: Vec<&str> = comment.iter().map(String::as_str).collect();
+    yaml::stream(&comment, &[yaml::document(&daemon_set)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const fn v(minor: u16) -> KubeVersion {
+        KubeVersion::new(1, minor)
+    }
+
+    #[test]
+    fn win_overlay_is_passed_while_it_is_alpha() {
+        for minor in [14, 19] {
+            assert_eq!(feature_gates(v(minor), true, false), ["WinOverlay=true"], "1.{minor}");
+        }
+    }
+
+    #[test]
+    fn win_overlay_is_left_out_once_it_is_on_by_default() {
+        for minor in [20, 33] {
+            assert!(feature_gates(v(minor), true, false).is_empty(), "1.{minor}");
+        }
+    }
+
+    #[test]
+    fn win_overlay_is_never_passed_once_locked() {
+        for minor in [34, 37] {
+            assert!(feature_gates(v(minor), true, true).is_empty(), "1.{minor}");
+        }
+    }
+
+    #[test]
+    fn win_dsr_is_passed_while_it_is_alpha() {
+        for minor in [14, 32] {
+            assert_eq!(feature_gates(v(minor), false, true), ["WinDSR=true"], "1.{minor}");
+        }
+        assert_eq!(feature_gates(v(19), true, true), ["WinDSR=true", "WinOverlay=true"]);
+    }
+
+    #[test]
+    fn win_dsr_is_left_out_from_beta_on() {
+        for minor in [33, 34] {
+            assert!(feature_gates(v(minor), false, true).is_empty(), "1.{minor}");
+        }
+    }
+
+    #[test]
+    fn l2bridge_without_dsr_needs_no_gate() {
+        assert!(feature_gates(v(14), false, false).is_empty());
+    }
+}

@@ -1,0 +1,54 @@
+//! `manifests/`: the Kubernetes objects that run the pod network: flannel
+//! for Linux (`kube-flannel.yaml`) and Windows (`kube-flannel-windows.yaml`)
+//! when flanneld programs the network, and Windows kube-proxy
+//! (`kube-proxy-windows.yaml`) whenever there are Windows nodes.
+//!
+//! Every object is a k8s-openapi type (field names checked at compile time)
+//! carrying `app.kubernetes.io/managed-by: netc`, and [`yaml`] is the only
+//! place that knows the YAML library.
+
+mod flannel;
+mod flannel_windows;
+mod kube_proxy_windows;
+mod objects;
+pub mod yaml;
+
+pub use flannel::{FLANNEL_CNI_PLUGIN_IMAGE, FLANNEL_IMAGE};
+pub use flannel_windows::FLANNEL_WINDOWS_IMAGE;
+pub use kube_proxy_windows::{feature_gates, flags as kube_proxy_flags, KUBE_PROXY_IMAGE_REPOSITORY};
+pub use objects::MANAGED_BY;
+
+use super::{facts, Artifacts};
+use crate::model::Topology;
+
+pub const FLANNEL_NAMESPACE: &str = "kube-flannel";
+pub const FLANNEL_SERVICE_ACCOUNT: &str = "flannel";
+
+/// The kubeconfig Windows flanneld and kube-proxy use on the node, the path
+/// of Microsoft's SDN scripts (`--kubeconfig-file=C:\k\config`, §6.3–6.4).
+pub const NODE_KUBECONFIG: &str = "C:\\k\\config";
+/// Where the host program keeps the source-VIP reservation (host-local's
+/// CNI 0.3.0 result) that kube-proxy reads on overlay nodes.
+pub const SOURCE_VIP_FILE: &str = "C:\\k\\sourcevip.json";
+
+/// The nodes the Windows DaemonSets run on: the images are amd64 only
+/// (and Kubernetes runs Windows nodes only on amd64, N0314).
+const WINDOWS_NODES: &[(&str, &str)] = &[("kubernetes.io/os", "windows"), ("kubernetes.io/arch", "amd64")];
+
+pub fn emit(topology: &Topology, out: &mut Artifacts) {
+    if facts::flanneld_runs(topology) {
+        out.text("manifests/kube-flannel.yaml", flannel::manifest(topology));
+        if topology.has_windows() {
+            out.text(
+                "manifests/kube-flannel-windows.yaml",
+                flannel_windows::manifest(topology),
+            );
+        }
+    }
+    if topology.has_windows() {
+        out.text(
+            "manifests/kube-proxy-windows.yaml",
+            kube_proxy_windows::manifest(topology),
+        );
+    }
+}

@@ -1,0 +1,63 @@
+//! The one place netc turns values into YAML (and back, for tests). The
+//! YAML library (`yaml_serde`, the YAML organization's maintained fork of the
+//! deprecated `serde_yaml`) stays behind this module so it can be swapped
+//! without touching the manifest builders.
+
+use serde::{Deserialize, Serialize};
+
+/// A multi-document YAML stream: `comment` lines (each printed as `# line`),
+/// then every document preceded by `---`, as in flannel's own manifest.
+pub fn stream(comment: &[&str], documents: &[String]) -> String {
+    let mut out = String::new();
+    for line in comment {
+        if line.is_empty() {
+            out.push_str("#\n");
+        } else {
+            out.push_str(&format!("# {line}\n"));
+        }
+    }
+    for document in documents {
+        out.push_str("---\n");
+        out.push_str(document);
+        if !document.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// One document. k8s-openapi's `Serialize` writes `apiVersion` and `kind`
+/// first and skips unset (`None`) fields; multi-line strings become literal
+/// blocks (`|`), so embedded JSON and scripts stay readable.
+pub fn document(value: &impl Serialize) -> String {
+    yaml_serde::to_string(value).expect("Kubernetes objects serialize to YAML")
+}
+
+/// Every document of a YAML stream as JSON values, for tests that check
+/// facts in the emitted manifests. Panics on text that is not YAML: the
+/// manifests are netc's own output.
+pub fn parse_documents(text: &str) -> Vec<serde_json::Value> {
+    yaml_serde::Deserializer::from_str(text)
+        .map(|document| serde_json::Value::deserialize(document).expect("manifests are valid YAML"))
+        .filter(|value| !value.is_null())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_stream_round_trips_and_keeps_multi_line_strings() {
+        let first = document(&json!({"kind": "ConfigMap", "data": {"net-conf.json": "{\n  \"a\": 1\n}\n"}}));
+        let second = document(&json!({"kind": "DaemonSet"}));
+        let text = stream(&["generated", ""], &[first, second]);
+        assert!(text.starts_with("# generated\n#\n---\n"), "{text}");
+        assert!(text.contains("net-conf.json: |\n"), "{text}");
+        let parsed = parse_documents(&text);
+        assert_eq!(parsed.len(), 2);
+        assert_eq!(parsed[0]["data"]["net-conf.json"], "{\n  \"a\": 1\n}\n");
+        assert_eq!(parsed[1]["kind"], "DaemonSet");
+    }
+}

@@ -1,0 +1,317 @@
+//! Host programs (`nodes/<node>/program.json`, `host.sh`, `host.ps1`) and
+//! the shared peer table: they parse back into the runtime's types, the
+//! scripts are valid bash, every node is in the peer table once, files are
+//! installed byte for byte, output grows linearly with the node count, and
+//! (as root) two nodes' `host.sh` really connect them over vxlan.
+
+#![allow(clippy::disallowed_methods)] // tests read fixtures and run processes; the purity rule is for the library
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+use netc_compiler::diagnostic::SourceFile;
+use netc_compiler::emit::program::types::{Operation, PeerTable, Program};
+use netc_compiler::emit::{to_json, Artifacts};
+use netc_compiler::model::Lock;
+
+fn compile(source: &SourceFile) -> Artifacts {
+    let compilation = netc_compiler::compile(source, &Lock::default());
+    compilation
+        .artifacts
+        .unwrap_or_else(|| panic!("{} does not compile: {:?}", source.name(), compilation.diagnostics))
+}
+
+fn examples() -> Vec<(String, Artifacts)> {
+    netc_files(&repo_root().join("examples"))
+        .iter()
+        .map(|path| (path.display().to_string(), compile(&source(path))))
+        .collect()
+}
+
+fn programs(artifacts: &Artifacts) -> impl Iterator<Item = (&String, Program)> {
+    artifacts
+        .files
+        .iter()
+        .filter(|(path, _)| path.ends_with("/program.json"))
+        .map(|(path, bytes)| {
+            let text = std::str::from_utf8(bytes).unwrap();
+            let program: Program =
+                serde_json::from_str(text).unwrap_or_else(|e| panic!("{path} is not a Program: {e}"));
+            // Nothing is lost or reordered on the way through the types.
+            assert_eq!(to_json(&program), text, "{path} does not round-trip");
+            (path, program)
+        })
+}
+
+#[test]
+fn every_program_round_trips_and_installs_artifacts_byte_for_byte() {
+    for (example, artifacts) in examples() {
+        let mut count = 0;
+        for (path, program) in programs(&artifacts) {
+            count += 1;
+            let dir = path.trim_end_matches("/program.json");
+            assert_eq!(format!("nodes/{}", program.node), dir, "{example}");
+            for op in &program.operations {
+                let Operation::File {
+                    path: target, content, ..
+                } = op
+                else {
+                    continue;
+                };
+                let artifact = match target.as_str() {
+                    "/etc/cni/net.d/10-flannel.conflist" => format!("{dir}/10-flannel.conflist"),
+                    "/run/flannel/subnet.env" => format!("{dir}/subnet.env"),
+                    r"C:\etc\cni\net.d\10-flannel.conf" => format!("{dir}/cni.conf"),
+                    r"C:\etc\kube-flannel\net-conf.json" => "net-conf.json".to_string(),
+                    _ => continue,
+                };
+                assert_eq!(
+                    content.as_bytes(),
+                    &artifacts.files[&artifact][..],
+                    "{example}: {target}"
+                );
+            }
+        }
+        let nodes = artifacts.files.keys().filter(|p| p.ends_with("/subnet.env")).count();
+        assert_eq!(count, nodes, "{example}: one program per node");
+    }
+}
+
+#[test]
+fn peer_tables_list_every_node_exactly_once() {
+    for (example, artifacts) in examples() {
+        let table: PeerTable = serde_json::from_slice(&artifacts.files["peers.json"]).unwrap();
+        let names: Vec<&str> = table.nodes.iter().map(|n| n.name.as_str()).collect();
+        let unique: BTreeSet<&str> = names.iter().copied().collect();
+        assert_eq!(unique.len(), names.len(), "{example}: a node twice in {names:?}");
+        let programs: BTreeSet<String> = programs(&artifacts).map(|(_, p)| p.node).collect();
+        assert_eq!(unique, programs.iter().map(String::as_str).collect(), "{example}");
+        // Static vxlan tables carry one distinct VTEP MAC per node.
+        let macs: BTreeSet<&str> = table.nodes.iter().filter_map(|n| n.mac.as_deref()).collect();
+        assert!(macs.is_empty() || macs.len() == names.len(), "{example}: {macs:?}");
+    }
+}
+
+#[test]
+fn every_host_sh_is_valid_bash() {
+    let Some(bash) = tool("NETC_BASH", "bash") else { return };
+    let dir = scratch("bash-n");
+    let mut checked = 0;
+    for (example, artifacts) in examples() {
+        for (path, bytes) in artifacts.files.iter().filter(|(p, _)| p.ends_with("/host.sh")) {
+            let file = dir.join("host.sh");
+            std::fs::write(&file, bytes).unwrap();
+            let out = Command::new(&bash).arg("-n").arg(&file).output().unwrap();
+            assert!(
+                out.status.success(),
+                "{example}: {path}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            checked += 1;
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(checked > 0);
+}
+
+/// A static vxlan cluster of `count` Linux nodes.
+fn cluster(count: u32) -> SourceFile {
+    SourceFile::new(
+        "big.netc",
+        format!(
+            "cluster big {{\n  pod-network 10.0.0.0/8\n  service-network 172.16.0.0/16\n  node-subnet-len 24\n  dataplane static\n  backend vxlan {{\n    vni 4096\n    port 4789\n  }}\n}}\n\
+             segment s {{\n  prefix 192.168.0.0/16\n}}\n\
+             nodes node count {count} {{\n  os linux\n  address-start 192.168.0.10\n}}\n"
+        ),
+    )
+}
+
+fn total_bytes(artifacts: &Artifacts) -> usize {
+    artifacts.files.values().map(Vec::len).sum()
+}
+
+#[test]
+fn output_grows_linearly_with_the_node_count() {
+    let small = total_bytes(&compile(&cluster(500)));
+    let large = total_bytes(&compile(&cluster(5000)));
+    let ratio = large as f64 / small as f64;
+    println!("static vxlan output: 500 nodes {small} bytes, 5000 nodes {large} bytes, ratio {ratio:.2}");
+    assert!(ratio <= 11.0, "5000 nodes give {ratio:.2}x the output of 500");
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("netc-hp-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Deletes the test's namespaces and scratch tree however the test ends
+/// (deleting a namespace deletes the links in it).
+struct Cleanup {
+    namespaces: Vec<String>,
+    dir: PathBuf,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for ns in &self.namespaces {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn run(args: &[&str]) -> String {
+    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn write_tree(artifacts: &Artifacts, dir: &Path) {
+    for (path, bytes) in &artifacts.files {
+        let file = dir.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, bytes).unwrap();
+    }
+}
+
+/// Nodes 1 and 2 of `examples/static-vxlan.netc` in two namespaces joined by
+/// a veth pair (the underlay): after each runs its own `host.sh` (twice: the
+/// second run must change nothing), node 1 reaches node 2's vxlan address.
+#[test]
+fn two_static_vxlan_nodes_reach_each_other_after_host_sh() {
+    let root = run(&["id", "-u"]).trim() == "0";
+    if !root {
+        let required = std::env::var_os("NETC_REQUIRE_ROOT_TESTS").is_some_and(|v| v == "1");
+        assert!(!required, "root is required (NETC_REQUIRE_ROOT_TESTS=1)");
+        eprintln!("skipped: needs root for network namespaces");
+        return;
+    }
+    let (Some(jq), Some(_)) = (tool("NETC_JQ", "jq"), tool("NETC_IPTABLES", "iptables")) else {
+        return;
+    };
+    let pid = std::process::id();
+    let dir = scratch("netns");
+    let guard = Cleanup {
+        namespaces: vec![format!("netc-t-{pid}-1"), format!("netc-t-{pid}-2")],
+        dir: dir.clone(),
+    };
+    let (a, b) = (guard.namespaces[0].as_str(), guard.namespaces[1].as_str());
+    write_tree(
+        &compile(&source(&repo_root().join("examples/static-vxlan.netc"))),
+        &dir.join("out"),
+    );
+
+    run(&["ip", "netns", "add", a]);
+    run(&["ip", "netns", "add", b]);
+    // Both ends are created inside the namespaces: nothing in the root one.
+    run(&[
+        "ip", "link", "add", "u1", "netns", a, "type", "veth", "peer", "name", "u2", "netns", b,
+    ]);
+    for (ns, dev, address) in [(a, "u1", "198.51.100.11/24"), (b, "u2", "198.51.100.12/24")] {
+        run(&["ip", "-n", ns, "addr", "add", address, "dev", dev]);
+        run(&["ip", "-n", ns, "link", "set", dev, "up"]);
+        // host.sh only ever sets this to 1; refuse to run where that would
+        // change anything (it is per namespace only on recent kernels).
+        let value = run(&[
+            "ip",
+            "netns",
+            "exec",
+            ns,
+            "cat",
+            "/proc/sys/net/bridge/bridge-nf-call-iptables",
+        ]);
+        if value.trim() != "1" {
+            eprintln!("skipped: bridge-nf-call-iptables is not 1 in a fresh namespace");
+            return;
+        }
+    }
+    // Loading modules is the host's business, not this test's.
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(bin.join("modprobe"), "#!/bin/sh\nexit 0\n").unwrap();
+    run(&["chmod", "+x", bin.join("modprobe").to_str().unwrap()]);
+    let path = format!(
+        "{}:{}:{}",
+        bin.display(),
+        jq.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+
+    let host_sh = |ns: &str, node: &str| {
+        let script = dir.join(format!("out/nodes/{node}/host.sh"));
+        let root = dir.join(format!("root-{node}"));
+        run(&[
+            "ip",
+            "netns",
+            "exec",
+            ns,
+            "env",
+            &format!("PATH={path}"),
+            &format!("NETC_ROOT={}", root.display()),
+            "timeout",
+            "60",
+            "bash",
+            script.to_str().unwrap(),
+        ]);
+    };
+    let ifindex = |ns: &str| run(&["ip", "-n", ns, "-o", "link", "show", "flannel.4096"]);
+    host_sh(a, "node-1");
+    host_sh(b, "node-2");
+    let before = ifindex(a);
+    host_sh(a, "node-1");
+    assert_eq!(
+        ifindex(a).split(':').next(),
+        before.split(':').next(),
+        "the second run recreated the device"
+    );
+
+    let routes = run(&["ip", "-n", a, "route", "show", "dev", "flannel.4096"]);
+    assert!(routes.contains("198.18.1.0/24 via 198.18.1.0 onlink"), "{routes}");
+    assert!(routes.contains("198.18.2.0/24 via 198.18.2.0 onlink"), "{routes}");
+    let rules = run(&["ip", "netns", "exec", a, "iptables", "-t", "nat", "-S", "NETC-POSTRTG"]);
+    assert_eq!(rules.matches("MASQUERADE").count(), 1, "{rules}");
+    let conflist = std::fs::read(dir.join("root-node-1/etc/cni/net.d/10-flannel.conflist")).unwrap();
+    assert_eq!(
+        conflist,
+        std::fs::read(dir.join("out/nodes/node-1/10-flannel.conflist")).unwrap()
+    );
+    run(&["ip", "netns", "exec", a, "ping", "-c", "1", "-W", "2", "198.18.1.0"]);
+    drop(guard);
+}
+
+#[test]
+fn the_schemas_check_programs_and_peer_tables() {
+    let artifacts = compile(&source(&repo_root().join("examples/vxlan-mixed.netc")));
+    assert!(netc_compiler::emit::validate::validate(&artifacts).is_empty());
+    let mut broken = Artifacts::default();
+    let mut program: serde_json::Value = serde_json::from_slice(&artifacts.files["nodes/win-1/program.json"]).unwrap();
+    program["operations"][0]["extra"] = serde_json::json!(1);
+    broken.json("nodes/win-1/program.json", &program);
+    let mut table: serde_json::Value = serde_json::from_slice(&artifacts.files["peers.json"]).unwrap();
+    table["nodes"][0].as_object_mut().unwrap().remove("address");
+    broken.json("peers.json", &table);
+    let problems = netc_compiler::emit::validate::validate(&broken);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("nodes/win-1/program.json") && p.contains("extra")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("peers.json") && p.contains("address")),
+        "{problems:?}"
+    );
+}

@@ -1,0 +1,350 @@
+//! The Kubernetes manifests of every example: accepted by an independent
+//! schema validator (`kubernetes-validate --strict` for the cluster's
+//! release), and consistent with the other artifacts where the interop rules
+//! need it (network name R8, net-conf, CNI conflist, node OS placement).
+
+#![allow(clippy::disallowed_methods)] // tests read fixtures, write temp files and run the validator
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use netc_compiler::diagnostic::SourceFile;
+use netc_compiler::emit::facts::flanneld_runs;
+use netc_compiler::emit::manifests::yaml::parse_documents;
+use netc_compiler::emit::Artifacts;
+use netc_compiler::model::{BackendKind, Lock, Topology};
+use serde_json::Value;
+
+const FLANNEL: &str = "manifests/kube-flannel.yaml";
+const FLANNEL_WINDOWS: &str = "manifests/kube-flannel-windows.yaml";
+const KUBE_PROXY_WINDOWS: &str = "manifests/kube-proxy-windows.yaml";
+
+struct Compiled {
+    name: String,
+    topology: Topology,
+    artifacts: Artifacts,
+}
+
+fn compile(name: &str, text: &str) -> Compiled {
+    let source = SourceFile::new(name, text.to_string());
+    let compilation = netc_compiler::compile(&source, &Lock::default());
+    let artifacts = compilation
+        .artifacts
+        .unwrap_or_else(|| panic!("{name} does not compile: {:?}", compilation.diagnostics));
+    let topology = netc_compiler::analyze(&source).topology.unwrap();
+    Compiled {
+        name: name.to_string(),
+        topology,
+        artifacts,
+    }
+}
+
+fn examples() -> Vec<Compiled> {
+    netc_files(&repo_root().join("examples"))
+        .iter()
+        .map(|path| {
+            let name = path.file_stem().unwrap().to_string_lossy().to_string();
+            compile(&name, &std::fs::read_to_string(path).unwrap())
+        })
+        .collect()
+}
+
+/// vxlan-mixed with `windows { dsr on }` at the given Kubernetes release.
+fn vxlan_dsr(minor: u16) -> Compiled {
+    let text = std::fs::read_to_string(repo_root().join("examples/vxlan-mixed.netc")).unwrap();
+    let text = text
+        .replace("kubernetes       1.30", &format!("kubernetes       1.{minor}"))
+        .replace("  backend vxlan {", "  windows {\n    dsr on\n  }\n  backend vxlan {");
+    assert!(text.contains("dsr on") && text.contains(&format!("1.{minor}")));
+    compile(&format!("vxlan-dsr-1.{minor}"), &text)
+}
+
+impl Compiled {
+    fn text(&self, path: &str) -> Option<&str> {
+        self.artifacts.files.get(path).map(|b| std::str::from_utf8(b).unwrap())
+    }
+
+    fn documents(&self, path: &str) -> Vec<Value> {
+        parse_documents(self.text(path).unwrap_or_else(|| panic!("{}: no {path}", self.name)))
+    }
+
+    fn object(&self, path: &str, kind: &str, name: &str) -> Value {
+        self.documents(path)
+            .into_iter()
+            .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("{}: {path} has no {kind} {name}", self.name))
+    }
+
+    fn manifests(&self) -> impl Iterator<Item = (&String, &Vec<u8>)> {
+        self.artifacts.files.iter().filter(|(p, _)| p.starts_with("manifests/"))
+    }
+
+    fn windows_cni_names(&self) -> Vec<String> {
+        let confs: Vec<Value> = self
+            .artifacts
+            .files
+            .iter()
+            .filter(|(p, _)| p.ends_with("/cni.conf"))
+            .map(|(_, b)| serde_json::from_slice(b).unwrap())
+            .collect();
+        assert!(!confs.is_empty(), "{}: no Windows cni.conf", self.name);
+        confs.iter().map(|c| c["name"].as_str().unwrap().to_string()).collect()
+    }
+}
+
+/// The only container of a DaemonSet.
+fn container(daemon_set: &Value) -> &Value {
+    let containers = daemon_set["spec"]["template"]["spec"]["containers"].as_array().unwrap();
+    assert_eq!(containers.len(), 1);
+    &containers[0]
+}
+
+/// The flags of a generated PowerShell script: its `'--flag',` lines.
+fn script_flags(daemon_set: &Value) -> Vec<String> {
+    let script = container(daemon_set)["args"][0].as_str().unwrap();
+    script
+        .lines()
+        .filter_map(|line| line.trim().trim_end_matches(',').strip_prefix("'--"))
+        .map(|flag| format!("--{}", flag.strip_suffix('\'').unwrap()))
+        .collect()
+}
+
+/// `key In [values]` pairs of a DaemonSet's required node affinity.
+fn affinity(daemon_set: &Value) -> Vec<(String, Vec<String>)> {
+    let terms = &daemon_set["spec"]["template"]["spec"]["affinity"]["nodeAffinity"]
+        ["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"];
+    assert_eq!(terms.as_array().unwrap().len(), 1);
+    terms[0]["matchExpressions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert_eq!(e["operator"], "In");
+            let values = e["values"].as_array().unwrap();
+            (
+                e["key"].as_str().unwrap().to_string(),
+                values.iter().map(|v| v.as_str().unwrap().to_string()).collect(),
+            )
+        })
+        .collect()
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, Vec<String>)> {
+    list.iter().map(|(k, v)| (k.to_string(), vec![v.to_string()])).collect()
+}
+
+#[test]
+fn every_manifest_passes_kubernetes_validate_for_the_clusters_release() {
+    let Some(tool) = tool("NETC_KUBERNETES_VALIDATE", "kubernetes-validate") else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("netc-manifests-{}", std::process::id()));
+    let mut compiled = examples();
+    compiled.extend([vxlan_dsr(30), vxlan_dsr(33)]);
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for example in &compiled {
+        let version = example.topology.cluster.kubernetes.value;
+        for (path, bytes) in example.manifests() {
+            let file = dir.join(&example.name).join(path);
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(&file, bytes).unwrap();
+            let output = Command::new(&tool)
+                .args(["--strict", "--quiet", "-k", &format!("{version}.0")])
+                .arg(&file)
+                .output()
+                .unwrap();
+            checked += 1;
+            if !output.status.success() {
+                failures.push(format!(
+                    "{}/{path} ({}):\n{}{}",
+                    example.name,
+                    output.status,
+                    String::from_utf8_lossy(&output.stdout),
+                    String::from_utf8_lossy(&output.stderr)
+                ));
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(checked >= 10, "only {checked} manifests checked");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn manifests_exist_exactly_when_their_component_runs() {
+    for example in examples() {
+        let flannel = flanneld_runs(&example.topology);
+        let windows = example.topology.has_windows();
+        let has = |path: &str| example.text(path).is_some();
+        assert_eq!(has(FLANNEL), flannel, "{}", example.name);
+        assert_eq!(has(FLANNEL_WINDOWS), flannel && windows, "{}", example.name);
+        assert_eq!(has(KUBE_PROXY_WINDOWS), windows, "{}", example.name);
+    }
+}
+
+#[test]
+fn every_object_has_a_kind_and_is_managed_by_netc() {
+    for example in examples() {
+        for (path, bytes) in example.manifests() {
+            let text = std::str::from_utf8(bytes).unwrap();
+            let documents = parse_documents(text);
+            assert_eq!(documents.len(), text.lines().filter(|l| *l == "---").count(), "{path}");
+            for object in documents {
+                assert!(
+                    object["apiVersion"].is_string() && object["kind"].is_string(),
+                    "{path}: {object}"
+                );
+                let labels = &object["metadata"]["labels"];
+                assert_eq!(labels["app.kubernetes.io/managed-by"], "netc", "{path}: {object}");
+            }
+        }
+    }
+}
+
+#[test]
+fn daemon_sets_are_placed_by_node_os() {
+    let linux = pairs(&[("kubernetes.io/os", "linux")]);
+    let windows = pairs(&[("kubernetes.io/os", "windows"), ("kubernetes.io/arch", "amd64")]);
+    for example in examples() {
+        if example.text(FLANNEL).is_some() {
+            let ds = example.object(FLANNEL, "DaemonSet", "kube-flannel-ds");
+            assert_eq!(affinity(&ds), linux, "{}", example.name);
+        }
+        if example.text(FLANNEL_WINDOWS).is_some() {
+            let ds = example.object(FLANNEL_WINDOWS, "DaemonSet", "kube-flannel-ds-windows-amd64");
+            assert_eq!(affinity(&ds), windows, "{}", example.name);
+            assert_eq!(
+                ds["spec"]["template"]["spec"]["securityContext"]["windowsOptions"]["hostProcess"],
+                true
+            );
+        }
+        if example.text(KUBE_PROXY_WINDOWS).is_some() {
+            let ds = example.object(KUBE_PROXY_WINDOWS, "DaemonSet", "kube-proxy-windows");
+            assert_eq!(affinity(&ds), windows, "{}", example.name);
+            assert_eq!(
+                ds["spec"]["template"]["spec"]["securityContext"]["windowsOptions"]["hostProcess"],
+                true
+            );
+        }
+    }
+}
+
+#[test]
+fn config_maps_carry_the_net_conf_and_conflist_artifacts_byte_for_byte() {
+    for example in examples().into_iter().filter(|e| e.text(FLANNEL).is_some()) {
+        let net_conf = example.text("net-conf.json").unwrap();
+        let linux = example.object(FLANNEL, "ConfigMap", "kube-flannel-cfg");
+        assert_eq!(linux["data"]["net-conf.json"], net_conf, "{}", example.name);
+        let conflists: Vec<&str> = example
+            .artifacts
+            .files
+            .iter()
+            .filter(|(p, _)| p.ends_with("/10-flannel.conflist"))
+            .map(|(_, b)| std::str::from_utf8(b).unwrap())
+            .collect();
+        assert!(!conflists.is_empty());
+        for conflist in conflists {
+            assert_eq!(linux["data"]["cni-conf.json"], conflist, "{}", example.name);
+        }
+        if example.text(FLANNEL_WINDOWS).is_some() {
+            let windows = example.object(FLANNEL_WINDOWS, "ConfigMap", "kube-flannel-windows-cfg");
+            assert_eq!(windows["data"]["net-conf.json"], net_conf, "{}", example.name);
+        }
+    }
+}
+
+#[test]
+fn flanneld_flags_match_the_upstream_manifest_and_windows_snat() {
+    for example in examples().into_iter().filter(|e| e.text(FLANNEL).is_some()) {
+        let linux = example.object(FLANNEL, "DaemonSet", "kube-flannel-ds");
+        let args = &container(&linux)["args"];
+        assert_eq!(
+            args,
+            &serde_json::json!(["--ip-masq", "--kube-subnet-mgr", "--healthz-port=8081"])
+        );
+        assert_eq!(container(&linux)["image"], "ghcr.io/flannel-io/flannel:v0.28.9");
+        if example.text(FLANNEL_WINDOWS).is_some() {
+            let windows = example.object(FLANNEL_WINDOWS, "DaemonSet", "kube-flannel-ds-windows-amd64");
+            let flags = script_flags(&windows);
+            assert!(flags.contains(&"--kube-subnet-mgr".to_string()), "{flags:?}");
+            assert!(
+                flags.contains(&"--kubeconfig-file=C:\\k\\config".to_string()),
+                "{flags:?}"
+            );
+            // OutBoundNAT in the CNI config does the SNAT on Windows (R22).
+            assert!(!flags.iter().any(|f| f.starts_with("--ip-masq")), "{flags:?}");
+            let script = container(&windows)["args"][0].as_str().unwrap();
+            assert!(script.contains("('--iface=' + $env:NODE_IP)"), "{script}");
+            // The kubelet expands `$(VAR)` in args: the script must have none.
+            assert!(!script.contains("$("), "{script}");
+            let env = container(&windows)["env"].as_array().unwrap();
+            assert!(env
+                .iter()
+                .any(|e| e["name"] == "NODE_IP" && e["valueFrom"]["fieldRef"]["fieldPath"] == "status.hostIP"));
+        }
+    }
+}
+
+#[test]
+fn kube_proxy_uses_the_network_name_of_every_windows_cni_config() {
+    for example in examples().into_iter().filter(|e| e.text(KUBE_PROXY_WINDOWS).is_some()) {
+        let ds = example.object(KUBE_PROXY_WINDOWS, "DaemonSet", "kube-proxy-windows");
+        let flags = script_flags(&ds);
+        let network: Vec<&str> = flags.iter().filter_map(|f| f.strip_prefix("--network-name=")).collect();
+        assert_eq!(network.len(), 1, "{flags:?}");
+        for name in example.windows_cni_names() {
+            assert_eq!(network[0], name, "{}", example.name);
+        }
+        if let Some(net_conf) = example.text("net-conf.json") {
+            let net_conf: Value = serde_json::from_str(net_conf).unwrap();
+            assert_eq!(net_conf["Backend"]["Name"], network[0], "{}", example.name);
+        }
+        assert!(flags.contains(&"--proxy-mode=kernelspace".to_string()));
+        assert!(flags.contains(&"--hostname-override=$(NODE_NAME)".to_string()));
+        let pods: Vec<String> = example
+            .topology
+            .cluster
+            .pod_networks
+            .iter()
+            .map(|p| p.value.to_string())
+            .collect();
+        assert!(
+            flags.contains(&format!("--cluster-cidr={}", pods.join(","))),
+            "{flags:?}"
+        );
+        let env = container(&ds)["env"].as_array().unwrap();
+        assert!(env
+            .iter()
+            .any(|e| e["name"] == "NODE_NAME" && e["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName"));
+
+        // The source VIP exists only on overlay networks (R11).
+        let overlay = example.topology.cluster.backend.kind.value == BackendKind::Vxlan;
+        let script = container(&ds)["args"][0].as_str().unwrap();
+        // `$(NODE_NAME)` is the only reference the kubelet expands.
+        assert_eq!(script.matches("$(").count(), 1, "{script}");
+        assert_eq!(
+            script.contains("'--source-vip=' + "),
+            overlay,
+            "{}: {script}",
+            example.name
+        );
+        assert_eq!(script.contains("'C:\\k\\sourcevip.json'"), overlay, "{}", example.name);
+        // 1.30 needs no gate: WinOverlay is on by default from 1.20.
+        assert!(!flags.iter().any(|f| f.starts_with("--feature-gates")), "{flags:?}");
+        assert!(!flags.iter().any(|f| f.starts_with("--enable-dsr")), "{flags:?}");
+    }
+}
+
+#[test]
+fn dsr_flags_and_gates_follow_the_kubernetes_release() {
+    let flags = |minor| script_flags(&vxlan_dsr(minor).object(KUBE_PROXY_WINDOWS, "DaemonSet", "kube-proxy-windows"));
+    let alpha = flags(30);
+    assert!(alpha.contains(&"--enable-dsr=true".to_string()), "{alpha:?}");
+    assert!(alpha.contains(&"--feature-gates=WinDSR=true".to_string()), "{alpha:?}");
+    let beta = flags(33);
+    assert!(beta.contains(&"--enable-dsr=true".to_string()), "{beta:?}");
+    assert!(!beta.iter().any(|f| f.starts_with("--feature-gates")), "{beta:?}");
+}
