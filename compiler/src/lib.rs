@@ -18,6 +18,7 @@ pub mod graph;
 pub mod model;
 pub mod structured;
 pub mod syntax;
+pub mod yaml;
 
 use diagnostic::{Diagnostic, SourceFile};
 

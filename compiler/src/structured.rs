@@ -13,7 +13,6 @@ mod locate;
 mod locate_yaml;
 mod lower;
 mod schema;
-mod yaml;
 mod yaml_lines;
 
 use crate::diagnostic::{Diagnostic, Span};
@@ -56,7 +55,7 @@ pub fn parse(text: &str, format: Format) -> (Document, Vec<Diagnostic>) {
         ..Document::default()
     };
     let value = match format {
-        Format::Yaml => yaml::read(text).map_err(|e| (e.message, e.line, e.column)),
+        Format::Yaml => crate::yaml::read(text).map_err(|e| (e.message, e.line, e.column)),
         Format::Json => serde_json::from_str(text).map_err(|e| (e.to_string(), e.line(), e.column())),
     };
     let value = match value {

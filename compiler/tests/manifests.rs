@@ -12,9 +12,9 @@ use std::process::Command;
 use common::*;
 use netc_compiler::diagnostic::SourceFile;
 use netc_compiler::emit::facts::flanneld_runs;
-use netc_compiler::emit::manifests::yaml::parse_documents;
 use netc_compiler::emit::Artifacts;
 use netc_compiler::model::{BackendKind, Lock, Topology};
+use netc_compiler::yaml::parse_documents;
 use serde_json::Value;
 
 const FLANNEL: &str = "manifests/kube-flannel.yaml";

@@ -63,7 +63,7 @@ fn is_netc_output(dir: &Path) -> bool {
 
 /// Replace directory `dir` with exactly `files` (relative path to bytes).
 ///
-/// The tree is written and fsynced in a sibling temporary directory first;
+/// The tree is written and synced in a sibling temporary directory first;
 /// only then is the old directory moved aside and the new one renamed into
 /// place. A failure before the swap leaves `dir` untouched; a directory that
 /// is not empty and not netc's own output is never replaced.
@@ -101,10 +101,13 @@ pub fn replace_dir(dir: &Path, files: &std::collections::BTreeMap<String, Vec<u8
             if let Some(parent) = target.parent() {
                 fs::create_dir_all(parent)?;
             }
-            let mut file = fs::File::create(&target)?;
-            file.write_all(bytes)?;
-            file.sync_all()?;
+            fs::File::create(&target)?.write_all(bytes)?;
         }
+        // One flush of the file system for the whole tree: as durable as an
+        // fsync per file before the rename, and thousands of times fewer
+        // calls for a 5,000-node cluster.
+        let staged = fs::File::open(&staging)?;
+        rustix::fs::syncfs(&staged)?;
         Ok(())
     };
     if let Err(e) = write() {

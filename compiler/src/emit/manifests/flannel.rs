@@ -14,9 +14,10 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::objects::{
     config_map_volume, daemon_set, field_env, host_path, meta, mount, node_affinity, strings, tolerate, value_env,
 };
-use super::{yaml, FLANNEL_NAMESPACE, FLANNEL_SERVICE_ACCOUNT};
+use super::{FLANNEL_NAMESPACE, FLANNEL_SERVICE_ACCOUNT};
 use crate::emit::{cni, netconf, to_json};
 use crate::model::{NodeSubnets, Topology};
+use crate::yaml;
 
 /// flanneld, pinned to the release whose manifest this file follows.
 pub const FLANNEL_IMAGE: &str = "ghcr.io/flannel-io/flannel:v0.28.9";

@@ -20,9 +20,10 @@ use super::objects::{
     config_map_volume, daemon_set, field_env, host_path, host_process, meta, mount, node_affinity, powershell,
     ps_quote, tolerate,
 };
-use super::{yaml, FLANNEL_NAMESPACE, FLANNEL_SERVICE_ACCOUNT, NODE_KUBECONFIG, WINDOWS_NODES};
+use super::{FLANNEL_NAMESPACE, FLANNEL_SERVICE_ACCOUNT, NODE_KUBECONFIG, WINDOWS_NODES};
 use crate::emit::{netconf, to_json};
 use crate::model::Topology;
+use crate::yaml;
 
 /// The last HostProcess flannel image sig-windows-tools documented (its
 /// guide pins v0.21.5); it holds `flannel\flanneld.exe` under the

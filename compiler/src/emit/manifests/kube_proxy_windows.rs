@@ -11,8 +11,9 @@ use k8s_openapi::api::core::v1::{Container, PodSpec};
 use super::objects::{
     daemon_set, field_env, host_path, host_process, meta, mount, node_affinity, powershell, ps_quote, tolerate,
 };
-use super::{yaml, NODE_KUBECONFIG, SOURCE_VIP_FILE, WINDOWS_NODES};
+use super::{NODE_KUBECONFIG, SOURCE_VIP_FILE, WINDOWS_NODES};
 use crate::model::{BackendKind, KubeVersion, Topology};
+use crate::yaml;
 
 /// sig-windows-tools publishes one kube-proxy HostProcess image per
 /// Kubernetes release, tagged `v<release>-flannel-hostprocess`; it holds

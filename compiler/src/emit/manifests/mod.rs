@@ -11,7 +11,6 @@ mod flannel;
 mod flannel_windows;
 mod kube_proxy_windows;
 mod objects;
-pub mod yaml;
 
 pub use flannel::{FLANNEL_CNI_PLUGIN_IMAGE, FLANNEL_IMAGE};
 pub use flannel_windows::FLANNEL_WINDOWS_IMAGE;

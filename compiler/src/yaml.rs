@@ -1,9 +1,11 @@
-//! The one place netc turns values into YAML (and back, for tests). The
-//! YAML library (`yaml_serde`, the YAML organization's maintained fork of the
-//! deprecated `serde_yaml`) stays behind this module so it can be swapped
-//! without touching the manifest builders.
+//! The one module that touches the YAML library (`yaml_serde`, the YAML
+//! organization's maintained fork of the deprecated `serde_yaml`), for both
+//! directions: writing manifests as multi-document streams, and reading
+//! topologies written in YAML. Swapping the library means editing this file
+//! only.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// A multi-document YAML stream: `comment` lines (each printed as `# line`),
 /// then every document preceded by `---`, as in flannel's own manifest.
@@ -36,11 +38,32 @@ pub fn document(value: &impl Serialize) -> String {
 /// Every document of a YAML stream as JSON values, for tests that check
 /// facts in the emitted manifests. Panics on text that is not YAML: the
 /// manifests are netc's own output.
-pub fn parse_documents(text: &str) -> Vec<serde_json::Value> {
+pub fn parse_documents(text: &str) -> Vec<Value> {
     yaml_serde::Deserializer::from_str(text)
-        .map(|document| serde_json::Value::deserialize(document).expect("manifests are valid YAML"))
+        .map(|document| Value::deserialize(document).expect("manifests are valid YAML"))
         .filter(|value| !value.is_null())
         .collect()
+}
+
+/// A YAML syntax error: the parser's message, and the 1-based line and
+/// column it points at.
+pub struct YamlError {
+    pub message: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+/// Read a YAML document into a JSON value (topologies use only strings,
+/// numbers, booleans, lists and string-keyed mappings).
+pub fn read(text: &str) -> Result<Value, YamlError> {
+    yaml_serde::from_str::<Value>(text).map_err(|error| {
+        let (line, column) = error.location().map_or((1, 1), |l| (l.line(), l.column()));
+        YamlError {
+            message: error.to_string(),
+            line,
+            column,
+        }
+    })
 }
 
 #[cfg(test)]
@@ -59,5 +82,13 @@ mod tests {
         assert_eq!(parsed.len(), 2);
         assert_eq!(parsed[0]["data"]["net-conf.json"], "{\n  \"a\": 1\n}\n");
         assert_eq!(parsed[1]["kind"], "DaemonSet");
+    }
+
+    #[test]
+    fn a_syntax_error_has_its_line() {
+        let Err(error) = read("cluster:\n  name: a\n   bad: [\n") else {
+            panic!("accepted broken YAML");
+        };
+        assert!(error.line >= 3, "line {}", error.line);
     }
 }
