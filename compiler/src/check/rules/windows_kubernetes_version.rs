@@ -1,4 +1,6 @@
-//! N0316: Windows nodes became stable in Kubernetes 1.14.
+//! N0316: netc runs Windows flannel and kube-proxy as HostProcess
+//! containers, which need Kubernetes 1.23 or later (Windows nodes themselves
+//! became stable in 1.14).
 
 use crate::check::Rule;
 use crate::diagnostic::codes::CodeInfo;
@@ -10,39 +12,41 @@ pub static RULE: Rule = Rule {
         code: "N0316",
         name: "windows-kubernetes-version",
         severity: Severity::Error,
-        summary: "Windows nodes need Kubernetes 1.14 or later",
+        summary: "Windows nodes need Kubernetes 1.23 or later (HostProcess containers)",
         explanation: include_str!("../../../docs/codes/N0316.md"),
     },
     check,
 };
 
-/// The release that declared Windows nodes stable.
-const WINDOWS_STABLE: KubeVersion = KubeVersion::new(1, 14);
+/// HostProcess containers are beta (on by default) from 1.23, stable from
+/// 1.26; netc's Windows DaemonSets are HostProcess pods.
+const HOST_PROCESS: KubeVersion = KubeVersion::new(1, 23);
 
 fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
     let kubernetes = &topology.cluster.kubernetes;
-    if kubernetes.value >= WINDOWS_STABLE {
+    if kubernetes.value >= HOST_PROCESS {
         return;
     }
     let Some(node) = topology.windows_nodes().next() else {
         return;
     };
     let label = if kubernetes.written {
-        "Windows nodes are stable from Kubernetes 1.14".to_string()
+        "HostProcess containers arrived in Kubernetes 1.23".to_string()
     } else {
-        "Windows nodes are stable from Kubernetes 1.14 (this version is the default)".to_string()
+        "HostProcess containers arrived in Kubernetes 1.23 (this version is the default)".to_string()
     };
     out.push(
         Diagnostic::error(
             RULE.info.code,
             kubernetes.span,
             format!(
-                "Windows nodes need Kubernetes 1.14 or later, but the cluster runs Kubernetes {}",
+                "Windows nodes need Kubernetes 1.23 or later, but the cluster runs Kubernetes {}",
                 kubernetes.value
             ),
         )
         .label(label)
         .with_secondary(node.name.span, "Windows node declared here")
-        .help("write the release the cluster runs, 1.14 or later, as in `kubernetes 1.30`"),
+        .help("write the release the cluster runs, 1.23 or later, as in `kubernetes 1.30`")
+        .note("netc runs flanneld and kube-proxy on Windows nodes as HostProcess DaemonSets"),
     );
 }
