@@ -223,11 +223,13 @@ mod tests {
 
     #[test]
     fn routes_json_satisfies_its_schema_and_the_schema_is_strict() {
-        let text = TOR.replace("10.244.0.0/16", "10.244.0.0/16, fd00:10:244::/56").replace(
-            "service-network 10.96.0.0/12",
-            "service-network 10.96.0.0/12, fd00:10:96::/112",
-        );
-        let t = topology(&text);
+        // IPv6 only: a ToR routes IPv6 pod subnets via IPv6 node addresses.
+        let text = "cluster c {\n  pod-network fd00:10:244::/56\n  service-network fd00:10:96::/112\n  node-subnet-len 64\n  backend tor\n}\n\
+            segment r {\n  prefix 2001:db8:60::/64\n}\n\
+            node a {\n  os linux\n  address 2001:db8:60::10\n}\n\
+            node b {\n  os linux\n  address 2001:db8:60::11\n}\n\
+            tor t {\n  segment r\n  routes auto\n}\n";
+        let t = topology(text);
         let routes = routes(&t, &t.tors[0]);
         assert!(routes.iter().any(|r| r.prefix.addr().is_ipv6()), "{routes:?}");
         let mut artifacts = crate::emit::Artifacts::default();

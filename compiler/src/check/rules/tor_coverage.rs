@@ -68,16 +68,18 @@ fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
 
     let mut reported_ranges = BTreeSet::new();
     for (i, node) in topology.nodes.iter().enumerate() {
-        if node.segment.is_some_and(|s| auto_segments.contains(&s)) {
-            continue;
-        }
         if node.range.is_some() && reported_ranges.contains(&node.declared) {
             continue;
         }
+        // `routes auto` routes a subnet via the node's address, which works
+        // only for the address's own family: an IPv6 pod subnet of a node
+        // with an IPv4 address needs an explicit IPv6 route.
+        let auto = node.segment.is_some_and(|s| auto_segments.contains(&s));
         let routed = by_next_hop.get(&node.address.value);
-        let uncovered = topology.subnets[i]
-            .iter()
-            .find(|subnet| !routed.is_some_and(|prefixes| prefixes.iter().any(|p| p.contains(subnet))));
+        let uncovered = topology.subnets[i].iter().find(|subnet| {
+            let by_auto = auto && subnet.addr().is_ipv6() == node.address.value.is_ipv6();
+            !by_auto && !routed.is_some_and(|prefixes| prefixes.iter().any(|p| p.contains(subnet)))
+        });
         let Some(subnet) = uncovered else {
             continue;
         };

@@ -33,6 +33,27 @@ fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
         let prefix = segment.prefix.value;
         for route in &tor.routes {
             let via = route.via.value;
+            // A static route's next hop has the prefix's address family;
+            // FRR would read an IPv4 next hop of an IPv6 route as an
+            // interface name and accept it.
+            if route.prefix.value.addr().is_ipv6() != via.is_ipv6() {
+                let family = |ipv6: bool| if ipv6 { "IPv6" } else { "IPv4" };
+                out.push(
+                    Diagnostic::error(
+                        RULE.info.code,
+                        route.via.span,
+                        format!(
+                            "the {} route `{}` has the {} next hop `{via}`",
+                            family(route.prefix.value.addr().is_ipv6()),
+                            route.prefix.value,
+                            family(via.is_ipv6())
+                        ),
+                    )
+                    .label("a next hop must be of the prefix's family")
+                    .help("route each family via an address of that family, or drop the route"),
+                );
+                continue;
+            }
             let what = if !prefix.contains(&via) {
                 None
             } else if has_reserved_ends(prefix) && via == prefix.network() {
