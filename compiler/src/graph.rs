@@ -263,11 +263,7 @@ mod tests {
     use super::*;
     use crate::diagnostic::SourceFile;
 
-    fn topology(text: &str) -> Topology {
-        let analysis = crate::analyze(&SourceFile::new("t.netc", text.to_string()));
-        assert!(!analysis.has_errors(), "{:#?}", analysis.diagnostics);
-        analysis.topology.unwrap()
-    }
+    use crate::topology_for_tests as topology;
 
     /// Quotes, `#`, `<` and a backslash in names, and a quoted interface.
     const TRICKY: &str = "cluster c {\n  pod-network 10.244.0.0/16\n  service-network 10.96.0.0/12\n  backend tor\n}\n\

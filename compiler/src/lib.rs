@@ -141,3 +141,12 @@ pub fn format(source: &SourceFile) -> Result<String, Vec<Diagnostic>> {
         Err(diagnostics)
     }
 }
+
+/// The topology of a source text that must check without errors; for unit
+/// tests of later stages.
+#[cfg(test)]
+pub(crate) fn topology_for_tests(text: &str) -> model::Topology {
+    let analysis = analyze(&SourceFile::new("t.netc", text.to_string()));
+    assert!(!analysis.has_errors(), "{:#?}", analysis.diagnostics);
+    analysis.topology.expect("a topology without errors")
+}

@@ -155,13 +155,8 @@ pub fn routes_json(topology: &Topology, tor: &Tor, routes: &[TorRoute]) -> serde
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostic::SourceFile;
 
-    fn topology(text: &str) -> Topology {
-        let analysis = crate::analyze(&SourceFile::new("t.netc", text.to_string()));
-        assert!(!analysis.has_errors(), "{:#?}", analysis.diagnostics);
-        analysis.topology.unwrap()
-    }
+    use crate::topology_for_tests as topology;
 
     const TOR: &str = "cluster c {\n  pod-network 10.244.0.0/16\n  service-network 10.96.0.0/12\n  backend tor\n}\n\
         segment rack-a {\n  prefix 192.168.60.0/24\n}\n\
