@@ -37,15 +37,23 @@ const CONFIG_DIR: &str = "etc\\kube-flannel";
 /// drive; the flannel CNI plugin reads it from `C:`, so the path is explicit.
 const SUBNET_FILE: &str = "C:\\run\\flannel\\subnet.env";
 
-/// flanneld's flags. `--iface` is the node's address, from the downward
-/// API's `status.hostIP` (`NODE_IP`), so flanneld picks the interface
-/// carrying it rather than the default-route one.
-fn script() -> String {
-    let fixed = [
+/// The flags Windows flanneld runs with on every node, whoever starts it:
+/// the DaemonSet below, or the host program's record of what must run.
+/// `--iface` (the node's address) and `--net-config-path` come on top.
+/// No `--ip-masq`: Windows SNAT comes from the CNI OutBoundNAT policy (R22).
+pub fn flanneld_flags() -> Vec<String> {
+    vec![
         "--kube-subnet-mgr".to_string(),
         format!("--kubeconfig-file={NODE_KUBECONFIG}"),
         format!("--subnet-file={SUBNET_FILE}"),
-    ];
+    ]
+}
+
+/// The container's script. `--iface` is the node's address, from the
+/// downward API's `status.hostIP` (`NODE_IP`), so flanneld picks the
+/// interface carrying it rather than the default-route one.
+fn script() -> String {
+    let fixed = flanneld_flags();
     let mut lines = vec![
         "$ErrorActionPreference = 'Stop'".to_string(),
         "$mounts = $env:CONTAINER_SANDBOX_MOUNT_POINT".to_string(),

@@ -21,7 +21,7 @@
 use super::linux::artifact;
 use super::types::Operation;
 use crate::emit::facts::{first_host, flanneld_runs, node_dir};
-use crate::emit::manifests::{kube_proxy_flags, NODE_KUBECONFIG, SOURCE_VIP_FILE};
+use crate::emit::manifests::{flanneld_flags, kube_proxy_flags, SOURCE_VIP_FILE};
 use crate::emit::Artifacts;
 use crate::model::{BackendKind, Node, NodeSubnets, Topology};
 
@@ -86,15 +86,13 @@ pub fn operations(topology: &Topology, node: &Node, subnets: &NodeSubnets, files
         });
     }
     if flanneld {
-        // No `--ip-masq`: Windows SNAT comes from the CNI OutBoundNAT policy (R22).
+        // The DaemonSet's flags, with the node's own address for `--iface`.
+        let mut args = flanneld_flags();
+        args.push(format!("--iface={}", node.address.value));
         ops.push(Operation::Service {
             name: "flanneld".into(),
             binary: "flanneld.exe".into(),
-            args: vec![
-                "--kube-subnet-mgr".into(),
-                format!("--kubeconfig-file={NODE_KUBECONFIG}"),
-                format!("--iface={}", node.address.value),
-            ],
+            args,
         });
     }
     // The DaemonSet's flags, with the kubelet's `$(NODE_NAME)` expanded.
