@@ -83,6 +83,8 @@ fn variants() -> Vec<(String, String)> {
              segment s {{\n  prefix 10.1.0.0/24\n}}\nnodes n count 2 {{\n  os linux\n  address-start 10.1.0.10\n}}\n"
         )
     };
+    // ipsec needs a key of at least 96 characters (N0324); a test key only.
+    let psk = "0123456789abcdef".repeat(6);
     let mut variants = vec![
         ("vxlan-v1.netc".to_string(), v1(&vxlan)),
         ("host-gw-v1.netc".to_string(), v1(&host_gw)),
@@ -91,9 +93,19 @@ fn variants() -> Vec<(String, String)> {
             vxlan.replacen("cluster demo {", "cluster demo {\n  windows {\n    dsr on\n  }", 1),
         ),
     ];
-    for backend in ["wireguard", "udp", "ipsec", "host-gw", "vxlan"] {
+    for backend in ["wireguard", "udp", "host-gw", "vxlan"] {
         variants.push((format!("linux-{backend}.netc"), linux_only(backend)));
     }
+    variants.push((
+        "linux-ipsec.netc".to_string(),
+        linux_only(&format!("ipsec {{\n    psk \"{psk}\"\n  }}")),
+    ));
+    variants.push((
+        "linux-ipsec-udp-encap.netc".to_string(),
+        linux_only(&format!(
+            "ipsec {{\n    psk \"{psk}\"\n    udp-encap on\n    esp-proposal \"aes256gcm16-sha384-prfsha384-ecp384\"\n  }}"
+        )),
+    ));
     variants
 }
 
@@ -206,6 +218,37 @@ fn a_net_conf_without_backend_type_is_rejected() {
         "net-conf.json",
         &json!({"Network": "10.244.0.0/16", "Backend": {"Type": "host-gw", "VNI": 4096}}),
         "VNI",
+    );
+}
+
+#[test]
+fn an_ipsec_net_conf_without_a_long_enough_psk_is_rejected() {
+    let (name, text) = variants()
+        .into_iter()
+        .find(|(n, _)| n == "linux-ipsec-udp-encap.netc")
+        .unwrap();
+    let conf: Value = serde_json::from_slice(&artifacts(&name, &text).files["net-conf.json"]).unwrap();
+    assert!(problems("net-conf.json", &conf).is_empty());
+    assert_eq!(conf["Backend"]["UDPEncap"], json!(true));
+    assert_eq!(
+        conf["Backend"]["ESPProposal"],
+        json!("aes256gcm16-sha384-prfsha384-ecp384")
+    );
+    let mut without = conf.clone();
+    without["Backend"].as_object_mut().unwrap().remove("PSK");
+    assert_rejected("net-conf.json", &without, "\"PSK\"");
+    let mut short = conf.clone();
+    short["Backend"]["PSK"] = json!("k".repeat(95));
+    assert_rejected("net-conf.json", &short, "/Backend/PSK");
+    assert_rejected(
+        "net-conf.json",
+        &json!({"Network": "10.244.0.0/16", "Backend": {"Type": "ipsec"}}),
+        "\"PSK\"",
+    );
+    assert_rejected(
+        "net-conf.json",
+        &json!({"Network": "10.244.0.0/16", "Backend": {"Type": "udp", "PSK": "k".repeat(96)}}),
+        "PSK",
     );
 }
 

@@ -83,6 +83,7 @@ fn readme_lists_every_code_and_documents_every_keyword() {
         TOP_LEVEL,
         CLUSTER_KEYS,
         VXLAN_KEYS,
+        IPSEC_KEYS,
         WINDOWS_KEYS,
         SEGMENT_KEYS,
         NODE_KEYS,

@@ -16,10 +16,14 @@ pub fn flanneld_runs(topology: &Topology) -> bool {
     topology.cluster.dataplane.value == Dataplane::Flannel && topology.cluster.backend.kind.value != BackendKind::Tor
 }
 
-/// The MTU pods get: the underlay MTU minus the backend's encapsulation.
+/// The MTU pods get: the underlay MTU minus the backend's encapsulation
+/// ([`encapsulation_overhead`], which rule N0323 checks with too).
 pub fn pod_mtu(topology: &Topology) -> u32 {
     let cluster = &topology.cluster;
-    cluster.underlay_mtu.value - encapsulation_overhead(cluster.backend.kind.value)
+    cluster
+        .underlay_mtu
+        .value
+        .saturating_sub(encapsulation_overhead(&cluster.backend))
 }
 
 /// The first usable address of a subnet (the bridge gateway, `.1`).
@@ -58,4 +62,36 @@ pub fn node_dir(node: &Node) -> String {
 
 pub fn is_windows(node: &Node) -> bool {
     node.os.value == Os::Windows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pod_mtu;
+    use crate::diagnostic::SourceFile;
+
+    fn pod_mtu_of(backend: &str) -> u32 {
+        let text = format!(
+            "cluster c {{\n  pod-network 10.244.0.0/16\n  service-network 10.96.0.0/12\n  underlay-mtu 1400\n  {backend}\n}}\n\
+             segment s {{\n  prefix 10.1.0.0/24\n}}\nnode a {{\n  os linux\n  address 10.1.0.10\n}}\n"
+        );
+        let analysis = crate::analyze(&SourceFile::new("t.netc", text));
+        assert!(analysis.diagnostics.is_empty(), "{:?}", analysis.diagnostics);
+        pod_mtu(&analysis.topology.unwrap())
+    }
+
+    #[test]
+    fn ipsec_takes_77_bytes_and_8_more_with_udp_encapsulation() {
+        let psk = "k".repeat(96);
+        assert_eq!(pod_mtu_of(&format!("backend ipsec {{ psk \"{psk}\" }}")), 1400 - 77);
+        assert_eq!(
+            pod_mtu_of(&format!("backend ipsec {{ psk \"{psk}\"; udp-encap off }}")),
+            1400 - 77
+        );
+        assert_eq!(
+            pod_mtu_of(&format!("backend ipsec {{ psk \"{psk}\"; udp-encap on }}")),
+            1400 - 85
+        );
+        assert_eq!(pod_mtu_of("backend vxlan"), 1400 - 50);
+        assert_eq!(pod_mtu_of("backend host-gw"), 1400);
+    }
 }

@@ -27,6 +27,19 @@ pub fn net_conf(topology: &Topology) -> Value {
             backend.insert("MacPrefix".into(), json!(vxlan.mac_prefix.value));
         }
     }
+    if let Some(ipsec) = &cluster.backend.ipsec {
+        // flannel reads the key from here (the kube-flannel-cfg ConfigMap):
+        // whoever can read the ConfigMap or the topology has the key.
+        if let Some(psk) = &ipsec.psk {
+            backend.insert("PSK".into(), json!(psk.value));
+        }
+        if ipsec.udp_encap.value {
+            backend.insert("UDPEncap".into(), json!(true));
+        }
+        if ipsec.esp_proposal.written {
+            backend.insert("ESPProposal".into(), json!(ipsec.esp_proposal.value));
+        }
+    }
     if kind == BackendKind::Wireguard {
         backend.insert("MTU".into(), json!(cluster.underlay_mtu.value));
     }

@@ -186,11 +186,24 @@ fn backend(decl: &ClusterDecl, nodes: &[Node]) -> Backend {
         return Backend {
             kind: Field::default(BackendKind::Vxlan, decl.header),
             vxlan: Some(vxlan_defaults(None, nodes, decl.header)),
+            ipsec: None,
         };
     };
     let kind = Field::written(written.kind);
     let vxlan = (kind.value == BackendKind::Vxlan).then(|| vxlan_defaults(Some(written), nodes, written.kind.span));
-    Backend { kind, vxlan }
+    let ipsec = (kind.value == BackendKind::Ipsec).then(|| ipsec_defaults(written, written.kind.span));
+    Backend { kind, vxlan, ipsec }
+}
+
+/// flannel's ipsec defaults: no UDP encapsulation and its ESP proposal. The
+/// key has none.
+fn ipsec_defaults(written: &crate::syntax::ast::BackendDecl, anchor: Span) -> Ipsec {
+    Ipsec {
+        psk: written.psk.clone(),
+        psk_attempted: written.psk.is_none() && written.attempted.contains("psk"),
+        udp_encap: Field::or(written.udp_encap, false, anchor),
+        esp_proposal: Field::or(written.esp_proposal.clone(), ESP_PROPOSAL.to_string(), anchor),
+    }
 }
 
 /// VNI and port default to Windows' 4096/4789 when any Windows node exists,

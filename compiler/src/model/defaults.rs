@@ -1,6 +1,7 @@
 //! The values netc assumes when a file does not say, in one place so that
 //! docs and code agree.
 
+use super::types::Backend;
 use crate::syntax::ast::{BackendKind, KubeVersion};
 
 /// flannel's default per-node subnet length (`SubnetLen`).
@@ -22,6 +23,10 @@ pub const LINUX_VXLAN_PORT: u32 = 8472;
 pub const MAC_PREFIX: &str = "0E-2A";
 /// containerd needs CNI API version 2 on Windows.
 pub const CNI_API_VERSION: u8 = 2;
+/// flannel's ipsec `ESPProposal` default.
+pub const ESP_PROPOSAL: &str = "aes128gcm16-sha256-prfsha256-ecp256";
+/// The shortest ipsec `PSK` flannel accepts, in characters.
+pub const IPSEC_PSK_MIN_LEN: usize = 96;
 
 /// The HNS network name Windows flanneld creates by default: `flannel.<VNI>`
 /// for vxlan, `cbr0` for host-gw (and for tor, which uses l2bridge too).
@@ -32,11 +37,14 @@ pub fn default_network_name(backend: BackendKind, vni: u32) -> String {
     }
 }
 
-/// Bytes each backend adds to a packet on the underlay (flannel's figures).
-pub fn encapsulation_overhead(backend: BackendKind) -> u32 {
-    match backend {
+/// Bytes the backend adds to a packet on the underlay (flannel's figures):
+/// the pod MTU is the underlay MTU minus this. ipsec's UDP encapsulation
+/// (`udp-encap on`) costs 8 bytes more.
+pub fn encapsulation_overhead(backend: &Backend) -> u32 {
+    match backend.kind.value {
         BackendKind::Vxlan => 50,
         BackendKind::Wireguard => 80,
+        BackendKind::Ipsec if backend.ipsec.as_ref().is_some_and(|i| i.udp_encap.value) => 77 + 8,
         BackendKind::Ipsec => 77,
         BackendKind::Udp => 28,
         BackendKind::HostGw | BackendKind::Tor => 0,

@@ -91,6 +91,8 @@ pub struct Backend {
     pub kind: Field<BackendKind>,
     /// Present exactly when the backend is vxlan.
     pub vxlan: Option<Vxlan>,
+    /// Present exactly when the backend is ipsec.
+    pub ipsec: Option<Ipsec>,
 }
 
 #[derive(Clone, Debug)]
@@ -100,6 +102,19 @@ pub struct Vxlan {
     pub gbp: Field<bool>,
     pub direct_routing: Field<bool>,
     pub mac_prefix: Field<String>,
+}
+
+/// flannel's ipsec options (`PSK`, `UDPEncap`, `ESPProposal`).
+#[derive(Clone, Debug)]
+pub struct Ipsec {
+    /// The pre-shared key; it has no default (rule N0324 reports it missing
+    /// or too short).
+    pub psk: Option<Spanned<String>>,
+    /// Whether a `psk` line was written (or misspelt) but could not be read;
+    /// a diagnostic already points at it, so it is not reported as missing.
+    pub psk_attempted: bool,
+    pub udp_encap: Field<bool>,
+    pub esp_proposal: Field<String>,
 }
 
 #[derive(Clone, Debug)]

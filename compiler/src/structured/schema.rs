@@ -206,11 +206,13 @@ fn expected(key: &str) -> Option<&'static str> {
         "kubernetes" => {
             "the version as a quoted string, such as `\"1.30\"` (unquoted, YAML reads 1.30 as the number 1.3)"
         }
-        "gbp" | "direct-routing" | "dsr" | "preserve-destination" | "session-affinity" => {
+        "gbp" | "direct-routing" | "udp-encap" | "dsr" | "preserve-destination" | "session-affinity" => {
             "`true` or `false` (`on` and `off` work too)"
         }
-        "backend" => "a backend type such as `tor`, or a mapping such as `{type: vxlan, vni: 4096, port: 4789}` (only vxlan takes settings)",
+        "backend" => "a backend type such as `tor`, or a mapping such as `{type: vxlan, vni: 4096, port: 4789}` (only vxlan and ipsec take settings)",
         "name" | "segment" | "interface" | "network-name" | "mac-prefix" => "a name, as a non-empty string",
+        "psk" => "the pre-shared key, a string of at least 96 characters",
+        "esp-proposal" => "an ESP proposal such as `aes128gcm16-sha256-prfsha256-ecp256`, as a string",
         "count" | "vni" | "port" | "build" | "node-subnet-len" | "underlay-mtu" => "a whole number",
         "route" => "a list of routes such as `{prefix: 10.244.200.0/24, via: 192.168.60.50}`",
         "cluster" => "the cluster's mapping, with `name`, `pod-network` and `service-network`",

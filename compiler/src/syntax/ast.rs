@@ -40,14 +40,43 @@ pub struct ClusterDecl {
     pub windows: Option<WindowsDecl>,
 }
 
+/// `backend TYPE` or `backend TYPE { ... }`. Only vxlan and ipsec take
+/// settings; the grammar leaves the other backends' fields `None`.
 #[derive(Clone, Debug)]
 pub struct BackendDecl {
+    /// Keys written in the block, including misspelt ones that suggest a
+    /// known key and ones whose value was invalid: a rule does not report
+    /// those as missing, since a diagnostic already points at them.
+    pub attempted: BTreeSet<String>,
     pub kind: Spanned<BackendKind>,
+    // vxlan
     pub vni: Option<Spanned<u32>>,
     pub port: Option<Spanned<u32>>,
     pub gbp: Option<Spanned<bool>>,
     pub direct_routing: Option<Spanned<bool>>,
     pub mac_prefix: Option<Spanned<String>>,
+    // ipsec
+    pub psk: Option<Spanned<String>>,
+    pub udp_encap: Option<Spanned<bool>>,
+    pub esp_proposal: Option<Spanned<String>>,
+}
+
+impl BackendDecl {
+    /// A backend of `kind` with nothing set.
+    pub fn new(kind: Spanned<BackendKind>) -> BackendDecl {
+        BackendDecl {
+            attempted: BTreeSet::new(),
+            kind,
+            vni: None,
+            port: None,
+            gbp: None,
+            direct_routing: None,
+            mac_prefix: None,
+            psk: None,
+            udp_encap: None,
+            esp_proposal: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

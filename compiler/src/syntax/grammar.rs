@@ -24,6 +24,7 @@ pub const CLUSTER_KEYS: &[&str] = &[
     "windows",
 ];
 pub const VXLAN_KEYS: &[&str] = &["vni", "port", "gbp", "direct-routing", "mac-prefix"];
+pub const IPSEC_KEYS: &[&str] = &["psk", "udp-encap", "esp-proposal"];
 pub const WINDOWS_KEYS: &[&str] = &[
     "dsr",
     "cni-api-version",
@@ -44,6 +45,7 @@ pub const MAX_RANGE_COUNT: u64 = 65_536;
 const ALL_BLOCKS: &[(&str, &[&str])] = &[
     ("cluster", CLUSTER_KEYS),
     ("backend vxlan", VXLAN_KEYS),
+    ("backend ipsec", IPSEC_KEYS),
     ("windows", WINDOWS_KEYS),
     ("segment", SEGMENT_KEYS),
     ("node", NODE_KEYS),
@@ -340,14 +342,7 @@ impl Lowering<'_> {
             }
             "backend" => {
                 let kind = v.single(s, "backend vxlan").and_then(|a| v.keyword::<BackendKind>(a));
-                let backend = kind.map(|kind| BackendDecl {
-                    kind,
-                    vni: None,
-                    port: None,
-                    gbp: None,
-                    direct_routing: None,
-                    mac_prefix: None,
-                });
+                let backend = kind.map(BackendDecl::new);
                 self.set_backend(c, &s.key, backend);
             }
             "windows" => self.push(
@@ -395,14 +390,7 @@ impl Lowering<'_> {
             }
         };
         let kind = self.values.keyword::<BackendKind>(label)?;
-        let mut backend = BackendDecl {
-            kind,
-            vni: None,
-            port: None,
-            gbp: None,
-            direct_routing: None,
-            mac_prefix: None,
-        };
+        let mut backend = BackendDecl::new(kind);
         for item in &block.items {
             let s = match item {
                 Item::Setting(s) => s,
@@ -412,8 +400,10 @@ impl Lowering<'_> {
                 }
                 Item::Comment(_) | Item::Blank => continue,
             };
-            if kind.value != BackendKind::Vxlan {
-                self.push(
+            match kind.value {
+                BackendKind::Vxlan => self.vxlan_setting(s, &mut backend),
+                BackendKind::Ipsec => self.ipsec_setting(s, &mut backend),
+                _ => self.push(
                     Diagnostic::error(
                         "N0104",
                         s.key.span,
@@ -421,47 +411,80 @@ impl Lowering<'_> {
                     )
                     .label("unexpected setting")
                     .help(format!("remove it, or write `backend {}` without a block", kind.value)),
-                );
-                continue;
-            }
-            let v = &mut self.values;
-            match s.key.text.as_str() {
-                "vni" => {
-                    let value = v
-                        .single(s, "vni 4096")
-                        .and_then(|a| v.number(a, 0..=u64::from(u32::MAX), "`vni`", "vni 4096"))
-                        .map(|n| Spanned::new(n.value as u32, n.span));
-                    self.assign(&mut backend.vni, &s.key, value);
-                }
-                "port" => {
-                    let value = v
-                        .single(s, "port 4789")
-                        .and_then(|a| v.number(a, 0..=u64::from(u32::MAX), "`port`", "port 4789"))
-                        .map(|n| Spanned::new(n.value as u32, n.span));
-                    self.assign(&mut backend.port, &s.key, value);
-                }
-                "gbp" => {
-                    let value = v.single(s, "gbp off").and_then(|a| v.boolean(a, "gbp"));
-                    self.assign(&mut backend.gbp, &s.key, value);
-                }
-                "direct-routing" => {
-                    let value = v
-                        .single(s, "direct-routing off")
-                        .and_then(|a| v.boolean(a, "direct-routing"));
-                    self.assign(&mut backend.direct_routing, &s.key, value);
-                }
-                "mac-prefix" => {
-                    let value = v
-                        .single(s, "mac-prefix \"0E-2A\"")
-                        .and_then(|a| v.text(a, "the MAC prefix"));
-                    self.assign(&mut backend.mac_prefix, &s.key, value);
-                }
-                _ => {
-                    self.unknown_setting(&s.key, "backend vxlan", VXLAN_KEYS);
-                }
+                ),
             }
         }
         Some(backend)
+    }
+
+    fn vxlan_setting(&mut self, s: &Setting, backend: &mut BackendDecl) {
+        backend.attempted.insert(s.key.text.clone());
+        let v = &mut self.values;
+        match s.key.text.as_str() {
+            "vni" => {
+                let value = v
+                    .single(s, "vni 4096")
+                    .and_then(|a| v.number(a, 0..=u64::from(u32::MAX), "`vni`", "vni 4096"))
+                    .map(|n| Spanned::new(n.value as u32, n.span));
+                self.assign(&mut backend.vni, &s.key, value);
+            }
+            "port" => {
+                let value = v
+                    .single(s, "port 4789")
+                    .and_then(|a| v.number(a, 0..=u64::from(u32::MAX), "`port`", "port 4789"))
+                    .map(|n| Spanned::new(n.value as u32, n.span));
+                self.assign(&mut backend.port, &s.key, value);
+            }
+            "gbp" => {
+                let value = v.single(s, "gbp off").and_then(|a| v.boolean(a, "gbp"));
+                self.assign(&mut backend.gbp, &s.key, value);
+            }
+            "direct-routing" => {
+                let value = v
+                    .single(s, "direct-routing off")
+                    .and_then(|a| v.boolean(a, "direct-routing"));
+                self.assign(&mut backend.direct_routing, &s.key, value);
+            }
+            "mac-prefix" => {
+                let value = v
+                    .single(s, "mac-prefix \"0E-2A\"")
+                    .and_then(|a| v.text(a, "the MAC prefix"));
+                self.assign(&mut backend.mac_prefix, &s.key, value);
+            }
+            _ => {
+                if let Some(meant) = self.unknown_setting(&s.key, "backend vxlan", VXLAN_KEYS) {
+                    backend.attempted.insert(meant.to_string());
+                }
+            }
+        }
+    }
+
+    fn ipsec_setting(&mut self, s: &Setting, backend: &mut BackendDecl) {
+        backend.attempted.insert(s.key.text.clone());
+        let v = &mut self.values;
+        match s.key.text.as_str() {
+            "psk" => {
+                let value = v
+                    .single(s, "psk \"<at least 96 characters>\"")
+                    .and_then(|a| v.text(a, "the pre-shared key"));
+                self.assign(&mut backend.psk, &s.key, value);
+            }
+            "udp-encap" => {
+                let value = v.single(s, "udp-encap on").and_then(|a| v.boolean(a, "udp-encap"));
+                self.assign(&mut backend.udp_encap, &s.key, value);
+            }
+            "esp-proposal" => {
+                let value = v
+                    .single(s, "esp-proposal \"aes128gcm16-sha256-prfsha256-ecp256\"")
+                    .and_then(|a| v.text(a, "the ESP proposal"));
+                self.assign(&mut backend.esp_proposal, &s.key, value);
+            }
+            _ => {
+                if let Some(meant) = self.unknown_setting(&s.key, "backend ipsec", IPSEC_KEYS) {
+                    backend.attempted.insert(meant.to_string());
+                }
+            }
+        }
     }
 
     fn windows(&mut self, block: &Block) -> WindowsDecl {

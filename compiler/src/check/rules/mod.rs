@@ -16,8 +16,9 @@ mod windows_session_affinity;
 mod windows_vxlan_gbp_direct_routing;
 mod windows_vxlan_port;
 mod windows_vxlan_vni_not_4096;
-// modules N0313-N0323 (group B)
+// modules N0313-N0324 (group B)
 mod backend_dual_stack;
+mod ipsec_psk;
 mod pod_mtu;
 mod static_dataplane;
 mod vxlan_mac_prefix;
@@ -59,7 +60,7 @@ pub static RULES: &[&Rule] = &[
     &windows_dsr::RULE,
     &windows_preserve_destination::RULE,
     &windows_session_affinity::RULE,
-    // rules N0313-N0323 (group B)
+    // rules N0313-N0324 (group B)
     &windows_control_plane::RULE,
     &windows_arch::RULE,
     &windows_cni_api_version::RULE,
@@ -71,6 +72,7 @@ pub static RULES: &[&Rule] = &[
     &windows_network_name::RULE,
     &backend_dual_stack::RULE,
     &pod_mtu::RULE,
+    &ipsec_psk::RULE,
     // rules N0401-N0414 (group C)
     &network_overlap::RULE,
     &address_families::RULE,

@@ -26,7 +26,13 @@ fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
     let cluster = &topology.cluster;
     let underlay = &cluster.underlay_mtu;
     let kind = cluster.backend.kind.value;
-    let overhead = encapsulation_overhead(kind);
+    let overhead = encapsulation_overhead(&cluster.backend);
+    let udp_encap = cluster.backend.ipsec.as_ref().is_some_and(|i| i.udp_encap.value);
+    let encapsulation = if udp_encap {
+        format!("`{kind}` encapsulation with `udp-encap`")
+    } else {
+        format!("`{kind}` encapsulation")
+    };
     let pod_mtu = underlay.value.saturating_sub(overhead);
     let ipv6 = cluster.pod_networks.iter().any(|p| p.value.addr().is_ipv6());
     let (minimum, family) = if ipv6 {
@@ -43,7 +49,7 @@ fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
         )
     } else {
         format!(
-            "the pod MTU would be {pod_mtu} ({} minus {overhead} bytes of `{kind}` encapsulation), below the {family} minimum of {minimum}",
+            "the pod MTU would be {pod_mtu} ({} minus {overhead} bytes of {encapsulation}), below the {family} minimum of {minimum}",
             underlay.value
         )
     };
