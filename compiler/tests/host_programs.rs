@@ -1,8 +1,9 @@
 //! Host programs (`nodes/<node>/program.json`, `host.sh`, `host.ps1`) and
 //! the shared peer table: they parse back into the runtime's types, the
 //! scripts are valid bash, every node is in the peer table once, files are
-//! installed byte for byte, output grows linearly with the node count, and
-//! (as root) two nodes' `host.sh` really connect them over vxlan.
+//! installed byte for byte, output grows linearly with the node count,
+//! `host.sh` stops when a CNI plugin its config calls is missing, and (as
+//! root) two nodes' `host.sh` really connect them over vxlan.
 
 #![allow(clippy::disallowed_methods)] // tests read fixtures and run processes; the purity rule is for the library
 
@@ -199,6 +200,11 @@ fn two_static_vxlan_nodes_reach_each_other_after_host_sh() {
     let (Some(jq), Some(_)) = (tool("NETC_JQ", "jq"), tool("NETC_IPTABLES", "iptables")) else {
         return;
     };
+    let artifacts = compile(&source(&repo_root().join("examples/static-vxlan.netc")));
+    // host.sh checks the CNI plugins the conflist calls: Debian's.
+    let Some(cni_bin) = debian_cni_plugins(&artifacts) else {
+        return;
+    };
     let pid = std::process::id();
     let dir = scratch("netns");
     let guard = Cleanup {
@@ -206,10 +212,7 @@ fn two_static_vxlan_nodes_reach_each_other_after_host_sh() {
         dir: dir.clone(),
     };
     let (a, b) = (guard.namespaces[0].as_str(), guard.namespaces[1].as_str());
-    write_tree(
-        &compile(&source(&repo_root().join("examples/static-vxlan.netc"))),
-        &dir.join("out"),
-    );
+    write_tree(&artifacts, &dir.join("out"));
 
     run(&["ip", "netns", "add", a]);
     run(&["ip", "netns", "add", b]);
@@ -258,6 +261,7 @@ fn two_static_vxlan_nodes_reach_each_other_after_host_sh() {
             "env",
             &format!("PATH={path}"),
             &format!("NETC_ROOT={}", root.display()),
+            &format!("NETC_CNI_BIN={}", cni_bin.display()),
             "timeout",
             "60",
             "bash",
@@ -286,6 +290,143 @@ fn two_static_vxlan_nodes_reach_each_other_after_host_sh() {
         std::fs::read(dir.join("out/nodes/node-1/10-flannel.conflist")).unwrap()
     );
     run(&["ip", "netns", "exec", a, "ping", "-c", "1", "-W", "2", "198.18.1.0"]);
+    drop(guard);
+}
+
+/// The CNI plugins `node`'s program checks for.
+fn cni_plugins(artifacts: &Artifacts, node: &str) -> Vec<String> {
+    let program: Program = serde_json::from_slice(&artifacts.files[&format!("nodes/{node}/program.json")]).unwrap();
+    program
+        .operations
+        .into_iter()
+        .find_map(|op| match op {
+            Operation::CniPlugins { plugins, .. } => Some(plugins),
+            _ => None,
+        })
+        .expect("every program checks its CNI plugins")
+}
+
+/// Debian's CNI plugin directory (`NETC_CNI_PATH`, else /usr/lib/cni) when
+/// it holds every plugin node-1 needs; else the test skips, or fails under
+/// `NETC_REQUIRE_TOOLS=1`.
+fn debian_cni_plugins(artifacts: &Artifacts) -> Option<PathBuf> {
+    let dir = std::env::var_os("NETC_CNI_PATH").map_or_else(|| PathBuf::from("/usr/lib/cni"), PathBuf::from);
+    let missing: Vec<String> = cni_plugins(artifacts, "node-1")
+        .into_iter()
+        .filter(|plugin| !dir.join(plugin).exists())
+        .collect();
+    if missing.is_empty() {
+        return Some(dir);
+    }
+    let required = std::env::var_os("NETC_REQUIRE_TOOLS").is_some_and(|v| v == "1");
+    assert!(
+        !required,
+        "required (NETC_REQUIRE_TOOLS=1) but missing from {}: {missing:?} (set NETC_CNI_PATH)",
+        dir.display()
+    );
+    eprintln!(
+        "skipped: CNI plugins {missing:?} not in {} (set NETC_CNI_PATH)",
+        dir.display()
+    );
+    None
+}
+
+/// Runs `host.sh` of `node` with stub `modprobe` and `sysctl` (so no root
+/// is needed for the steps before the check) and `env`; returns whether it
+/// succeeded, and its stderr.
+fn run_host_sh(bash: &Path, dir: &Path, node: &str, env: &[(&str, PathBuf)]) -> (bool, String) {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for (stub, body) in [("modprobe", "exit 0"), ("sysctl", "echo 1")] {
+        let path = bin.join(stub);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        make_executable(&path);
+    }
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let out = Command::new(bash)
+        .arg(dir.join(format!("out/nodes/{node}/host.sh")))
+        .env("PATH", path)
+        .env_remove("NETC_CNI_BIN")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn stub_plugins(dir: &Path, plugins: &[&str]) {
+    std::fs::create_dir_all(dir).unwrap();
+    for plugin in plugins {
+        std::fs::write(dir.join(plugin), "#!/bin/sh\nexit 0\n").unwrap();
+        make_executable(&dir.join(plugin));
+    }
+}
+
+/// A missing plugin stops `host.sh` before it installs the CNI config, with a
+/// message naming it; `flannel`, which flannel's DaemonSet installs, is only
+/// a warning. `NETC_CNI_BIN` replaces the directory, and `NETC_ROOT`
+/// prefixes it like every other path.
+#[test]
+fn host_sh_stops_when_a_cni_plugin_is_missing() {
+    let Some(bash) = tool("NETC_BASH", "bash") else { return };
+    let dir = scratch("cni-check");
+    let guard = Cleanup {
+        namespaces: Vec::new(),
+        dir: dir.clone(),
+    };
+    for example in ["static-vxlan", "vxlan-mixed"] {
+        write_tree(
+            &compile(&source(&repo_root().join(format!("examples/{example}.netc")))),
+            &dir.join("out"),
+        );
+    }
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+
+    // Static: netc installs the conflist, but not before its plugins exist.
+    let root = dir.join("root-static");
+    let env = [("NETC_ROOT", root.clone()), ("NETC_CNI_BIN", empty.clone())];
+    let (ok, stderr) = run_host_sh(&bash, &dir, "node-1", &env);
+    assert!(!ok, "{stderr}");
+    let expected = format!(
+        "CNI plugin(s) missing from {}: bridge host-local portmap;",
+        empty.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(stderr.contains("containernetworking-plugins"), "{stderr}");
+    assert!(root.join("etc/modules-load.d/br_netfilter.conf").exists());
+    assert!(!root.join("etc/cni/net.d/10-flannel.conflist").exists());
+
+    // flanneld: flannel comes with its DaemonSet; the others do not.
+    let root = dir.join("root-flannel");
+    let env = [("NETC_ROOT", root.clone()), ("NETC_CNI_BIN", empty.clone())];
+    let (ok, stderr) = run_host_sh(&bash, &dir, "linux-1", &env);
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains(&format!("not in {} yet: flannel (", empty.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("missing from"), "{stderr}");
+    let standard = dir.join("standard");
+    stub_plugins(&standard, &["bridge", "host-local", "portmap"]);
+    let env = [("NETC_ROOT", root.clone()), ("NETC_CNI_BIN", standard)];
+    let (ok, stderr) = run_host_sh(&bash, &dir, "linux-1", &env);
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("warning") && !stderr.contains("missing from"),
+        "{stderr}"
+    );
+    // Without NETC_CNI_BIN: /opt/cni/bin under NETC_ROOT, silent when complete.
+    stub_plugins(
+        &root.join("opt/cni/bin"),
+        &["flannel", "bridge", "host-local", "portmap"],
+    );
+    let (ok, stderr) = run_host_sh(&bash, &dir, "linux-1", &[("NETC_ROOT", root)]);
+    assert!(ok && stderr.is_empty(), "{stderr}");
     drop(guard);
 }
 

@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use super::facts::{first_host, flanneld_runs, pod_mtu, segment_prefix, service_network};
-use crate::model::{BackendKind, Node, NodeSubnets, Topology};
+use crate::model::{BackendKind, Node, NodeSubnets, Os, Topology};
 
 /// The Linux conflist. With flanneld: flannel's own (the flannel meta plugin
 /// reads `subnet.env` and delegates to bridge + host-local). Without it
@@ -135,4 +135,73 @@ pub fn windows_cni_conf(topology: &Topology, node: &Node, subnets: &NodeSubnets)
         conf["capabilities"] = json!({"portMappings": true, "dns": true});
     }
     conf
+}
+
+/// The plugin types a CNI config (a conflist, or a single Windows config)
+/// calls, in the order it calls them, each once: every plugin's `type` and
+/// `ipam.type`, and for the flannel plugin the delegate it builds and runs,
+/// whose type is `delegate.type` (by default `bridge` on Linux, `win-bridge`
+/// on Windows) with host-local IPAM (on Linux unless the flannel config
+/// names another; dataplane-notes §3.2, §3.3). The host programs check that
+/// these binaries exist, so they are read from the configs themselves.
+pub fn plugin_types(conf: &Value, os: Os) -> Vec<String> {
+    let plugins: Vec<&Value> = match conf["plugins"].as_array() {
+        Some(list) => list.iter().collect(),
+        None => vec![conf],
+    };
+    let mut types: Vec<String> = Vec::new();
+    let mut add = |kind: &str| {
+        if !types.iter().any(|t| t == kind) {
+            types.push(kind.to_string());
+        }
+    };
+    for plugin in plugins {
+        let Some(kind) = plugin["type"].as_str() else {
+            continue;
+        };
+        add(kind);
+        if kind == "flannel" {
+            let (delegate, ipam) = match os {
+                Os::Linux => ("bridge", plugin["ipam"]["type"].as_str().unwrap_or("host-local")),
+                Os::Windows => ("win-bridge", "host-local"),
+            };
+            add(plugin["delegate"]["type"].as_str().unwrap_or(delegate));
+            add(ipam);
+        } else if let Some(ipam) = plugin["ipam"]["type"].as_str() {
+            add(ipam);
+        }
+    }
+    types
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plugin_types_follow_the_chain_and_flannel_s_delegate() {
+        let types = |conf: Value, os| plugin_types(&conf, os);
+        // flannel's stock conflist: flannel runs bridge + host-local itself.
+        let stock = json!({"plugins": [
+            {"type": "flannel", "delegate": {"hairpinMode": true}},
+            {"type": "portmap", "capabilities": {"portMappings": true}},
+        ]});
+        assert_eq!(types(stock, Os::Linux), ["flannel", "bridge", "host-local", "portmap"]);
+        let named = json!({"plugins": [{"type": "flannel", "delegate": {"type": "ipvlan"}, "ipam": {"type": "dhcp"}}]});
+        assert_eq!(types(named, Os::Linux), ["flannel", "ipvlan", "dhcp"]);
+        let static_list = json!({"plugins": [
+            {"type": "bridge", "ipam": {"type": "host-local"}},
+            {"type": "portmap"},
+        ]});
+        assert_eq!(types(static_list, Os::Linux), ["bridge", "host-local", "portmap"]);
+        // A single Windows config; flannel's Windows delegate is always host-local IPAM.
+        let overlay = json!({"type": "flannel", "delegate": {"type": "win-overlay"}, "ipam": {"type": "dhcp"}});
+        assert_eq!(types(overlay, Os::Windows), ["flannel", "win-overlay", "host-local"]);
+        assert_eq!(
+            types(json!({"type": "flannel", "delegate": {}}), Os::Windows),
+            ["flannel", "win-bridge", "host-local"]
+        );
+        let tor = json!({"type": "win-bridge", "ipam": {"type": "host-local"}});
+        assert_eq!(types(tor, Os::Windows), ["win-bridge", "host-local"]);
+    }
 }

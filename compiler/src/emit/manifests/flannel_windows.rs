@@ -6,8 +6,8 @@
 //!
 //! Differences from the sig-windows manifest, and why:
 //! - flanneld is started directly, not through the image's start.ps1: the
-//!   CNI config and CNI binaries are installed by the netc host program
-//!   (`nodes/<node>/cni.conf`), so the container only runs flanneld.
+//!   netc host program installs the CNI config (`nodes/<node>/cni.conf`) and
+//!   checks the CNI binaries it calls, so the container only runs flanneld.
 //! - no `--ip-masq`: the CNI config's OutBoundNAT policy does the SNAT, and
 //!   `FLANNEL_IPMASQ=true` would add a second one (R22, `subnet_env.rs`).
 //! - the API server is reached through the node's kubeconfig instead of

@@ -2,10 +2,13 @@
 //!
 //! Every node: `br_netfilter` loaded and persisted, and
 //! `bridge-nf-call-iptables=1` (R18: flanneld refuses to start without the
-//! module, and bridged pod traffic must pass iptables). Where flanneld runs
-//! (flannel dataplane, overlay or host-gw backend) that is all: flanneld
-//! writes `subnet.env` and programs the device and peers, and flannel's
-//! DaemonSet installs the CNI config; a second writer would fight them.
+//! module, and bridged pod traffic must pass iptables), and a check that the
+//! CNI plugins the node's conflist calls are in `/opt/cni/bin` (§1: flannel's
+//! manifest installs only `flannel`; bridge, host-local and portmap come from
+//! packages). Where flanneld runs (flannel dataplane, overlay or host-gw
+//! backend) that is all: flanneld writes `subnet.env` and programs the device
+//! and peers, and flannel's DaemonSet installs the CNI config and the
+//! `flannel` plugin; a second writer would fight them.
 //!
 //! Without flanneld (static dataplane, or backend tor) netc owns the node:
 //! forwarding, the CNI config and `subnet.env`, then the backend's objects
@@ -15,9 +18,10 @@
 use sha2::{Digest, Sha256};
 
 use super::types::{Operation, PEERS};
+use crate::emit::cni::plugin_types;
 use crate::emit::facts::{first_host, flanneld_runs, node_dir, pod_mtu, pod_network};
 use crate::emit::Artifacts;
-use crate::model::{BackendKind, Node, NodeSubnets, Topology};
+use crate::model::{BackendKind, Node, NodeSubnets, Os, Topology};
 
 pub const CNI_CONF: &str = "/etc/cni/net.d/10-flannel.conflist";
 pub const SUBNET_ENV: &str = "/run/flannel/subnet.env";
@@ -25,6 +29,12 @@ pub const SUBNET_ENV: &str = "/run/flannel/subnet.env";
 pub const BRIDGE: &str = "cni0";
 /// Named like flannel's `FLANNEL-POSTRTG`, so the two never share a chain.
 pub const MASQ_CHAIN: &str = "NETC-POSTRTG";
+/// Where the container runtime looks for CNI plugins.
+pub const CNI_BIN: &str = "/opt/cni/bin";
+/// The plugin flannel's DaemonSet copies into [`CNI_BIN`] when its pod
+/// starts (the `install-cni-plugin` init container of
+/// `manifests/kube-flannel.yaml`).
+pub const FLANNEL_PLUGIN: &str = "flannel";
 
 pub fn operations(topology: &Topology, node: &Node, subnets: &NodeSubnets, files: &Artifacts) -> Vec<Operation> {
     let mut ops = vec![
@@ -34,7 +44,10 @@ pub fn operations(topology: &Topology, node: &Node, subnets: &NodeSubnets, files
         },
         sysctl("net.bridge.bridge-nf-call-iptables", "1"),
     ];
+    let dir = node_dir(node);
+    let conflist = artifact(files, &format!("{dir}/10-flannel.conflist"));
     if flanneld_runs(topology) {
+        ops.push(cni_plugins(&conflist, true));
         return ops;
     }
     if subnets.v4.is_some() {
@@ -43,8 +56,8 @@ pub fn operations(topology: &Topology, node: &Node, subnets: &NodeSubnets, files
     if subnets.v6.is_some() {
         ops.push(sysctl("net.ipv6.conf.all.forwarding", "1"));
     }
-    let dir = node_dir(node);
-    ops.push(file(CNI_CONF, artifact(files, &format!("{dir}/10-flannel.conflist"))));
+    ops.push(cni_plugins(&conflist, false));
+    ops.push(file(CNI_CONF, conflist));
     ops.push(file(SUBNET_ENV, artifact(files, &format!("{dir}/subnet.env"))));
 
     let cluster = &topology.cluster;
@@ -137,6 +150,23 @@ pub fn vtep_mac(cluster: &str, node: &str) -> String {
     mac
 }
 
+/// The plugins `conflist` (the node's `10-flannel.conflist`, as emitted)
+/// calls; with flanneld, flannel's DaemonSet installs `flannel` itself.
+fn cni_plugins(conflist: &str, flanneld: bool) -> Operation {
+    let conf: serde_json::Value = serde_json::from_str(conflist).expect("the conflist is JSON");
+    let plugins = plugin_types(&conf, Os::Linux);
+    let installed_by_daemon_set = plugins
+        .iter()
+        .filter(|plugin| flanneld && *plugin == FLANNEL_PLUGIN)
+        .cloned()
+        .collect();
+    Operation::CniPlugins {
+        dir: CNI_BIN.into(),
+        plugins,
+        installed_by_daemon_set,
+    }
+}
+
 fn sysctl(key: &str, value: &str) -> Operation {
     Operation::Sysctl {
         key: key.into(),
@@ -222,6 +252,7 @@ pub(super) mod tests {
             "kernel-module",
             "sysctl",
             "sysctl",
+            "cni-plugins",
             "file",
             "file",
             "vxlan-link",
@@ -241,7 +272,7 @@ pub(super) mod tests {
             mtu,
             learning,
             underlay,
-        } = &program.operations[5]
+        } = &program.operations[6]
         else {
             unreachable!()
         };
@@ -254,13 +285,13 @@ pub(super) mod tests {
             (vtep_mac("lab", "node-2"), 1450, false, None)
         );
         assert_eq!(
-            program.operations[7],
+            program.operations[8],
             Operation::Address {
                 device: "flannel.4096".into(),
                 address: "198.18.1.0/32".into()
             }
         );
-        let Operation::Sysctl { key, best_effort, .. } = &program.operations[6] else {
+        let Operation::Sysctl { key, best_effort, .. } = &program.operations[7] else {
             unreachable!()
         };
         assert_eq!(
@@ -272,7 +303,7 @@ pub(super) mod tests {
     #[test]
     fn static_host_gw_and_tor_and_flannel_programs() {
         let host_gw = program(&cluster("static", "host-gw"), "node-1");
-        let prefix = ["kernel-module", "sysctl", "sysctl", "file", "file"];
+        let prefix = ["kernel-module", "sysctl", "sysctl", "cni-plugins", "file", "file"];
         assert_eq!(tags(&host_gw), [&prefix[..], &["host-gw-peers", "masquerade"]].concat());
 
         let tor = program(&cluster("static", "tor"), "node-3");
@@ -287,6 +318,6 @@ pub(super) mod tests {
 
         // flanneld programs the rest: only the prerequisites (R18).
         let flannel = program(&cluster("flannel", "vxlan"), "node-1");
-        assert_eq!(tags(&flannel), ["kernel-module", "sysctl"]);
+        assert_eq!(tags(&flannel), ["kernel-module", "sysctl", "cni-plugins"]);
     }
 }

@@ -139,3 +139,135 @@ pub fn ps_quote(text: &str) -> String {
     out.push('\'');
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::types::{Operation, Program};
+    use super::{linux, windows};
+    use crate::diagnostic::SourceFile;
+    use crate::emit::cni::plugin_types;
+    use crate::emit::Artifacts;
+    use crate::model::{Lock, Os};
+
+    fn compile(text: &str) -> Artifacts {
+        let compilation = crate::compile(&SourceFile::new("t.netc", text.to_string()), &Lock::default());
+        compilation
+            .artifacts
+            .unwrap_or_else(|| panic!("{:?}", compilation.diagnostics))
+    }
+
+    /// A Linux control plane, and (flannel dataplane only: N0319) a Windows node.
+    fn topology(dataplane: &str, backend: &str) -> String {
+        let windows = dataplane == "flannel";
+        format!(
+            "cluster c {{\n  pod-network 10.244.0.0/16\n  service-network 10.96.0.0/12\n  dataplane {dataplane}\n  backend {backend}\n}}\n\
+             segment s {{\n  prefix 10.1.0.0/24\n  gateway 10.1.0.1\n}}\n\
+             node master {{\n  os linux\n  address 10.1.0.10\n  role control-plane\n}}\n{}{}",
+            if windows { "node win {\n  os windows\n  build 20348\n  address 10.1.0.21\n}\n" } else { "" },
+            if backend == "tor" { "tor t {\n  segment s\n  routes auto\n}\n" } else { "" }
+        )
+    }
+
+    /// The node's one `cni-plugins` operation and the CNI config the program
+    /// installs right after it (none where flannel's DaemonSet installs it).
+    fn check_op(program: &Program) -> (&Operation, Option<&str>) {
+        let at: Vec<usize> = (0..program.operations.len())
+            .filter(|&i| matches!(program.operations[i], Operation::CniPlugins { .. }))
+            .collect();
+        assert_eq!(at.len(), 1, "{}: {:?}", program.node, program.operations);
+        let conf = match program.operations.get(at[0] + 1) {
+            Some(Operation::File { path, content, .. }) if path == linux::CNI_CONF || path == windows::CNI_CONF => {
+                Some(content.as_str())
+            }
+            _ => None,
+        };
+        (&program.operations[at[0]], conf)
+    }
+
+    #[test]
+    fn every_node_checks_the_cni_plugins_its_config_calls() {
+        let flannel_linux = ["flannel", "bridge", "host-local", "portmap"];
+        let standard_linux = ["bridge", "host-local", "portmap"];
+        let vxlan = "vxlan { vni 4096; port 4789 }";
+        // Dataplane, backend; the Linux node's plugins and those flannel's
+        // DaemonSet installs; the Windows node's plugins.
+        type Case<'a> = (&'a str, &'a str, &'a [&'a str], &'a [&'a str], &'a [&'a str]);
+        let cases: [Case; 5] = [
+            (
+                "flannel",
+                vxlan,
+                &flannel_linux,
+                &["flannel"],
+                &["flannel.exe", "win-overlay.exe", "host-local.exe"],
+            ),
+            (
+                "flannel",
+                "host-gw",
+                &flannel_linux,
+                &["flannel"],
+                &["flannel.exe", "win-bridge.exe", "host-local.exe"],
+            ),
+            (
+                "flannel",
+                "tor",
+                &standard_linux,
+                &[],
+                &["win-bridge.exe", "host-local.exe"],
+            ),
+            ("static", vxlan, &standard_linux, &[], &[]),
+            ("static", "host-gw", &standard_linux, &[], &[]),
+        ];
+        for (dataplane, backend, linux_plugins, later, windows_plugins) in cases {
+            let case = format!("{dataplane} {backend}");
+            let artifacts = compile(&topology(dataplane, backend));
+            let mut nodes = 0;
+            for (path, bytes) in artifacts.files.iter().filter(|(p, _)| p.ends_with("/program.json")) {
+                nodes += 1;
+                let program: Program = serde_json::from_slice(bytes).unwrap();
+                let (op, installed) = check_op(&program);
+                let Operation::CniPlugins {
+                    dir,
+                    plugins,
+                    installed_by_daemon_set,
+                } = op
+                else {
+                    unreachable!()
+                };
+                let (os, expected, expected_later, expected_dir, conf_path) = if program.node == "win" {
+                    (Os::Windows, windows_plugins, &[][..], windows::CNI_BIN, "cni.conf")
+                } else {
+                    (Os::Linux, linux_plugins, later, linux::CNI_BIN, "10-flannel.conflist")
+                };
+                assert_eq!(dir, expected_dir, "{case}: {path}");
+                assert_eq!(plugins, expected, "{case}: {path}");
+                assert_eq!(installed_by_daemon_set, expected_later, "{case}: {path}");
+                // The list is read from the config the node gets, whoever installs it.
+                let conf_file = format!("nodes/{}/{conf_path}", program.node);
+                let emitted = std::str::from_utf8(&artifacts.files[&conf_file]).unwrap();
+                if let Some(installed) = installed {
+                    assert_eq!(installed, emitted, "{case}: {path}");
+                } else {
+                    assert!(
+                        later.contains(&"flannel"),
+                        "{case}: {path}: no CNI config after the check"
+                    );
+                }
+                let types = plugin_types(&serde_json::from_str(emitted).unwrap(), os);
+                let suffix = if os == Os::Windows { ".exe" } else { "" };
+                let named: Vec<String> = types.iter().map(|t| format!("{t}{suffix}")).collect();
+                assert_eq!(&named, plugins, "{case}: {path}");
+            }
+            assert_eq!(nodes, if dataplane == "flannel" { 2 } else { 1 }, "{case}");
+        }
+    }
+
+    #[test]
+    fn the_plugin_paths_agree_with_the_manifests_and_the_source_vip() {
+        assert_eq!(windows::HOST_LOCAL, format!(r"{}\host-local.exe", windows::CNI_BIN));
+        // flannel's DaemonSet copies the plugin the program lets it install.
+        let artifacts = compile(&topology("flannel", "vxlan { vni 4096; port 4789 }"));
+        let manifest = std::str::from_utf8(&artifacts.files["manifests/kube-flannel.yaml"]).unwrap();
+        let target = format!("{}/{}", linux::CNI_BIN, linux::FLANNEL_PLUGIN);
+        assert!(manifest.contains(&format!("- {target}\n")), "{manifest}");
+    }
+}

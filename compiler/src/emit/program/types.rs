@@ -19,6 +19,13 @@
 //!   missing key is not an error (flannel treats `accept_ra` that way).
 //! - `file {path, content, mode}`: the file has exactly this content (written
 //!   atomically) and mode (octal string; absent on Windows).
+//! - `cni-plugins {dir, plugins, installed_by_daemon_set}`: checked, never
+//!   installed (packages and releases provide them): every plugin binary the
+//!   node's CNI config calls, `plugins` (file names, `.exe` on Windows), is in
+//!   `dir`. A missing one that is also in `installed_by_daemon_set` (a
+//!   DaemonSet of `manifests/` copies it there when its pod starts, as
+//!   flannel's does `flannel`) is only reported; any other missing one is an
+//!   error, and the program stops before installing the CNI config.
 //! - `vxlan-link {name, vni, port, local, underlay, mac, mtu, learning}`: a
 //!   vxlan device with exactly these settings; one that differs in VNI, port,
 //!   local address, underlay or MAC is recreated. `underlay` is the interface
@@ -44,7 +51,7 @@
 //! Windows
 //! - `firewall-rule {name, protocol, port, direction}`: an allow rule (the
 //!   rule `name` is the object; an existing rule of that name is kept).
-//! - `file` as on Linux, without `mode`.
+//! - `file` as on Linux, without `mode`; `cni-plugins` as on Linux.
 //! - `hns-network {name, type, subnet, gateway, adapter, address}`: an HNS
 //!   network on the adapter `adapter`, or (null) the one carrying `address`.
 //! - `source-vip-cleanup {subnet, files}`: each listed file that exists but
@@ -107,6 +114,11 @@ pub enum Operation {
         content: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         mode: Option<String>,
+    },
+    CniPlugins {
+        dir: String,
+        plugins: Vec<String>,
+        installed_by_daemon_set: Vec<String>,
     },
     VxlanLink {
         name: String,
@@ -182,6 +194,7 @@ impl Operation {
             Operation::KernelModule { .. } => "kernel-module",
             Operation::Sysctl { .. } => "sysctl",
             Operation::File { .. } => "file",
+            Operation::CniPlugins { .. } => "cni-plugins",
             Operation::VxlanLink { .. } => "vxlan-link",
             Operation::Bridge { .. } => "bridge",
             Operation::Address { .. } => "address",

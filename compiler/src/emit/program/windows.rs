@@ -11,7 +11,9 @@
 //! - tor: no flanneld; netc creates the L2Bridge network for the node's
 //!   subnet, which the upstream router routes to the node.
 //!
-//! In every case the node's `cni.conf` is installed. flanneld and kube-proxy
+//! In every case the CNI plugins the node's `cni.conf` calls are checked
+//! (§9, §6.5: `C:\opt\cni\bin`; nothing netc emits installs them), then the
+//! `cni.conf` is installed. flanneld and kube-proxy
 //! themselves run as the HostProcess DaemonSets of `manifests/`; the program
 //! states the arguments they must run with (`--iface`, the network name of
 //! R8, the source VIP of R11, `--hostname-override` of R13) so the agent and
@@ -20,10 +22,11 @@
 
 use super::linux::artifact;
 use super::types::Operation;
+use crate::emit::cni::plugin_types;
 use crate::emit::facts::{first_host, flanneld_runs, node_dir};
 use crate::emit::manifests::{flanneld_flags, kube_proxy_flags, SOURCE_VIP_FILE};
 use crate::emit::Artifacts;
-use crate::model::{BackendKind, Node, NodeSubnets, Topology};
+use crate::model::{BackendKind, Node, NodeSubnets, Os, Topology};
 
 /// flanneld's default `--net-config-path` on drive C:, where sig-windows'
 /// start.ps1 copies it (§4.1, §6.5). The DaemonSet of `manifests/` reads
@@ -36,6 +39,8 @@ pub const CNI_CONF: &str = r"C:\etc\cni\net.d\10-flannel.conf";
 pub const SOURCE_VIP: &str = SOURCE_VIP_FILE;
 pub const SOURCE_VIP_REQUEST: &str = r"C:\k\SourceVipRequest.json";
 /// The HostProcess flannel's `CNI_BIN_PATH` (§6.5).
+pub const CNI_BIN: &str = r"C:\opt\cni\bin";
+/// host-local in [`CNI_BIN`].
 pub const HOST_LOCAL: &str = r"C:\opt\cni\bin\host-local.exe";
 
 pub fn operations(topology: &Topology, node: &Node, subnets: &NodeSubnets, files: &Artifacts) -> Vec<Operation> {
@@ -61,7 +66,17 @@ pub fn operations(topology: &Topology, node: &Node, subnets: &NodeSubnets, files
     if flanneld {
         ops.push(file(NET_CONF, artifact(files, "net-conf.json")));
     }
-    ops.push(file(CNI_CONF, artifact(files, &format!("{}/cni.conf", node_dir(node)))));
+    let conf = artifact(files, &format!("{}/cni.conf", node_dir(node)));
+    let parsed: serde_json::Value = serde_json::from_str(&conf).expect("cni.conf is JSON");
+    ops.push(Operation::CniPlugins {
+        dir: CNI_BIN.into(),
+        plugins: plugin_types(&parsed, Os::Windows)
+            .into_iter()
+            .map(|plugin| format!("{plugin}.exe"))
+            .collect(),
+        installed_by_daemon_set: Vec::new(),
+    });
+    ops.push(file(CNI_CONF, conf));
     if let (false, Some(subnet)) = (flanneld, subnet) {
         ops.push(Operation::HnsNetwork {
             name: network.clone(),
@@ -144,6 +159,7 @@ mod tests {
         let expected = [
             "firewall-rule",
             "file",
+            "cni-plugins",
             "file",
             "source-vip-cleanup",
             "source-vip-reserve",
@@ -154,16 +170,16 @@ mod tests {
         let ops = &program.operations;
         assert!(matches!(&ops[0], Operation::FirewallRule { port: 4789, protocol, .. } if protocol == "UDP"));
         // R8: the reservation's network is the CNI config's `name`.
-        let Operation::File { content, .. } = &ops[2] else {
+        let Operation::File { content, .. } = &ops[3] else {
             unreachable!()
         };
         let cni: serde_json::Value = serde_json::from_str(content).unwrap();
-        let Operation::SourceVipReserve { network, subnet, .. } = &ops[4] else {
+        let Operation::SourceVipReserve { network, subnet, .. } = &ops[5] else {
             unreachable!()
         };
         assert_eq!(cni["name"], network.as_str());
         assert_eq!(subnet, "10.244.1.0/24");
-        let Operation::Service { name, args, .. } = &ops[6] else {
+        let Operation::Service { name, args, .. } = &ops[7] else {
             unreachable!()
         };
         assert_eq!(name, "kube-proxy");
@@ -179,17 +195,17 @@ mod tests {
     #[test]
     fn host_gw_has_no_port_and_no_source_vip_and_tor_creates_the_network() {
         let host_gw = program(&mixed("host-gw"), "win");
-        assert_eq!(tags(&host_gw), ["file", "file", "service", "service"]);
-        let Operation::Service { args, .. } = &host_gw.operations[3] else {
+        assert_eq!(tags(&host_gw), ["file", "cni-plugins", "file", "service", "service"]);
+        let Operation::Service { args, .. } = &host_gw.operations[4] else {
             unreachable!()
         };
         assert!(args.contains(&"--network-name=cbr0".to_string()));
         assert!(!args.iter().any(|a| a.starts_with("--source-vip")));
 
         let tor = program(&mixed("tor"), "win");
-        assert_eq!(tags(&tor), ["file", "hns-network", "service"]);
+        assert_eq!(tags(&tor), ["cni-plugins", "file", "hns-network", "service"]);
         assert_eq!(
-            tor.operations[1],
+            tor.operations[2],
             Operation::HnsNetwork {
                 name: "cbr0".into(),
                 kind: "L2Bridge".into(),

@@ -6,6 +6,8 @@
 # left the cluster) is the netc agent's job, which records what it owns.
 #
 # NETC_ROOT prefixes every file path (to try the script in a scratch tree).
+# NETC_CNI_BIN replaces the CNI plugin directory the check looks in (Debian's
+# containernetworking-plugins package installs them in /usr/lib/cni).
 set -euo pipefail
 
 node='master'
@@ -37,11 +39,31 @@ netc_sysctl() {
   sysctl -q -w "$1=$2" >/dev/null || [ "$3" = true ]
 }
 
+# netc_cni_plugins DIR LATER PLUGIN...: every PLUGIN the CNI config calls is
+# in DIR; only checked, never installed. A missing one named in LATER (a
+# space-separated list) is installed by a DaemonSet when its pod starts: a
+# warning. Any other missing one stops the script.
+netc_cni_plugins() {
+  local dir=${NETC_CNI_BIN:-$root$1} later=" $2 " plugin missing= pending=
+  shift 2
+  for plugin in "$@"; do
+    [ -x "$dir/$plugin" ] && continue
+    case $later in *" $plugin "*) pending="$pending $plugin" ;; *) missing="$missing $plugin" ;; esac
+  done
+  [ -z "$pending" ] || echo "host.sh: warning: CNI plugin(s) not in $dir yet:$pending (a DaemonSet of manifests/ installs them when its pod starts)" >&2
+  [ -n "$missing" ] || return 0
+  echo "host.sh: CNI plugin(s) missing from $dir:$missing; the CNI config calls them. Install Debian's containernetworking-plugins package (it puts them in /usr/lib/cni: link or copy them into $dir) or unpack a release of https://github.com/containernetworking/plugins into $dir (flannel: https://github.com/flannel-io/cni-plugin)." >&2
+  return 1
+}
+
 netc_module 'br_netfilter' '/etc/modules-load.d/br_netfilter.conf'
 
 netc_sysctl 'net.bridge.bridge-nf-call-iptables' '1' false
 
 netc_sysctl 'net.ipv4.ip_forward' '1' false
+
+# The CNI plugins the CNI config calls are installed (checked only).
+netc_cni_plugins '/opt/cni/bin' '' 'bridge' 'host-local' 'portmap'
 
 netc_file '/etc/cni/net.d/10-flannel.conflist' '0644' '{
   "cniVersion": "0.4.0",

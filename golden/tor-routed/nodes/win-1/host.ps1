@@ -16,6 +16,23 @@ function Set-NetcFile([string]$Path, [string]$Content) {
     Move-Item -Force -LiteralPath "$Path.netc-tmp" -Destination $Path
 }
 
+# Every one of $Plugins (the CNI config calls them) is in $Directory, or in
+# $env:NETC_CNI_BIN when set; only checked, never installed. A missing one in
+# $Later is installed by a DaemonSet when its pod starts: a warning. Any other
+# missing one stops the script.
+function Test-NetcCniPlugins([string]$Directory, [string[]]$Plugins, [string[]]$Later) {
+    if ($env:NETC_CNI_BIN) { $Directory = $env:NETC_CNI_BIN }
+    $absent = @($Plugins | Where-Object { -not (Test-Path -LiteralPath (Join-Path $Directory $_) -PathType Leaf) })
+    $pending = @($absent | Where-Object { $Later -contains $_ })
+    $missing = @($absent | Where-Object { $Later -notcontains $_ })
+    if ($pending.Count -gt 0) {
+        Write-Warning "CNI plugin(s) not in $Directory yet: $($pending -join ', ') (a DaemonSet of manifests/ installs them when its pod starts)"
+    }
+    if ($missing.Count -gt 0) {
+        throw "CNI plugin(s) missing from ${Directory}: $($missing -join ', '); the CNI config calls them. Unpack the Windows release of https://github.com/containernetworking/plugins (host-local.exe, win-overlay.exe, win-bridge.exe) and flannel.exe from https://github.com/flannel-io/cni-plugin into $Directory."
+    }
+}
+
 # $Binary is started by a DaemonSet (manifests/), never here: warn when it
 # is not running yet, or runs without one of $Arguments.
 function Test-NetcProcess([string]$Name, [string]$Binary, [string[]]$Arguments) {
@@ -27,6 +44,9 @@ function Test-NetcProcess([string]$Name, [string]$Binary, [string[]]$Arguments) 
         }
     }
 }
+
+# The CNI plugins the CNI config calls are installed (checked only).
+Test-NetcCniPlugins 'C:\opt\cni\bin' @('win-bridge.exe', 'host-local.exe') @()
 
 Set-NetcFile 'C:\etc\cni\net.d\10-flannel.conf' '{
   "apiVersion": 2,
