@@ -1,0 +1,559 @@
+//! Desired vs observed vs owned: the ordered steps that make a host match
+//! its program.
+//!
+//! Inputs: `desired` (from `desired::desired`, parents before dependents),
+//! `Observed` (the live state a driver read: key to object) and `Inventory`
+//! (the keys netc created or adopted in earlier applies, from the state
+//! directory). Rules, per key:
+//! - desired, not observed: **create**.
+//! - desired, observed, equal (in the compared fields): nothing. Planning
+//!   the result of an apply is therefore empty (idempotence).
+//! - desired, observed, different: **update** in place, or **recreate**
+//!   (delete and create) when the kernel cannot change it in place.
+//! - owned, no longer desired, observed: **delete** (prune).
+//! - observed, not owned, not desired: never touched. This is the safety
+//!   property: netc deletes only what its inventory says it created.
+//!   A desired object that is observed but not owned and differs is
+//!   adopted by an in-place update (noted in the reason); one that would
+//!   need a recreate (deleting a foreign link) is not planned but reported
+//!   as a `Conflict`, and a driver must not apply a plan with conflicts.
+//! - Modules and sysctls are never deleted: unloading `br_netfilter` or
+//!   resetting `ip_forward` would break other users of the same setting
+//!   (kube-proxy, the container runtime), and the old value is not known.
+//!   They simply leave the inventory, which after a successful apply is the
+//!   desired keys (`next_inventory`).
+//!
+//! Order of the steps (deterministic):
+//! 1. deletes, dependents before what they sit on: routes, FDB entries,
+//!    neighbours, the masquerade chain, addresses, links, files (then by
+//!    key);
+//! 2. creates, updates and recreates in desired (program) order, which has
+//!    parents before dependents (link, then its sysctls and addresses, then
+//!    neighbours, FDB entries, routes). A recreated link is one `Recreate`
+//!    step (the driver deletes and creates it); every desired object that
+//!    lives on it (`Object::depends_on_link`) follows as a create, since
+//!    the kernel removes those with the link.
+//!
+//! Disruption classes, per step:
+//! - creates are `Hitless`: a new object (file, sysctl, module, link,
+//!   address, neighbour, FDB entry, route to a new peer, masquerade chain)
+//!   changes no traffic that works today;
+//! - file, sysctl and module updates are `Hitless`: files are replaced
+//!   atomically and a sysctl write is a single store;
+//! - link MTU, MAC, learning and up changes are `Flap`: the kernel can
+//!   change them in place (`ip link set`, the vxlan changelink), but the MAC
+//!   may need the device down and an MTU change drops packets in flight;
+//! - a vxlan VNI, port, local address or underlay change, or a change of
+//!   link kind, is `Recreate`: the kernel's vxlan changelink refuses them
+//!   and flannel deletes and recreates the device (`vxlanLinksIncompat`,
+//!   dataplane-notes §5.1); the objects re-created with it share the class;
+//! - route, neighbour, FDB and masquerade updates, and every delete except
+//!   a file's, are `ConnectivityRisk`: they change where live pod traffic
+//!   goes (a wrong neighbour or FDB entry black-holes a peer's subnet).
+//!
+//! Cost: one `BTreeMap` of desired keys and lookups in `Observed` and
+//! `Inventory`: O(n log n) in the number of objects.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::objects::{Object, ObjectKey};
+
+/// The live state of the host, as a driver read it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Observed(pub BTreeMap<ObjectKey, Object>);
+
+impl Observed {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn insert(&mut self, object: Object) -> Option<Object> {
+        self.0.insert(object.key(), object)
+    }
+
+    pub fn remove(&mut self, key: &ObjectKey) -> Option<Object> {
+        self.0.remove(key)
+    }
+
+    pub fn get(&self, key: &ObjectKey) -> Option<&Object> {
+        self.0.get(key)
+    }
+}
+
+impl FromIterator<Object> for Observed {
+    fn from_iter<I: IntoIterator<Item = Object>>(objects: I) -> Self {
+        Observed(objects.into_iter().map(|o| (o.key(), o)).collect())
+    }
+}
+
+/// The keys of the objects netc created (or adopted) in earlier applies.
+pub type Inventory = BTreeSet<ObjectKey>;
+
+/// The inventory after a successful apply of `desired`.
+pub fn next_inventory(desired: &[Object]) -> Inventory {
+    desired.iter().map(Object::key).collect()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Create,
+    Update,
+    /// Delete and create again (links only).
+    Recreate,
+    Delete,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Disruption {
+    Hitless,
+    Flap,
+    Recreate,
+    ConnectivityRisk,
+}
+
+impl fmt::Display for Disruption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Disruption::Hitless => "hitless",
+            Disruption::Flap => "flap",
+            Disruption::Recreate => "recreate",
+            Disruption::ConnectivityRisk => "connectivity-risk",
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    pub action: Action,
+    pub key: ObjectKey,
+    /// The desired object; for a delete, the observed one.
+    pub object: Object,
+    pub reason: String,
+    pub disruption: Disruption,
+}
+
+/// A desired object the plan leaves alone because reaching it would delete
+/// an object netc does not own.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    pub key: ObjectKey,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    pub conflicts: Vec<Conflict>,
+}
+
+impl Plan {
+    /// Nothing to do and nothing in the way.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty() && self.conflicts.is_empty()
+    }
+}
+
+/// One line per step, `SIGN OBJECT  [CLASS] REASON`, with `+` create, `~`
+/// update, `-/+` recreate and `-` delete; then one `! KEY: REASON` line per
+/// conflict.
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for step in &self.steps {
+            let sign = match step.action {
+                Action::Create => "+",
+                Action::Update => "~",
+                Action::Recreate => "-/+",
+                Action::Delete => "-",
+            };
+            writeln!(f, "{sign} {}  [{}] {}", step.object, step.disruption, step.reason)?;
+        }
+        for conflict in &self.conflicts {
+            writeln!(f, "! {}: {}", conflict.key, conflict.reason)?;
+        }
+        Ok(())
+    }
+}
+
+/// The steps that take the host from `observed` to `desired`, pruning only
+/// what `owned` lists. `desired` must have parents before dependents and
+/// unique keys, as `desired::desired` guarantees.
+pub fn plan(desired: &[Object], observed: &Observed, owned: &Inventory) -> Plan {
+    let wanted: BTreeSet<ObjectKey> = desired.iter().map(Object::key).collect();
+    let mut plan = Plan::default();
+
+    // 1. Prune: owned, no longer desired, still there.
+    let mut deletes: Vec<(u8, &ObjectKey, &Object)> = owned
+        .iter()
+        .filter(|key| !wanted.contains(key) && prunable(key))
+        .filter_map(|key| observed.get(key).map(|object| (key.delete_rank(), key, object)))
+        .collect();
+    deletes.sort();
+    for (_, key, object) in deletes {
+        plan.steps.push(Step {
+            action: Action::Delete,
+            key: key.clone(),
+            object: object.clone(),
+            reason: "no longer in the program".into(),
+            disruption: match key {
+                ObjectKey::File(_) => Disruption::Hitless,
+                _ => Disruption::ConnectivityRisk,
+            },
+        });
+    }
+
+    // 2. Desired, in program order.
+    let mut recreated: BTreeSet<&str> = BTreeSet::new();
+    for object in desired {
+        let key = object.key();
+        if let Some(link) = recreated.iter().find(|link| object.depends_on_link(link)) {
+            plan.steps.push(Step {
+                action: Action::Create,
+                key,
+                object: object.clone(),
+                reason: format!("re-created with link {link}"),
+                disruption: Disruption::Recreate,
+            });
+            continue;
+        }
+        let Some(have) = observed.get(&key) else {
+            plan.steps.push(Step {
+                action: Action::Create,
+                key,
+                object: object.clone(),
+                reason: "absent".into(),
+                disruption: Disruption::Hitless,
+            });
+            continue;
+        };
+        let adopted = if owned.contains(&key) {
+            ""
+        } else {
+            " (adopting an object netc did not create)"
+        };
+        match compare(object, have) {
+            None => {}
+            Some(Change::InPlace(changes, disruption)) => plan.steps.push(Step {
+                action: Action::Update,
+                key,
+                object: object.clone(),
+                reason: format!("{}{adopted}", changes.join(", ")),
+                disruption,
+            }),
+            Some(Change::Recreate(changes)) => {
+                if !owned.contains(&key) {
+                    plan.conflicts.push(Conflict {
+                        key,
+                        reason: format!(
+                            "{} needs a recreate, but netc did not create it: delete it by hand or let netc adopt it",
+                            changes.join(", ")
+                        ),
+                    });
+                    continue;
+                }
+                if let Object::VxlanLink { name, .. } | Object::Bridge { name, .. } = object {
+                    recreated.insert(name);
+                }
+                plan.steps.push(Step {
+                    action: Action::Recreate,
+                    key,
+                    object: object.clone(),
+                    reason: changes.join(", "),
+                    disruption: Disruption::Recreate,
+                });
+            }
+        }
+    }
+    plan
+}
+
+/// Modules and sysctls are never deleted (see the module header).
+fn prunable(key: &ObjectKey) -> bool {
+    !matches!(key, ObjectKey::Module(_) | ObjectKey::Sysctl(_))
+}
+
+enum Change {
+    InPlace(Vec<String>, Disruption),
+    Recreate(Vec<String>),
+}
+
+/// How `have` must change to become `want` (same key), or `None` when they
+/// agree in every compared field.
+fn compare(want: &Object, have: &Object) -> Option<Change> {
+    let mut changes = Vec::new();
+    let mut recreate = Vec::new();
+    let disruption = match (want, have) {
+        (
+            Object::VxlanLink {
+                vni,
+                port,
+                local,
+                underlay,
+                mac,
+                mtu,
+                learning,
+                up,
+                ..
+            },
+            Object::VxlanLink {
+                vni: vni0,
+                port: port0,
+                local: local0,
+                underlay: underlay0,
+                mac: mac0,
+                mtu: mtu0,
+                learning: learning0,
+                up: up0,
+                ..
+            },
+        ) => {
+            field(&mut recreate, "vni", vni0, vni);
+            field(&mut recreate, "dstport", port0, port);
+            field(&mut recreate, "local", local0, local);
+            if let Some(underlay) = underlay {
+                field(&mut recreate, "dev", &display(underlay0), underlay);
+            }
+            field(&mut changes, "address", mac0, mac);
+            field(&mut changes, "mtu", mtu0, mtu);
+            field(&mut changes, "learning", learning0, learning);
+            if *up && !up0 {
+                changes.push("down -> up".into());
+            }
+            Disruption::Flap
+        }
+        (Object::Bridge { mtu, up, .. }, Object::Bridge { mtu: mtu0, up: up0, .. }) => {
+            field(&mut changes, "mtu", mtu0, mtu);
+            if *up && !up0 {
+                changes.push("down -> up".into());
+            }
+            Disruption::Flap
+        }
+        (Object::VxlanLink { .. }, Object::Bridge { .. }) => {
+            recreate.push("kind bridge -> vxlan".into());
+            Disruption::Recreate
+        }
+        (Object::Bridge { .. }, Object::VxlanLink { .. }) => {
+            recreate.push("kind vxlan -> bridge".into());
+            Disruption::Recreate
+        }
+        (Object::Sysctl { value, .. }, Object::Sysctl { value: value0, .. }) => {
+            field(&mut changes, "value", value0, value);
+            Disruption::Hitless
+        }
+        (
+            Object::File { content, mode, .. },
+            Object::File {
+                content: content0,
+                mode: mode0,
+                ..
+            },
+        ) => {
+            if content != content0 {
+                changes.push("content differs".into());
+            }
+            if mode.is_some() {
+                field(&mut changes, "mode", &display(mode0), &display(mode));
+            }
+            Disruption::Hitless
+        }
+        (
+            Object::Route {
+                via, device, onlink, ..
+            },
+            Object::Route {
+                via: via0,
+                device: device0,
+                onlink: onlink0,
+                ..
+            },
+        ) => {
+            field(&mut changes, "via", via0, via);
+            if let Some(device) = device {
+                field(&mut changes, "dev", &display(device0), device);
+            }
+            field(&mut changes, "onlink", onlink0, onlink);
+            Disruption::ConnectivityRisk
+        }
+        (Object::Neighbour { mac, .. }, Object::Neighbour { mac: mac0, .. }) => {
+            field(&mut changes, "lladdr", mac0, mac);
+            Disruption::ConnectivityRisk
+        }
+        (Object::Fdb { dst, .. }, Object::Fdb { dst: dst0, .. }) => {
+            field(&mut changes, "dst", dst0, dst);
+            Disruption::ConnectivityRisk
+        }
+        (
+            Object::Masquerade { source, except, .. },
+            Object::Masquerade {
+                source: source0,
+                except: except0,
+                ..
+            },
+        ) => {
+            field(&mut changes, "source", source0, source);
+            field(&mut changes, "except", &except0.join(","), &except.join(","));
+            Disruption::ConnectivityRisk
+        }
+        // Modules and addresses have no state beyond their key.
+        _ => return None,
+    };
+    if !recreate.is_empty() {
+        recreate.extend(changes);
+        Some(Change::Recreate(recreate))
+    } else if !changes.is_empty() {
+        Some(Change::InPlace(changes, disruption))
+    } else {
+        None
+    }
+}
+
+fn field<T: PartialEq + fmt::Display + ?Sized>(out: &mut Vec<String>, name: &str, have: &T, want: &T) {
+    if have != want {
+        out.push(format!("{name} {have} -> {want}"));
+    }
+}
+
+fn display(value: &Option<String>) -> String {
+    value.clone().unwrap_or_else(|| "(none)".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(vni: u32, mtu: u32) -> Object {
+        Object::VxlanLink {
+            name: "flannel.4096".into(),
+            vni,
+            port: 4789,
+            local: "198.51.100.11".into(),
+            underlay: None,
+            mac: "02:aa:00:00:00:01".into(),
+            mtu,
+            learning: false,
+            up: true,
+        }
+    }
+
+    fn route(destination: &str, via: &str) -> Object {
+        Object::Route {
+            destination: destination.into(),
+            via: via.into(),
+            device: Some("flannel.4096".into()),
+            onlink: true,
+        }
+    }
+
+    #[test]
+    fn human_and_json_rendering() {
+        let desired = [route("198.18.1.0/24", "198.18.1.0")];
+        let plan = plan(&desired, &Observed::new(), &Inventory::new());
+        assert_eq!(
+            plan.to_string(),
+            "+ route 198.18.1.0/24 via 198.18.1.0 dev flannel.4096 onlink  [hitless] absent\n"
+        );
+        let json = serde_json::to_value(&plan).unwrap();
+        assert_eq!(json["steps"][0]["action"], "create");
+        assert_eq!(json["steps"][0]["disruption"], "hitless");
+        assert_eq!(json["steps"][0]["key"]["route"], "198.18.1.0/24");
+        assert_eq!(json["steps"][0]["object"]["kind"], "route");
+        let back: Plan = serde_json::from_value(json).unwrap();
+        assert_eq!(back, plan);
+    }
+
+    #[test]
+    fn link_changes_are_classified() {
+        let owned: Inventory = [ObjectKey::Link("flannel.4096".into())].into();
+        let observed: Observed = [link(4096, 1500)].into_iter().collect();
+        let mtu = plan(&[link(4096, 1450)], &observed, &owned);
+        assert_eq!(mtu.steps.len(), 1);
+        assert_eq!(mtu.steps[0].action, Action::Update);
+        assert_eq!(mtu.steps[0].disruption, Disruption::Flap);
+        assert_eq!(mtu.steps[0].reason, "mtu 1500 -> 1450");
+
+        let vni = plan(&[link(4097, 1500)], &observed, &owned);
+        assert_eq!(vni.steps.len(), 1);
+        assert_eq!(vni.steps[0].action, Action::Recreate);
+        assert_eq!(vni.steps[0].disruption, Disruption::Recreate);
+
+        let bridge = Object::Bridge {
+            name: "flannel.4096".into(),
+            mtu: 1500,
+            up: true,
+        };
+        let kind = plan(&[bridge], &observed, &owned);
+        assert_eq!(kind.steps[0].action, Action::Recreate);
+        assert_eq!(kind.steps[0].reason, "kind vxlan -> bridge");
+    }
+
+    #[test]
+    fn a_foreign_link_is_never_recreated() {
+        let observed: Observed = [link(1, 1450)].into_iter().collect();
+        let plan = plan(&[link(4096, 1450)], &observed, &Inventory::new());
+        assert!(plan.steps.is_empty());
+        assert_eq!(plan.conflicts.len(), 1);
+        assert!(plan.to_string().starts_with("! link flannel.4096: vni 1 -> 4096"));
+    }
+
+    #[test]
+    fn foreign_objects_at_desired_keys_are_adopted_in_place() {
+        let observed: Observed = [route("198.18.1.0/24", "198.18.9.9")].into_iter().collect();
+        let plan = plan(&[route("198.18.1.0/24", "198.18.1.0")], &observed, &Inventory::new());
+        assert_eq!(plan.steps.len(), 1);
+        assert_eq!(plan.steps[0].action, Action::Update);
+        assert_eq!(plan.steps[0].disruption, Disruption::ConnectivityRisk);
+        assert!(plan.steps[0].reason.contains("adopting"), "{}", plan.steps[0].reason);
+    }
+
+    #[test]
+    fn modules_and_sysctls_are_never_pruned() {
+        let module = Object::Module {
+            name: "br_netfilter".into(),
+        };
+        let sysctl = Object::Sysctl {
+            key: "net.ipv4.ip_forward".into(),
+            value: "1".into(),
+            best_effort: false,
+        };
+        let observed: Observed = [module.clone(), sysctl.clone()].into_iter().collect();
+        let owned = next_inventory(&[module, sysctl]);
+        assert!(plan(&[], &observed, &owned).is_empty());
+    }
+
+    #[test]
+    fn deletes_go_dependents_first() {
+        let address = Object::Address {
+            device: "flannel.4096".into(),
+            cidr: "198.18.0.0/32".into(),
+        };
+        let neighbour = Object::Neighbour {
+            device: "flannel.4096".into(),
+            ip: "198.18.1.0".into(),
+            mac: "02:aa:00:00:00:02".into(),
+        };
+        let old = [
+            link(4096, 1450),
+            address,
+            neighbour,
+            route("198.18.1.0/24", "198.18.1.0"),
+        ];
+        let observed: Observed = old.iter().cloned().collect();
+        let plan = plan(&[], &observed, &next_inventory(&old));
+        let order: Vec<String> = plan.steps.iter().map(|s| s.key.to_string()).collect();
+        assert_eq!(
+            order,
+            [
+                "route 198.18.1.0/24",
+                "neighbour 198.18.1.0 dev flannel.4096",
+                "address 198.18.0.0/32 dev flannel.4096",
+                "link flannel.4096",
+            ]
+        );
+        assert!(plan.steps.iter().all(|s| s.action == Action::Delete));
+    }
+}

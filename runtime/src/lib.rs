@@ -1,0 +1,9 @@
+//! The node runtime's library: what the `netc` binary and its tests share
+//! beyond the command line.
+//!
+//! `engine` is the pure planning core of the node runtime: from a host
+//! program, its peer table and the observed host state it computes the
+//! ordered steps that make the host match the program. It does no I/O; the
+//! drivers (netlink, sysctl, files, the state directory) live elsewhere.
+
+pub mod engine;
