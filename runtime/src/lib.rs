@@ -5,5 +5,9 @@
 //! program, its peer table and the observed host state it computes the
 //! ordered steps that make the host match the program. It does no I/O; the
 //! drivers (netlink, sysctl, files, the state directory) live elsewhere.
+//!
+//! `driver` reads and changes the host: `driver::linux::netlink` observes
+//! and applies the link, address, route, neighbour and FDB steps of a plan.
 
+pub mod driver;
 pub mod engine;

@@ -1,0 +1,3 @@
+//! The Linux drivers.
+
+pub mod netlink;

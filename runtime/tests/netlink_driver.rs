@@ -1,0 +1,330 @@
+//! The netlink driver against a real kernel, in two network namespaces of
+//! its own joined by a veth pair (the underlay).
+//!
+//! Needs root; skipped with a printed reason otherwise, unless
+//! `NETC_REQUIRE_ROOT_TESTS=1` (then it fails). Network safety: nothing is
+//! created in the root namespace (the veth pair is created directly inside
+//! the namespaces), only 198.18.0.0/15 and 198.51.100.0/24 are used, the
+//! namespaces have unique names and are deleted by a guard, also when the
+//! test fails, and every loop is bounded.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use netc_runtime::driver::linux::netlink::{Netlink, NETC_ROUTE_PROTOCOL};
+use netc_runtime::engine::plan::next_inventory;
+use netc_runtime::engine::{plan, Action, Inventory, Object, ObjectKey, Plan};
+
+const VXLAN: &str = "flannel.4096";
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn skip(reason: &str) -> bool {
+    if std::env::var("NETC_REQUIRE_ROOT_TESTS").as_deref() == Ok("1") {
+        panic!("NETC_REQUIRE_ROOT_TESTS=1 but {reason}");
+    }
+    eprintln!("skipped: {reason}");
+    true
+}
+
+fn run(args: &[&str]) -> String {
+    let output = Command::new(args[0]).args(&args[1..]).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Two namespaces joined by a veth pair; deleted on drop.
+struct Namespaces {
+    a: String,
+    b: String,
+}
+
+impl Namespaces {
+    fn new() -> Namespaces {
+        let pid = std::process::id();
+        let names = Namespaces {
+            a: format!("netc-nl-{pid}-a"),
+            b: format!("netc-nl-{pid}-b"),
+        };
+        // The guard exists before anything is created, so a failure below
+        // still cleans up.
+        run(&["ip", "netns", "add", &names.a]);
+        run(&["ip", "netns", "add", &names.b]);
+        run(&[
+            "ip", "link", "add", "veth-a", "netns", &names.a, "type", "veth", "peer", "name", "veth-b", "netns",
+            &names.b,
+        ]);
+        for (ns, dev, ip) in [
+            (&names.a, "veth-a", "198.51.100.11/24"),
+            (&names.b, "veth-b", "198.51.100.12/24"),
+        ] {
+            run(&["ip", "-n", ns, "addr", "add", ip, "dev", dev]);
+            run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+            run(&["ip", "-n", ns, "link", "set", dev, "up"]);
+        }
+        names
+    }
+}
+
+impl Drop for Namespaces {
+    fn drop(&mut self) {
+        for ns in [&self.a, &self.b] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+/// The objects of a small static-vxlan program for node `n` (1 or 2) with
+/// one peer, as `engine::desired` prints them.
+fn node(n: u8, underlay: Option<&str>) -> Vec<Object> {
+    let peer = 3 - n;
+    let mac = |n: u8| format!("02:00:c6:12:0{n}:00");
+    vec![
+        Object::VxlanLink {
+            name: VXLAN.into(),
+            vni: 4096,
+            port: 4789,
+            local: format!("198.51.100.1{n}"),
+            underlay: underlay.map(str::to_owned),
+            mac: mac(n),
+            mtu: 1450,
+            learning: false,
+            up: true,
+        },
+        Object::Address {
+            device: VXLAN.into(),
+            cidr: format!("198.18.{n}.0/32"),
+        },
+        Object::Bridge {
+            name: "cni0".into(),
+            mtu: 1450,
+            up: true,
+        },
+        Object::Address {
+            device: "cni0".into(),
+            cidr: format!("198.18.{n}.1/24"),
+        },
+        Object::Neighbour {
+            device: VXLAN.into(),
+            ip: format!("198.18.{peer}.0"),
+            mac: mac(peer),
+        },
+        Object::Fdb {
+            device: VXLAN.into(),
+            mac: mac(peer),
+            dst: format!("198.51.100.1{peer}"),
+        },
+        Object::Route {
+            destination: format!("198.18.{peer}.0/24"),
+            via: format!("198.18.{peer}.0"),
+            device: Some(VXLAN.into()),
+            onlink: true,
+        },
+    ]
+}
+
+fn keys(desired: &[Object], inventory: &Inventory) -> BTreeSet<ObjectKey> {
+    desired
+        .iter()
+        .map(Object::key)
+        .chain(inventory.iter().cloned())
+        .collect()
+}
+
+fn plan_for(netlink: &Netlink, desired: &[Object], inventory: &Inventory) -> Plan {
+    let observed = netlink.observe(&keys(desired, inventory)).unwrap();
+    let plan = plan(desired, &observed, inventory);
+    assert!(plan.conflicts.is_empty(), "{plan}");
+    plan
+}
+
+fn apply_all(netlink: &Netlink, plan: &Plan) {
+    for step in &plan.steps {
+        netlink.apply(step).unwrap_or_else(|e| panic!("{e}\nplan:\n{plan}"));
+    }
+}
+
+/// Plan, apply, and check the result plans empty; returns the inventory.
+fn converge(netlink: &Netlink, desired: &[Object]) -> Inventory {
+    let inventory = Inventory::new();
+    let first = plan_for(netlink, desired, &inventory);
+    assert_eq!(first.steps.len(), desired.len(), "{first}");
+    apply_all(netlink, &first);
+    let inventory = next_inventory(desired);
+    let again = plan_for(netlink, desired, &inventory);
+    assert!(again.is_empty(), "not idempotent:\n{again}");
+    inventory
+}
+
+#[test]
+fn static_vxlan_between_two_namespaces() {
+    if !is_root() && skip("not root (network namespaces need CAP_NET_ADMIN)") {
+        return;
+    }
+    if Command::new("ip").arg("-V").output().is_err() && skip("no `ip` command") {
+        return;
+    }
+    let ns = Namespaces::new();
+    let a = Netlink::in_namespace(Some(&ns.a)).unwrap();
+    let b = Netlink::in_namespace(Some(&ns.b)).unwrap();
+
+    // Node 1 finds its underlay by its local address, node 2 names it.
+    let desired_a = node(1, None);
+    let desired_b = node(2, Some("veth-b"));
+    let inventory = converge(&a, &desired_a);
+    converge(&b, &desired_b);
+
+    // The kernel state reads back as iproute2 prints it.
+    let routes = run(&["ip", "-n", &ns.a, "route", "show", "198.18.2.0/24"]);
+    assert!(
+        routes.contains(&format!(
+            "via 198.18.2.0 dev {VXLAN} proto {NETC_ROUTE_PROTOCOL} onlink"
+        )),
+        "{routes}"
+    );
+    let fdb = run(&["bridge", "-n", &ns.a, "fdb", "show", "dev", VXLAN]);
+    assert!(
+        fdb.contains("02:00:c6:12:02:00 dst 198.51.100.12 self permanent"),
+        "{fdb}"
+    );
+    let link = run(&["ip", "-n", &ns.a, "-d", "link", "show", VXLAN]);
+    for part in [
+        "mtu 1450",
+        "02:00:c6:12:01:00",
+        "id 4096",
+        "local 198.51.100.11",
+        "dev veth-a",
+        "dstport 4789",
+        "nolearning",
+    ] {
+        assert!(link.contains(part), "{part} missing in {link}");
+    }
+
+    // A second apply round of the full create plan changes nothing.
+    let before = a.observe(&keys(&desired_a, &inventory)).unwrap();
+    apply_all(
+        &a,
+        &plan(&desired_a, &netc_runtime::engine::Observed::new(), &Inventory::new()),
+    );
+    assert_eq!(a.observe(&keys(&desired_a, &inventory)).unwrap(), before);
+
+    // Drift: a deleted route and a changed MTU, and nothing else.
+    run(&["ip", "-n", &ns.a, "route", "del", "198.18.2.0/24"]);
+    run(&["ip", "-n", &ns.a, "link", "set", VXLAN, "mtu", "1400"]);
+    let drift = plan_for(&a, &desired_a, &inventory);
+    let steps: Vec<(Action, ObjectKey)> = drift.steps.iter().map(|s| (s.action, s.key.clone())).collect();
+    assert_eq!(
+        steps,
+        [
+            (Action::Update, ObjectKey::Link(VXLAN.into())),
+            (Action::Create, ObjectKey::Route("198.18.2.0/24".into())),
+        ],
+        "{drift}"
+    );
+    apply_all(&a, &drift);
+    let restored = plan_for(&a, &desired_a, &inventory);
+    assert!(restored.is_empty(), "drift not repaired:\n{restored}");
+
+    // A foreign route (proto boot) is observed but never pruned; netc's
+    // own route, dropped from the program, is.
+    run(&[
+        "ip",
+        "-n",
+        &ns.a,
+        "route",
+        "add",
+        "198.19.7.0/24",
+        "via",
+        "198.51.100.12",
+        "dev",
+        "veth-a",
+    ]);
+    let foreign = ObjectKey::Route("198.19.7.0/24".into());
+    let observed = a.observe(&keys(&desired_a, &inventory)).unwrap();
+    assert!(observed.get(&foreign).is_some(), "foreign route not observed");
+    assert!(!inventory.contains(&foreign));
+    let fewer: Vec<Object> = desired_a
+        .iter()
+        .filter(|o| !matches!(o, Object::Route { .. }))
+        .cloned()
+        .collect();
+    let prune = plan(&fewer, &observed, &inventory);
+    let deletes: Vec<&ObjectKey> = prune
+        .steps
+        .iter()
+        .filter(|s| s.action == Action::Delete)
+        .map(|s| &s.key)
+        .collect();
+    assert_eq!(deletes, [&ObjectKey::Route("198.18.2.0/24".into())], "{prune}");
+    apply_all(&a, &prune);
+    let routes = run(&["ip", "-n", &ns.a, "route", "show"]);
+    assert!(
+        routes.contains("198.19.7.0/24 via 198.51.100.12 dev veth-a"),
+        "{routes}"
+    );
+    assert!(!routes.contains("198.18.2.0/24"), "{routes}");
+    // Deleting again (a retried apply) is harmless.
+    apply_all(&a, &prune);
+    let fewer_inventory = next_inventory(&fewer);
+    assert!(plan_for(&a, &fewer, &fewer_inventory).is_empty());
+    // And the route comes back.
+    apply_all(&a, &plan_for(&a, &desired_a, &fewer_inventory));
+    assert!(plan_for(&a, &desired_a, &inventory).is_empty());
+
+    // In-place update (learning) and recreate (another VNI): the plan says
+    // which, the apply does it, and the result plans empty.
+    let mut learning = desired_a.clone();
+    if let Object::VxlanLink { learning, .. } = &mut learning[0] {
+        *learning = true;
+    }
+    let update = plan_for(&a, &learning, &inventory);
+    assert_eq!(update.steps.len(), 1, "{update}");
+    assert_eq!(update.steps[0].action, Action::Update, "{update}");
+    apply_all(&a, &update);
+    assert!(plan_for(&a, &learning, &inventory).is_empty());
+    let mut other_vni = desired_a.clone();
+    if let Object::VxlanLink { vni, .. } = &mut other_vni[0] {
+        *vni = 4097;
+    }
+    let recreate = plan_for(&a, &other_vni, &inventory);
+    assert_eq!(recreate.steps[0].action, Action::Recreate, "{recreate}");
+    apply_all(&a, &recreate);
+    assert!(plan_for(&a, &other_vni, &inventory).is_empty());
+    assert!(run(&["ip", "-n", &ns.a, "-d", "link", "show", VXLAN]).contains("id 4097"));
+    apply_all(&a, &plan_for(&a, &desired_a, &inventory));
+    assert!(plan_for(&a, &desired_a, &inventory).is_empty());
+
+    // Traffic: a pod-side address of node 1 reaches node 2's gateway over
+    // the vxlan (bounded retries for the first packet).
+    let reached = (0..3).any(|_| {
+        Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &ns.a,
+                "ping",
+                "-c",
+                "1",
+                "-W",
+                "1",
+                "-I",
+                "198.18.1.1",
+                "198.18.2.1",
+            ])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    });
+    assert!(reached, "no ping from 198.18.1.1 to 198.18.2.1 over the vxlan");
+}
