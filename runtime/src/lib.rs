@@ -7,7 +7,12 @@
 //! drivers (netlink, sysctl, files, the state directory) live elsewhere.
 //!
 //! `driver` reads and changes the host: `driver::linux::netlink` observes
-//! and applies the link, address, route, neighbour and FDB steps of a plan.
+//! and applies the link, address, route, neighbour and FDB steps of a plan;
+//! `driver::linux::host` the file, sysctl, module and masquerade steps.
+//!
+//! `state` is the state directory: the inventory of what netc created and
+//! the last program applied.
 
 pub mod driver;
 pub mod engine;
+pub mod state;

@@ -26,6 +26,8 @@ Examples:
   netc fmt --check examples/*.netc              # CI: fail on unformatted files
   netc explain N0301                            # why a rule exists and how to fix it
   netc graph examples/tor-routed.netc           # Mermaid picture; --format dot for Graphviz
+  netc plan --node node-1 --from out/           # what apply would change on this node
+  sudo netc apply --node node-1 --from out/     # make this node match its program
 
 Exit codes: 0 clean or warnings only, 1 errors in the topology, 2 usage or I/O errors.")]
 struct Cli {
@@ -92,6 +94,21 @@ enum Command {
     /// subnets are those of FILE.lock when it exists. A topology with errors
     /// is not drawn: its diagnostics go to standard error and the exit code
     /// is 1.
+    /// Show what `apply` would change on this node (changes nothing).
+    ///
+    /// Compares the node's program (from FILE, compiled in memory, or from a
+    /// `netc compile` output directory) with the live state of the network
+    /// namespace and the files under --root, and the inventory in
+    /// --state-dir. Prints one line per step with its disruption class and
+    /// reason, then a summary. Exit 0 (also with changes), 1 on conflicts.
+    Plan(commands::apply::Target),
+    /// Make this node match its program (root only).
+    ///
+    /// Plans as `netc plan` does, then applies the steps in order. On the
+    /// first failure the steps of this run are undone where possible and
+    /// the exit code is 1; on success the host is observed again, must match,
+    /// and the inventory and program are written to --state-dir.
+    Apply(commands::apply::Target),
     Graph {
         /// The `.netc` topology.
         #[arg(value_name = "FILE")]
@@ -130,6 +147,8 @@ fn main() -> ExitCode {
         Command::Fmt { files, check } => commands::fmt::run(&files, check),
         Command::Explain { code } => commands::explain::explain(&code),
         Command::Rules => commands::explain::rules(),
+        Command::Plan(target) => commands::apply::plan(&target),
+        Command::Apply(target) => commands::apply::apply(&target),
         Command::Graph { file, format } => commands::graph::run(&file, format),
     };
     ExitCode::from(outcome as u8)

@@ -1,3 +1,4 @@
 //! The Linux drivers.
 
+pub mod host;
 pub mod netlink;

@@ -1,0 +1,474 @@
+//! The host driver: observes and applies the kinds that are not netlink
+//! objects: files, sysctls, kernel modules and the masquerade chain.
+//!
+//! Design:
+//! - Files live under a root prefix (`/` on a node; a temporary directory
+//!   in tests): the object path `/etc/x` is `ROOT/etc/x`. A write is a
+//!   temporary file in the same directory, `fsync`, `chmod`, `rename`, so a
+//!   failed write never leaves half a file. A delete of a missing file
+//!   succeeds.
+//! - Sysctls are `/proc/sys` files: the key's `.` separators become `/` and
+//!   a `/` inside a component (an interface name with a dot) becomes `.`
+//!   (`net.ipv6.conf.flannel/4096.accept_ra` is
+//!   `/proc/sys/net/ipv6/conf/flannel.4096/accept_ra`). `/proc/sys/net`
+//!   shows the network namespace of the reading thread, so every sysctl
+//!   access runs on a short-lived thread that entered the target namespace
+//!   with `setns(2)` first (the rest of the process never moves). A missing
+//!   key is observed as absent; applying a `best_effort` sysctl whose key
+//!   is missing succeeds.
+//! - Modules are global (not per namespace). A module is loaded when
+//!   `/proc/modules` lists it or `/sys/module/NAME` exists; a kernel without
+//!   `/proc/modules` has no loadable modules, so every module counts as
+//!   built in. Applying one runs `modprobe NAME`; modules are never removed.
+//! - The masquerade chain is an iptables `nat` chain, written as a whole
+//!   with `iptables-restore --noflush` (the same rules as `host.sh`) and
+//!   hooked into `POSTROUTING`; inside a namespace through
+//!   `ip netns exec NS`. It is observed with `iptables -t nat -S` (exit 1:
+//!   no such chain; any other failure, such as not being root, is an error).
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::fs;
+use std::io::{ErrorKind, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use nix::sched::CloneFlags;
+
+use crate::engine::{Action, Object, ObjectKey, Observed, Step};
+
+/// A driver failure, with what was being done.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error(pub String);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The comment on every masquerade rule, as `host.sh` writes it.
+const MASQ_COMMENT: &str = "netc masq";
+
+/// Files under `root`; sysctls and iptables in the network namespace
+/// `/run/netns/NAME` (or the current one).
+pub struct Host {
+    root: PathBuf,
+    netns: Option<String>,
+}
+
+impl Host {
+    pub fn new(root: &Path, netns: Option<&str>) -> Host {
+        Host {
+            root: root.to_path_buf(),
+            netns: netns.map(str::to_owned),
+        }
+    }
+
+    /// `ROOT/etc/x` for the object path `/etc/x`.
+    pub fn file_path(&self, path: &str) -> PathBuf {
+        self.root.join(path.trim_start_matches('/'))
+    }
+
+    /// The live state of every file, sysctl, module and masquerade chain
+    /// whose key is in `keys`. Keys of other kinds are ignored.
+    pub fn observe(&self, keys: &BTreeSet<ObjectKey>) -> Result<Observed, Error> {
+        let mut observed = Observed::new();
+        let sysctls: Vec<String> = keys
+            .iter()
+            .filter_map(|k| match k {
+                ObjectKey::Sysctl(key) => Some(key.clone()),
+                _ => None,
+            })
+            .collect();
+        if !sysctls.is_empty() {
+            let values = self.in_namespace(move || {
+                sysctls
+                    .into_iter()
+                    .map(|key| read_sysctl(&key).map(|value| (key, value)))
+                    .collect::<Result<Vec<_>, Error>>()
+            })??;
+            for (key, value) in values {
+                if let Some(value) = value {
+                    observed.insert(Object::Sysctl {
+                        key,
+                        value,
+                        best_effort: false,
+                    });
+                }
+            }
+        }
+        for key in keys {
+            match key {
+                ObjectKey::File(path) => {
+                    if let Some(object) = self.read_file(path)? {
+                        observed.insert(object);
+                    }
+                }
+                ObjectKey::Module(name) if module_loaded(name) => {
+                    observed.insert(Object::Module { name: name.clone() });
+                }
+                ObjectKey::Masquerade(chain) => {
+                    if let Some(object) = self.read_masquerade(chain)? {
+                        observed.insert(object);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(observed)
+    }
+
+    /// Applies one step of a plan, for the kinds this driver handles.
+    pub fn apply(&self, step: &Step) -> Result<(), Error> {
+        self.apply_inner(step)
+            .map_err(|e| Error(format!("{:?} {}: {e}", step.action, step.object)))
+    }
+
+    fn apply_inner(&self, step: &Step) -> Result<(), Error> {
+        match (&step.object, step.action) {
+            (Object::File { path, .. }, Action::Delete) => match fs::remove_file(self.file_path(path)) {
+                Err(e) if e.kind() != ErrorKind::NotFound => Err(Error(e.to_string())),
+                _ => Ok(()),
+            },
+            (Object::File { path, content, mode }, _) => {
+                let mode = match mode {
+                    Some(mode) => {
+                        Some(u32::from_str_radix(mode, 8).map_err(|_| Error(format!("bad file mode `{mode}`")))?)
+                    }
+                    None => None,
+                };
+                let target = self.file_path(path);
+                if let Some(parent) = target.parent() {
+                    fs::create_dir_all(parent).map_err(|e| Error(format!("creating {}: {e}", parent.display())))?;
+                }
+                write_atomic(&target, content.as_bytes(), mode)
+            }
+            // Sysctls are never deleted (see `engine::plan`).
+            (Object::Sysctl { .. }, Action::Delete) => Ok(()),
+            (
+                Object::Sysctl {
+                    key,
+                    value,
+                    best_effort,
+                },
+                _,
+            ) => {
+                let (key, value, best_effort) = (key.clone(), value.clone(), *best_effort);
+                self.in_namespace(move || write_sysctl(&key, &value, best_effort))?
+            }
+            (Object::Module { .. }, Action::Delete) => Ok(()),
+            (Object::Module { name }, _) => run(Command::new("modprobe").arg(name)).map(drop),
+            (Object::Masquerade { chain, .. }, Action::Delete) => self.delete_masquerade(chain),
+            (Object::Masquerade { chain, source, except }, _) => self.write_masquerade(chain, source, except),
+            (object, _) => Err(Error(format!("not a host object: {object}"))),
+        }
+    }
+
+    /// Runs `f` on a new thread inside the network namespace.
+    fn in_namespace<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
+        let path = self.netns.as_ref().map(|name| format!("/run/netns/{name}"));
+        std::thread::Builder::new()
+            .name("netc-host-ns".into())
+            .spawn(move || {
+                if let Some(path) = path {
+                    let file = fs::File::open(&path).map_err(|e| Error(format!("opening {path}: {e}")))?;
+                    nix::sched::setns(&file, CloneFlags::CLONE_NEWNET)
+                        .map_err(|e| Error(format!("entering {path}: {e}")))?;
+                }
+                Ok(f())
+            })
+            .map_err(|e| Error(format!("starting a thread: {e}")))?
+            .join()
+            .map_err(|_| Error("the namespace thread panicked".into()))?
+    }
+
+    fn read_file(&self, path: &str) -> Result<Option<Object>, Error> {
+        let target = self.file_path(path);
+        let bytes = match fs::read(&target) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error(format!("reading {}: {e}", target.display()))),
+        };
+        let mode = fs::metadata(&target)
+            .map_err(|e| Error(format!("reading {}: {e}", target.display())))?
+            .permissions()
+            .mode();
+        Ok(Some(Object::File {
+            path: path.to_owned(),
+            content: String::from_utf8_lossy(&bytes).into_owned(),
+            mode: Some(format!("{:04o}", mode & 0o7777)),
+        }))
+    }
+
+    /// `iptables ...`, inside the namespace when there is one.
+    fn iptables(&self, program: &str) -> Command {
+        match &self.netns {
+            Some(ns) => {
+                let mut command = Command::new("ip");
+                command.args(["netns", "exec", ns, program]);
+                command
+            }
+            None => Command::new(program),
+        }
+    }
+
+    fn read_masquerade(&self, chain: &str) -> Result<Option<Object>, Error> {
+        let output = self
+            .iptables("iptables")
+            .args(["-w", "-t", "nat", "-S", chain])
+            .output()
+            .map_err(|e| Error(format!("running iptables: {e}")))?;
+        match output.status.code() {
+            Some(0) => {}
+            // No such chain.
+            Some(1) => return Ok(None),
+            _ => {
+                return Err(Error(format!(
+                    "reading iptables chain {chain}: {}",
+                    String::from_utf8_lossy(&output.stderr).trim()
+                )))
+            }
+        }
+        let mut source = String::new();
+        let mut except = Vec::new();
+        for line in String::from_utf8_lossy(&output.stdout).lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let after = |flag: &str| {
+                words
+                    .windows(2)
+                    .find(|w| w[0] == flag && !line.contains(&format!("! {flag}")))
+                    .map(|w| w[1].to_owned())
+            };
+            if line.ends_with("-j MASQUERADE") {
+                source = after("-s").unwrap_or_default();
+            } else if line.ends_with("-j RETURN") {
+                if let Some(destination) = after("-d") {
+                    except.push(destination);
+                }
+            }
+        }
+        let hooked = run(self.iptables("iptables").args([
+            "-w",
+            "-t",
+            "nat",
+            "-C",
+            "POSTROUTING",
+            "-m",
+            "comment",
+            "--comment",
+            MASQ_COMMENT,
+            "-j",
+            chain,
+        ]))
+        .is_ok();
+        if !hooked {
+            source = format!("{source} (not hooked into POSTROUTING)");
+        }
+        Ok(Some(Object::Masquerade {
+            chain: chain.to_owned(),
+            source,
+            except,
+        }))
+    }
+
+    fn write_masquerade(&self, chain: &str, source: &str, except: &[String]) -> Result<(), Error> {
+        let mut rules = format!("*nat\n:{chain} - [0:0]\n");
+        rules.push_str(&format!(
+            "-A {chain} -m mark --mark 0x4000/0x4000 -m comment --comment \"{MASQ_COMMENT}\" -j RETURN\n"
+        ));
+        for destination in except {
+            rules.push_str(&format!(
+                "-A {chain} -d {destination} -m comment --comment \"{MASQ_COMMENT}\" -j RETURN\n"
+            ));
+        }
+        rules.push_str(&format!(
+            "-A {chain} -s {source} ! -d 224.0.0.0/4 -m comment --comment \"{MASQ_COMMENT}\" -j MASQUERADE\nCOMMIT\n"
+        ));
+        let mut child = self
+            .iptables("iptables-restore")
+            .args(["-w", "--noflush"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| Error(format!("running iptables-restore: {e}")))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(rules.as_bytes())
+                .map_err(|e| Error(format!("writing to iptables-restore: {e}")))?;
+        }
+        let output = child
+            .wait_with_output()
+            .map_err(|e| Error(format!("running iptables-restore: {e}")))?;
+        if !output.status.success() {
+            return Err(Error(format!(
+                "iptables-restore: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            )));
+        }
+        let hook = ["POSTROUTING", "-m", "comment", "--comment", MASQ_COMMENT, "-j", chain];
+        if run(self.iptables("iptables").args(["-w", "-t", "nat", "-C"]).args(hook)).is_err() {
+            run(self.iptables("iptables").args(["-w", "-t", "nat", "-A"]).args(hook))?;
+        }
+        Ok(())
+    }
+
+    fn delete_masquerade(&self, chain: &str) -> Result<(), Error> {
+        let _ = run(self.iptables("iptables").args([
+            "-w",
+            "-t",
+            "nat",
+            "-D",
+            "POSTROUTING",
+            "-m",
+            "comment",
+            "--comment",
+            MASQ_COMMENT,
+            "-j",
+            chain,
+        ]));
+        if self.read_masquerade(chain)?.is_none() {
+            return Ok(());
+        }
+        run(self.iptables("iptables").args(["-w", "-t", "nat", "-F", chain]))?;
+        run(self.iptables("iptables").args(["-w", "-t", "nat", "-X", chain])).map(drop)
+    }
+}
+
+/// `net.ipv6.conf.flannel/4096.accept_ra` ->
+/// `/proc/sys/net/ipv6/conf/flannel.4096/accept_ra`.
+pub fn sysctl_path(key: &str) -> PathBuf {
+    let mut path = PathBuf::from("/proc/sys");
+    for component in key.split('.') {
+        path.push(component.replace('/', "."));
+    }
+    path
+}
+
+fn read_sysctl(key: &str) -> Result<Option<String>, Error> {
+    let path = sysctl_path(key);
+    match fs::read_to_string(&path) {
+        Ok(value) => Ok(Some(value.trim().to_owned())),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error(format!("reading {}: {e}", path.display()))),
+    }
+}
+
+fn write_sysctl(key: &str, value: &str, best_effort: bool) -> Result<(), Error> {
+    let path = sysctl_path(key);
+    match fs::write(&path, format!("{value}\n")) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == ErrorKind::NotFound && best_effort => Ok(()),
+        Err(e) => Err(Error(format!("writing {}: {e}", path.display()))),
+    }
+}
+
+fn module_loaded(name: &str) -> bool {
+    let name = name.replace('-', "_");
+    match fs::read_to_string("/proc/modules") {
+        Ok(modules) => {
+            modules
+                .lines()
+                .any(|line| line.split(' ').next() == Some(name.as_str()))
+                || Path::new("/sys/module").join(&name).exists()
+        }
+        // No loadable module support: everything is built in.
+        Err(_) => true,
+    }
+}
+
+/// Runs a command; its standard error is the error.
+fn run(command: &mut Command) -> Result<String, Error> {
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Error(format!("running {:?}: {e}", command.get_program())))?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(Error(format!(
+            "{:?} failed: {}",
+            command.get_program(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        )))
+    }
+}
+
+/// Replace `path` with `contents` atomically: a temporary file beside it,
+/// `fsync`, the mode (given, or the old file's), `rename`.
+pub fn write_atomic(path: &Path, contents: &[u8], mode: Option<u32>) -> Result<(), Error> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| Error(format!("cannot write `{}`: not a file path", path.display())))?
+        .to_string_lossy();
+    let temp = dir.join(format!(".{file_name}.netc-tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = fs::File::create(&temp)?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        let permissions = match mode {
+            Some(mode) => Some(fs::Permissions::from_mode(mode)),
+            None => fs::metadata(path).ok().map(|m| m.permissions()),
+        };
+        if let Some(permissions) = permissions {
+            fs::set_permissions(&temp, permissions)?;
+        }
+        fs::rename(&temp, path)
+    })();
+    result.map_err(|e| {
+        let _ = fs::remove_file(&temp);
+        Error(format!("cannot write `{}`: {e}", path.display()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sysctl_paths_keep_dots_inside_names() {
+        assert_eq!(
+            sysctl_path("net.ipv6.conf.flannel/4096.accept_ra"),
+            PathBuf::from("/proc/sys/net/ipv6/conf/flannel.4096/accept_ra")
+        );
+        assert_eq!(
+            sysctl_path("net.ipv4.ip_forward"),
+            PathBuf::from("/proc/sys/net/ipv4/ip_forward")
+        );
+    }
+
+    #[test]
+    fn files_round_trip_under_the_root() {
+        let root = tempfile::tempdir().unwrap();
+        let host = Host::new(root.path(), None);
+        let file = Object::File {
+            path: "/etc/cni/net.d/x.conf".into(),
+            content: "hello\n".into(),
+            mode: Some("0640".into()),
+        };
+        let step = Step {
+            action: Action::Create,
+            key: file.key(),
+            object: file.clone(),
+            reason: String::new(),
+            disruption: crate::engine::Disruption::Hitless,
+        };
+        host.apply(&step).unwrap();
+        let keys: BTreeSet<ObjectKey> = [file.key()].into();
+        assert_eq!(host.observe(&keys).unwrap().get(&file.key()), Some(&file));
+        host.apply(&Step {
+            action: Action::Delete,
+            ..step
+        })
+        .unwrap();
+        assert!(host.observe(&keys).unwrap().get(&file.key()).is_none());
+    }
+}
