@@ -28,8 +28,17 @@ pub fn read_source(path: &Path) -> Result<SourceFile, String> {
     Ok(SourceFile::new(name, text))
 }
 
-/// Replace `path` with `contents` atomically.
+/// Replace `path` with `contents` atomically, keeping the old file's mode.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), String> {
+    write_atomic_with_mode(path, contents, None)
+}
+
+/// Replace `path` with `contents` atomically: a temporary file beside it,
+/// fsync, the mode (given, or the old file's), rename. A failure removes
+/// the temporary file and leaves `path` as it was.
+pub fn write_atomic_with_mode(path: &Path, contents: &[u8], mode: Option<u32>) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+
     let name = path.display();
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
@@ -44,8 +53,12 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), String> {
         let mut file = fs::File::create(&temp)?;
         file.write_all(contents)?;
         file.sync_all()?;
-        if let Ok(meta) = fs::metadata(path) {
-            fs::set_permissions(&temp, meta.permissions())?;
+        let permissions = match mode {
+            Some(mode) => Some(fs::Permissions::from_mode(mode)),
+            None => fs::metadata(path).ok().map(|m| m.permissions()),
+        };
+        if let Some(permissions) = permissions {
+            fs::set_permissions(&temp, permissions)?;
         }
         fs::rename(&temp, path)
     })();

@@ -10,9 +10,12 @@
 //! and applies the link, address, route, neighbour and FDB steps of a plan;
 //! `driver::linux::host` the file, sysctl, module and masquerade steps.
 //!
+//! `files` reads sources and writes files and output trees atomically.
+//!
 //! `state` is the state directory: the inventory of what netc created and
 //! the last program applied.
 
 pub mod driver;
 pub mod engine;
+pub mod files;
 pub mod state;

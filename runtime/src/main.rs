@@ -5,8 +5,9 @@
 //! with `fmt --check`, is not formatted), 2 usage or I/O errors.
 
 mod commands;
-mod files;
 mod report;
+
+use netc_runtime::files;
 
 use std::process::ExitCode;
 

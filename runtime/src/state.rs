@@ -13,8 +13,8 @@ use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use crate::driver::linux::host::write_atomic;
 use crate::engine::Inventory;
+use crate::files::write_atomic_with_mode;
 
 /// The default state directory.
 pub const DEFAULT_DIR: &str = "/var/lib/netc";
@@ -42,8 +42,8 @@ pub fn write(dir: &Path, inventory: &Inventory, program: &[u8]) -> Result<(), St
     fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
     let mut json = serde_json::to_vec_pretty(inventory).map_err(|e| e.to_string())?;
     json.push(b'\n');
-    write_atomic(&inventory_path(dir), &json, Some(0o644)).map_err(|e| e.0)?;
-    write_atomic(&program_path(dir), program, Some(0o644)).map_err(|e| e.0)
+    write_atomic_with_mode(&inventory_path(dir), &json, Some(0o644))?;
+    write_atomic_with_mode(&program_path(dir), program, Some(0o644))
 }
 
 #[cfg(test)]

@@ -3,4 +3,19 @@
 //! FDB entries; `linux::host` the other kinds (files, sysctls, modules, the
 //! masquerade chain).
 
+use std::fmt;
+
 pub mod linux;
+
+/// A driver failure, with what was being done. Both Linux drivers use it,
+/// so a caller applying a plan handles one error type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error(pub String);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}

@@ -27,7 +27,6 @@
 //!   no such chain; any other failure, such as not being root, is an error).
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::fs;
 use std::io::{ErrorKind, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -36,19 +35,8 @@ use std::process::{Command, Stdio};
 
 use nix::sched::CloneFlags;
 
+pub use crate::driver::Error;
 use crate::engine::{Action, Object, ObjectKey, Observed, Step};
-
-/// A driver failure, with what was being done.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Error(pub String);
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Error {}
 
 /// The comment on every masquerade rule, as `host.sh` writes it.
 const MASQ_COMMENT: &str = "netc masq";
@@ -145,7 +133,7 @@ impl Host {
                 if let Some(parent) = target.parent() {
                     fs::create_dir_all(parent).map_err(|e| Error(format!("creating {}: {e}", parent.display())))?;
                 }
-                write_atomic(&target, content.as_bytes(), mode)
+                crate::files::write_atomic_with_mode(&target, content.as_bytes(), mode).map_err(Error)
             }
             // Sysctls are never deleted (see `engine::plan`).
             (Object::Sysctl { .. }, Action::Delete) => Ok(()),
@@ -396,37 +384,6 @@ fn run(command: &mut Command) -> Result<String, Error> {
             String::from_utf8_lossy(&output.stderr).trim()
         )))
     }
-}
-
-/// Replace `path` with `contents` atomically: a temporary file beside it,
-/// `fsync`, the mode (given, or the old file's), `rename`.
-pub fn write_atomic(path: &Path, contents: &[u8], mode: Option<u32>) -> Result<(), Error> {
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| Error(format!("cannot write `{}`: not a file path", path.display())))?
-        .to_string_lossy();
-    let temp = dir.join(format!(".{file_name}.netc-tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut file = fs::File::create(&temp)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        let permissions = match mode {
-            Some(mode) => Some(fs::Permissions::from_mode(mode)),
-            None => fs::metadata(path).ok().map(|m| m.permissions()),
-        };
-        if let Some(permissions) = permissions {
-            fs::set_permissions(&temp, permissions)?;
-        }
-        fs::rename(&temp, path)
-    })();
-    result.map_err(|e| {
-        let _ = fs::remove_file(&temp);
-        Error(format!("cannot write `{}`: {e}", path.display()))
-    })
 }
 
 #[cfg(test)]

@@ -43,6 +43,7 @@ use netlink_packet_route::AddressFamily;
 use nix::sched::CloneFlags;
 use rtnetlink::{Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVxlan, RouteMessageBuilder};
 
+pub use crate::driver::Error;
 use crate::engine::{Action, Object, ObjectKey, Observed, Step};
 
 /// The route protocol (`rtm_protocol`) netc puts on its routes, so it can
@@ -56,18 +57,6 @@ const ENOENT: i32 = 2;
 const ESRCH: i32 = 3;
 const ENODEV: i32 = 19;
 const EADDRNOTAVAIL: i32 = 99;
-
-/// A driver failure, with what was being done.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Error(pub String);
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Error {}
 
 fn err(what: impl fmt::Display, e: impl fmt::Display) -> Error {
     Error(format!("{what}: {e}"))
