@@ -19,22 +19,15 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use ipnet::Ipv4Net;
 use serde_json::{json, Value};
 
+mod common;
+use common::is_root;
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 fn flag(var: &str) -> bool {
     std::env::var_os(var).is_some_and(|v| v == "1")
-}
-
-/// Whether the effective user is root (the second `Uid:` field).
-fn is_root() -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1).map(|uid| uid == "0"))
-        .unwrap_or(false)
 }
 
 /// Root, the CNI plugins, `ip` and `ping`, or a printed reason to skip.

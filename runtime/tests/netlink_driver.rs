@@ -15,34 +15,10 @@ use netc_runtime::driver::linux::netlink::{Netlink, NETC_ROUTE_PROTOCOL};
 use netc_runtime::engine::plan::next_inventory;
 use netc_runtime::engine::{plan, Action, Inventory, Object, ObjectKey, Plan};
 
+mod common;
+use common::{is_root, run, skip};
+
 const VXLAN: &str = "flannel.4096";
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
-fn skip(reason: &str) -> bool {
-    if std::env::var("NETC_REQUIRE_ROOT_TESTS").as_deref() == Ok("1") {
-        panic!("NETC_REQUIRE_ROOT_TESTS=1 but {reason}");
-    }
-    eprintln!("skipped: {reason}");
-    true
-}
-
-fn run(args: &[&str]) -> String {
-    let output = Command::new(args[0]).args(&args[1..]).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 /// Two namespaces joined by a veth pair; deleted on drop.
 struct Namespaces {

@@ -14,39 +14,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+use common::{is_root, run, skip};
+
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 fn netc(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_netc")).args(args).output().unwrap()
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
-fn skip(reason: &str) -> bool {
-    if std::env::var("NETC_REQUIRE_ROOT_TESTS").as_deref() == Ok("1") {
-        panic!("NETC_REQUIRE_ROOT_TESTS=1 but {reason}");
-    }
-    eprintln!("skipped: {reason}");
-    true
-}
-
-fn run(args: &[&str]) -> String {
-    let output = Command::new(args[0]).args(&args[1..]).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 fn text(output: &Output) -> String {
