@@ -34,8 +34,11 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), String> {
 }
 
 /// Replace `path` with `contents` atomically: a temporary file beside it,
-/// fsync, the mode (given, or the old file's), rename. A failure removes
-/// the temporary file and leaves `path` as it was.
+/// fsync, the mode (given, or the old file's), rename, fsync of the
+/// directory (so the rename survives a power loss too). A failure removes
+/// the temporary file and leaves `path` as it was. Temporary files of
+/// `path` left by an earlier process that was killed mid-write are removed
+/// first, so a crash leaves no litter after the next write.
 pub fn write_atomic_with_mode(path: &Path, contents: &[u8], mode: Option<u32>) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
 
@@ -48,7 +51,9 @@ pub fn write_atomic_with_mode(path: &Path, contents: &[u8], mode: Option<u32>) -
         .file_name()
         .ok_or_else(|| format!("cannot write `{name}`: not a file path"))?
         .to_string_lossy();
-    let temp = dir.join(format!(".{file_name}.netc-tmp-{}", std::process::id()));
+    let prefix = temp_prefix(&file_name);
+    remove_stale_temporaries(dir, &prefix);
+    let temp = dir.join(format!("{prefix}{}", std::process::id()));
     let result = (|| {
         let mut file = fs::File::create(&temp)?;
         file.write_all(contents)?;
@@ -60,12 +65,38 @@ pub fn write_atomic_with_mode(path: &Path, contents: &[u8], mode: Option<u32>) -
         if let Some(permissions) = permissions {
             fs::set_permissions(&temp, permissions)?;
         }
-        fs::rename(&temp, path)
+        fs::rename(&temp, path)?;
+        fs::File::open(dir)?.sync_all()
     })();
     result.map_err(|e| {
         let _ = fs::remove_file(&temp);
         format!("cannot write `{name}`: {e}")
     })
+}
+
+/// The name prefix of `file_name`'s temporary files (the pid follows).
+fn temp_prefix(file_name: &str) -> String {
+    format!(".{file_name}.netc-tmp-")
+}
+
+/// Remove `dir`'s temporaries with `prefix` whose process is gone (a
+/// SIGKILL between create and rename). A live process's are left alone.
+fn remove_stale_temporaries(dir: &Path, prefix: &str) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(prefix)) else {
+            continue;
+        };
+        let alive = pid
+            .parse::<u32>()
+            .is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+        if !alive {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Marker that a directory is netc's output: its `index.json` names netc as
@@ -147,4 +178,37 @@ pub fn replace_dir(dir: &Path, files: &std::collections::BTreeMap<String, Vec<u8
         let _ = parent_dir.sync_all();
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_replaces_content_and_sweeps_temporaries_of_dead_processes() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("conf");
+        fs::write(&target, b"old").unwrap();
+        // What a process killed between create and rename leaves behind; a
+        // pid above the kernel's maximum (2^22) is never alive.
+        let dead = dir.path().join(format!("{}{}", temp_prefix("conf"), 4_194_305));
+        fs::write(&dead, b"half").unwrap();
+        // A live process's temporary (our own pid) is not touched.
+        let live = dir
+            .path()
+            .join(format!("{}{}", temp_prefix("other"), std::process::id()));
+        fs::write(&live, b"busy").unwrap();
+
+        write_atomic_with_mode(&target, b"new", Some(0o600)).unwrap();
+
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+        assert!(!dead.exists(), "the dead process's temporary is removed");
+        assert!(live.exists(), "another file's temporary is not ours to remove");
+        let mut names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, [live.file_name().unwrap().to_str().unwrap(), "conf"]);
+    }
 }

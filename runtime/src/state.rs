@@ -1,17 +1,27 @@
 //! The state directory (`--state-dir`, default `/var/lib/netc`): what netc
 //! remembers between applies on a node.
 //!
-//! - `inventory.json`: the keys of the objects netc created or adopted
-//!   (`engine::Inventory`), written after a successful apply only. It is
-//!   what allows pruning: netc deletes only what this file lists.
-//! - `program.json`: a copy of the last program applied successfully.
+//! - `inventory.json`: the keys of the objects netc owns (`engine::Inventory`),
+//!   the only objects it ever prunes. It works as a write-ahead journal:
+//!   before the first step of an apply it becomes the old inventory plus
+//!   every key the run may create (`journal`), so a process killed at any
+//!   point (SIGKILL, power loss) never leaves an object netc made that its
+//!   inventory does not list; the next run prunes or keeps it. After a
+//!   successful apply it is exactly the program's keys.
+//! - `last-good.json`: the last program applied successfully, with the peer
+//!   table it was applied with, in one file (so the two can never be from
+//!   different applies): `{"program": ..., "peers": ...}`. `netc apply
+//!   --last-good` re-applies it.
 //!
 //! A missing directory or inventory file is an empty inventory (a node netc
-//! never touched). Both files are written atomically.
+//! never touched). Every file is written atomically (temporary file, fsync,
+//! rename, fsync of the directory).
 
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+
+use serde_json::Value;
 
 use crate::engine::Inventory;
 use crate::files::write_atomic_with_mode;
@@ -23,8 +33,8 @@ pub fn inventory_path(dir: &Path) -> PathBuf {
     dir.join("inventory.json")
 }
 
-pub fn program_path(dir: &Path) -> PathBuf {
-    dir.join("program.json")
+pub fn last_good_path(dir: &Path) -> PathBuf {
+    dir.join("last-good.json")
 }
 
 /// The inventory of earlier applies; empty when there is none.
@@ -37,13 +47,62 @@ pub fn read_inventory(dir: &Path) -> Result<Inventory, String> {
     }
 }
 
-/// After a successful apply: the new inventory, then the program.
-pub fn write(dir: &Path, inventory: &Inventory, program: &[u8]) -> Result<(), String> {
+/// Replace the inventory (creating the directory if needed).
+pub fn write_inventory(dir: &Path, inventory: &Inventory) -> Result<(), String> {
     fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
     let mut json = serde_json::to_vec_pretty(inventory).map_err(|e| e.to_string())?;
     json.push(b'\n');
-    write_atomic_with_mode(&inventory_path(dir), &json, Some(0o644))?;
-    write_atomic_with_mode(&program_path(dir), program, Some(0o644))
+    write_atomic_with_mode(&inventory_path(dir), &json, Some(0o644))
+}
+
+/// Before the first step of an apply: record `owned` plus `to_create`, so
+/// that whatever this run creates is owned even if it never finishes.
+/// Writes nothing when that adds no key.
+pub fn journal(
+    dir: &Path,
+    owned: &Inventory,
+    to_create: impl IntoIterator<Item = crate::engine::ObjectKey>,
+) -> Result<(), String> {
+    let mut widened = owned.clone();
+    widened.extend(to_create);
+    if widened.len() == owned.len() {
+        return Ok(());
+    }
+    write_inventory(dir, &widened)
+}
+
+/// After a successful apply: the program and peer table as the last good
+/// pair, then the exact inventory.
+pub fn commit(dir: &Path, inventory: &Inventory, program: &[u8], peers: &[u8]) -> Result<(), String> {
+    fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+    let parse = |what: &str, bytes: &[u8]| -> Result<Value, String> {
+        serde_json::from_slice(bytes).map_err(|e| format!("the {what} to record is not JSON: {e}"))
+    };
+    let last_good = serde_json::json!({"program": parse("program", program)?, "peers": parse("peer table", peers)?});
+    let mut json = serde_json::to_vec(&last_good).map_err(|e| e.to_string())?;
+    json.push(b'\n');
+    write_atomic_with_mode(&last_good_path(dir), &json, Some(0o644))?;
+    write_inventory(dir, inventory)
+}
+
+/// A program and its peer table, as JSON bytes.
+pub type ProgramAndPeers = (Vec<u8>, Vec<u8>);
+
+/// The last good program and peer table, if an apply ever succeeded here.
+pub fn read_last_good(dir: &Path) -> Result<Option<ProgramAndPeers>, String> {
+    let path = last_good_path(dir);
+    let bytes = match fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read `{}`: {e}", path.display())),
+    };
+    let bad = |e: String| format!("cannot read `{}`: {e}", path.display());
+    let value: Value = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+    let part = |name: &str| -> Result<Vec<u8>, String> {
+        let part = value.get(name).ok_or_else(|| bad(format!("no `{name}`")))?;
+        serde_json::to_vec(part).map_err(|e| bad(e.to_string()))
+    };
+    Ok(Some((part("program")?, part("peers")?)))
 }
 
 #[cfg(test)]
@@ -52,13 +111,28 @@ mod tests {
     use crate::engine::ObjectKey;
 
     #[test]
-    fn missing_dir_is_empty_and_writes_round_trip() {
+    fn missing_dir_is_empty_and_commits_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("state");
         assert_eq!(read_inventory(&state).unwrap(), Inventory::new());
+        assert_eq!(read_last_good(&state).unwrap(), None);
         let inventory: Inventory = [ObjectKey::Route("198.18.1.0/24".into())].into();
-        write(&state, &inventory, b"{}\n").unwrap();
+        commit(&state, &inventory, br#"{"node":"n"}"#, br#"{"nodes":[]}"#).unwrap();
         assert_eq!(read_inventory(&state).unwrap(), inventory);
-        assert_eq!(fs::read(program_path(&state)).unwrap(), b"{}\n");
+        let (program, peers) = read_last_good(&state).unwrap().unwrap();
+        assert_eq!(
+            (program.as_slice(), peers.as_slice()),
+            (&br#"{"node":"n"}"#[..], &br#"{"nodes":[]}"#[..])
+        );
+    }
+
+    #[test]
+    fn journal_widens_the_inventory_only_when_it_adds_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let owned: Inventory = [ObjectKey::Route("198.18.1.0/24".into())].into();
+        journal(dir.path(), &owned, owned.clone()).unwrap();
+        assert!(!inventory_path(dir.path()).exists(), "nothing new: nothing written");
+        journal(dir.path(), &owned, [ObjectKey::Route("198.18.2.0/24".into())]).unwrap();
+        assert_eq!(read_inventory(dir.path()).unwrap().len(), 2);
     }
 }

@@ -52,11 +52,19 @@ pub struct Target {
     #[arg(long, value_name = "NAME")]
     node: String,
     /// The `.netc` topology (compiled in memory with FILE.lock).
-    #[arg(value_name = "FILE", required_unless_present = "from", conflicts_with = "from")]
+    #[arg(
+        value_name = "FILE",
+        required_unless_present_any = ["from", "last_good"],
+        conflicts_with_all = ["from", "last_good"]
+    )]
     file: Option<PathBuf>,
     /// A directory written by `netc compile` instead of a topology.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "last_good")]
     from: Option<PathBuf>,
+    /// The last program applied successfully on this host (kept in the
+    /// state directory, with its peer table): roll back to it.
+    #[arg(long)]
+    last_good: bool,
     /// The network namespace (`/run/netns/NS`) to plan for; default: the
     /// current one.
     #[arg(long, value_name = "NS")]
@@ -75,6 +83,8 @@ pub struct Target {
 /// Everything a run needs.
 struct Prepared {
     program: Vec<u8>,
+    peers: Vec<u8>,
+    missing_plugins: Vec<String>,
     desired: Vec<Object>,
     owned: Inventory,
     netlink: Netlink,
@@ -128,7 +138,8 @@ pub fn plan(target: &Target) -> Outcome {
         }
     };
     print_plan(&plan, target.format);
-    if plan.conflicts.is_empty() {
+    report_missing_plugins(&prepared.missing_plugins);
+    if plan.conflicts.is_empty() && prepared.missing_plugins.is_empty() {
         Outcome::Clean
     } else {
         Outcome::Problems
@@ -160,15 +171,27 @@ pub fn apply(target: &Target) -> Outcome {
         eprintln!("error: the plan has conflicts; nothing was changed");
         return Outcome::Problems;
     }
+    if !prepared.missing_plugins.is_empty() {
+        report_missing_plugins(&prepared.missing_plugins);
+        eprintln!("error: CNI plugins are missing; nothing was changed");
+        return Outcome::Problems;
+    }
+    // Write-ahead: whatever this run creates is owned before it exists.
+    let created: Inventory = plan
+        .steps
+        .iter()
+        .filter(|step| step.action == Action::Create && !prepared.owned.contains(&step.key))
+        .map(|step| step.key.clone())
+        .collect();
+    if let Err(message) = state::journal(&target.state_dir, &prepared.owned, created.iter().cloned()) {
+        eprintln!("error: {message}; nothing was changed");
+        return Outcome::Failure;
+    }
     for (done, step) in plan.steps.iter().enumerate() {
         if let Err(message) = prepared.apply(step) {
             eprintln!("error: {message}");
             undo(&prepared, &plan.steps[..done], &observed);
-            eprintln!(
-                "apply failed; the inventory in `{}` is unchanged",
-                target.state_dir.display()
-            );
-            return Outcome::Problems;
+            return settle_failed(&prepared, &created, &target.state_dir);
         }
     }
     // Verify: the host must now match the program.
@@ -188,18 +211,50 @@ pub fn apply(target: &Target) -> Outcome {
         return Outcome::Problems;
     }
     let inventory = engine::plan::next_inventory(&prepared.desired);
-    if let Err(message) = state::write(&target.state_dir, &inventory, &prepared.program) {
+    if let Err(message) = state::commit(&target.state_dir, &inventory, &prepared.program, &prepared.peers) {
         eprintln!("error: applied, but {message}");
         return Outcome::Failure;
     }
     let summary = summary(&plan, ["created", "updated", "recreated", "deleted"]);
+    let writes = prepared.netlink.writes();
     match target.format {
-        PlanFormat::Human => println!("Applied: {summary}."),
-        PlanFormat::Json => eprintln!("applied: {summary}"),
+        PlanFormat::Human => println!("Applied: {summary} ({writes} netlink writes)."),
+        PlanFormat::Json => eprintln!("applied: {summary} ({writes} netlink writes)"),
     }
     Outcome::Clean
 }
 
+/// After a failed apply and its undo: the inventory keeps what it owned
+/// before plus whatever this run created that is still there (an undo that
+/// failed), so nothing netc made is ever forgotten.
+fn settle_failed(prepared: &Prepared, created: &Inventory, state_dir: &Path) -> Outcome {
+    let mut inventory = prepared.owned.clone();
+    match prepared.observe() {
+        Ok(now) => inventory.extend(created.iter().filter(|key| now.get(key).is_some()).cloned()),
+        // Cannot tell: keep every key this run may have created.
+        Err(_) => inventory.extend(created.iter().cloned()),
+    }
+    let left = inventory.len() - prepared.owned.len();
+    match state::write_inventory(state_dir, &inventory) {
+        Ok(()) if left == 0 => eprintln!(
+            "apply failed and was undone; the host is as before this run, and the inventory in `{}` as it was",
+            state_dir.display()
+        ),
+        Ok(()) => eprintln!(
+            "apply failed; {left} object(s) this run created could not be removed and stay in the inventory in `{}`, so the next apply prunes or keeps them",
+            state_dir.display()
+        ),
+        Err(message) => eprintln!("error: {message}"),
+    }
+    Outcome::Problems
+}
+
+/// Print the CNI plugin binaries the program needs but this host lacks.
+fn report_missing_plugins(missing: &[String]) {
+    for plugin in missing {
+        eprintln!("error: CNI plugin `{plugin}` is missing: the node's CNI configuration calls it, and pods cannot start without it (install Debian's containernetworking-plugins or the CNI release into that directory)");
+    }
+}
 /// After apply, a create of a `best_effort` sysctl means its key does not
 /// exist on this host: fine.
 fn tolerated(step: &Step) -> bool {
@@ -269,6 +324,15 @@ fn prepare(target: &Target) -> Result<Prepared, Outcome> {
         Outcome::Failure
     };
     let (program, peers) = match (&target.file, &target.from) {
+        _ if target.last_good => match state::read_last_good(&target.state_dir).map_err(fail)? {
+            Some(pair) => pair,
+            None => {
+                return Err(fail(format!(
+                    "`{}` has no last good program: nothing was ever applied successfully with this state directory",
+                    state::last_good_path(&target.state_dir).display()
+                )))
+            }
+        },
         (Some(file), _) => compiled(file, &target.node)?,
         (None, Some(dir)) => {
             let read = |path: PathBuf| fs::read(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()));
@@ -280,13 +344,22 @@ fn prepare(target: &Target) -> Result<Prepared, Outcome> {
     };
     let parsed: Program =
         serde_json::from_slice(&program).map_err(|e| fail(format!("program.json of node {}: {e}", target.node)))?;
+    if parsed.node != target.node {
+        return Err(fail(format!(
+            "the program is node `{}`'s, not `{}`'s",
+            parsed.node, target.node
+        )));
+    }
     let peer_table: PeerTable = serde_json::from_slice(&peers).map_err(|e| fail(format!("peers.json: {e}")))?;
     let desired = engine::desired(&parsed, &peer_table).map_err(|e| fail(e.0))?;
     let owned = state::read_inventory(&target.state_dir).map_err(fail)?;
     let netlink = Netlink::in_namespace(target.netns.as_deref()).map_err(|e| fail(e.0))?;
     let host = Host::new(&target.root, target.netns.as_deref());
+    let missing_plugins = host.missing_cni_plugins(&parsed);
     Ok(Prepared {
         program,
+        peers,
+        missing_plugins,
         desired,
         owned,
         netlink,

@@ -37,6 +37,7 @@ use nix::sched::CloneFlags;
 
 pub use crate::driver::Error;
 use crate::engine::{Action, Object, ObjectKey, Observed, Step};
+use netc_compiler::emit::program::types::{Operation, Program};
 
 /// The comment on every masquerade rule, as `host.sh` writes it.
 const MASQ_COMMENT: &str = "netc masq";
@@ -59,6 +60,33 @@ impl Host {
     /// `ROOT/etc/x` for the object path `/etc/x`.
     pub fn file_path(&self, path: &str) -> PathBuf {
         self.root.join(path.trim_start_matches('/'))
+    }
+
+    /// The `cni-plugins` checks of `program`: every plugin binary its CNI
+    /// configuration calls must be in the directory (under the root), except
+    /// those a DaemonSet copies there when its pod starts (flannel's). The
+    /// paths of the missing ones; a check, never something netc installs.
+    pub fn missing_cni_plugins(&self, program: &Program) -> Vec<String> {
+        let mut missing = Vec::new();
+        for operation in &program.operations {
+            if let Operation::CniPlugins {
+                dir,
+                plugins,
+                installed_by_daemon_set,
+            } = operation
+            {
+                let dir = self.file_path(dir);
+                missing.extend(
+                    plugins
+                        .iter()
+                        .filter(|plugin| !installed_by_daemon_set.contains(plugin))
+                        .map(|plugin| dir.join(plugin))
+                        .filter(|path| !path.exists())
+                        .map(|path| path.display().to_string()),
+                );
+            }
+        }
+        missing
     }
 
     /// The live state of every file, sysctl, module and masquerade chain

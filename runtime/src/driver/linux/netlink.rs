@@ -66,6 +66,9 @@ type Job = Box<dyn FnOnce(&tokio::runtime::Runtime, &Handle) + Send>;
 
 /// An rtnetlink connection inside one network namespace.
 pub struct Netlink {
+    /// Steps sent to the kernel (each one or more change requests); reads
+    /// are not counted. A no-op apply must leave it at zero.
+    writes: std::sync::atomic::AtomicUsize,
     jobs: Option<mpsc::Sender<Job>>,
     thread: Option<JoinHandle<()>>,
     namespace: String,
@@ -107,6 +110,7 @@ impl Netlink {
             .map_err(|e| err("starting the netlink thread", e))?;
         match started.recv() {
             Ok(Ok(())) => Ok(Netlink {
+                writes: std::sync::atomic::AtomicUsize::new(0),
                 jobs: Some(jobs),
                 thread: Some(thread),
                 namespace,
@@ -155,12 +159,20 @@ impl Netlink {
 
     /// Applies one step of a plan, for the kinds this driver handles.
     pub fn apply(&self, step: &Step) -> Result<(), Error> {
+        self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let step = step.clone();
         self.call(move |handle| async move {
             apply(&handle, &step)
                 .await
                 .map_err(|e| Error(format!("{:?} {}: {e}", step.action, step.object)))
         })
+    }
+}
+
+impl Netlink {
+    /// How many steps this connection has sent to the kernel.
+    pub fn writes(&self) -> usize {
+        self.writes.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
