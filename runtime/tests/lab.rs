@@ -1,0 +1,568 @@
+//! The end-to-end lab: topologies compiled by the real `netc` binary,
+//! applied with `netc apply --netns` to one network namespace per node on a
+//! shared underlay bridge, pods attached through Debian's CNI plugins with
+//! the conflist netc wrote, and real traffic between pods on different
+//! nodes (ICMP with `ping`, TCP between threads that entered the pods'
+//! namespaces).
+//!
+//! Scenarios, one test each:
+//! a. static vxlan (`examples/static-vxlan.netc`, 3 nodes): ping and TCP
+//!    between pods of every pair of nodes, no NAT between pods.
+//! b. static host-gw: the same topology with `backend host-gw`.
+//! c. tor: two nodes behind a router namespace running FRR (zebra +
+//!    staticd) with the compiled `frr.conf`; pod traffic crosses the router.
+//! d. node removal: the vxlan lab recompiled with `count 2` and applied on
+//!    node-1 and node-2: node-3's route, neighbour and FDB entry go, nothing
+//!    else changes (a foreign route included), pods still reach each other.
+//! e. MTU: on the vxlan lab, `ping -M do` of exactly the pod MTU crosses
+//!    nodes (one byte more is refused), and a 4 MiB TCP transfer passes.
+//!
+//! Needs root and the tools (CNI plugins in `$NETC_CNI_PATH` or
+//! /usr/lib/cni, `ping`, `iptables-restore`, FRR for c); skipped with a
+//! printed reason otherwise, unless `NETC_REQUIRE_ROOT_TESTS=1` (then it
+//! fails). Run with `cargo test -p netc --test lab -- --test-threads=2`.
+//!
+//! Network safety: every namespace is `netc-lab-<pid>-<tag>-<n>-<role>`,
+//! unique per test and process, and deleted by a guard, also on panic;
+//! links are created directly inside the namespaces, nothing is added to the
+//! root namespace; only 198.18.0.0/15 (pods) and 198.51.100.0/24 (underlay)
+//! are used, and the fixture refuses a topology outside them; traffic never
+//! leaves the lab's namespaces; every command, ping, transfer and daemon is
+//! bounded in time. Kernel modules are global: `netc apply` loads
+//! `br_netfilter` if it is not loaded already.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+mod common;
+#[path = "lab/fixture.rs"]
+mod fixture;
+#[path = "lab/router.rs"]
+mod router;
+#[path = "lab/traffic.rs"]
+mod traffic;
+
+use common::{is_root, skip};
+use fixture::{compile, describe, ip_json, must, Lab};
+use traffic::{ping, tcp_transfer};
+
+const STATIC_VXLAN: &str = include_str!("../../examples/static-vxlan.netc");
+const STATIC_VXLAN_LOCK: &str = include_str!("../../examples/static-vxlan.netc.lock");
+
+/// The size of the transfers that prove connectivity (MTU scenario aside).
+const SMALL_TRANSFER: usize = 256 * 1024;
+
+/// Whether `program` is an executable on `PATH`.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+}
+
+/// Root and every tool a scenario needs, or a printed reason to skip
+/// (`skip` fails instead under `NETC_REQUIRE_ROOT_TESTS=1`); the CNI
+/// plugin directory.
+fn prerequisites(with_router: bool) -> Option<PathBuf> {
+    if !is_root() && skip("the lab needs root (network namespaces)") {
+        return None;
+    }
+    let cni = std::env::var_os("NETC_CNI_PATH").map_or_else(|| PathBuf::from("/usr/lib/cni"), PathBuf::from);
+    let mut missing: Vec<String> = ["bridge", "host-local", "portmap"]
+        .iter()
+        .map(|plugin| cni.join(plugin))
+        .filter(|path| !path.is_file())
+        .map(|path| path.display().to_string())
+        .collect();
+    for program in [
+        "ip",
+        "ping",
+        "timeout",
+        "kill",
+        "iptables",
+        "iptables-restore",
+        "bridge",
+    ] {
+        if !on_path(program) {
+            missing.push(program.to_string());
+        }
+    }
+    if with_router {
+        for daemon in [router::ZEBRA, router::STATICD] {
+            if !std::path::Path::new(daemon).is_file() {
+                missing.push(daemon.to_string());
+            }
+        }
+        if !matches!(nix::unistd::User::from_name("frr"), Ok(Some(_))) {
+            missing.push("the `frr` user (Debian's frr package)".to_string());
+        }
+    }
+    if !missing.is_empty()
+        && skip(&format!(
+            "missing {} (set NETC_CNI_PATH; `.ci/run` installs them)",
+            missing.join(", ")
+        ))
+    {
+        return None;
+    }
+    Some(cni)
+}
+
+/// The pod MTU of node `index`'s conflist (its bridge plugin's `mtu`).
+fn conflist_mtu(lab: &Lab, index: usize) -> u64 {
+    let conflist = lab.conflist(index);
+    conflist["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["type"] == "bridge")
+        .and_then(|p| p["mtu"].as_u64())
+        .unwrap_or_else(|| panic!("no bridge mtu in {conflist}"))
+}
+
+/// `/proc/sys/KEY` as seen inside the namespace `ns`.
+fn sysctl(ns: &str, key: &str) -> String {
+    must(&[
+        "ip",
+        "netns",
+        "exec",
+        ns,
+        "cat",
+        &format!("/proc/sys/{}", key.replace('.', "/")),
+    ])
+    .trim()
+    .to_string()
+}
+
+/// Between every ordered pair of the given nodes, the first pod of one pings
+/// the second pod of the other (no loss), and for each unordered pair a TCP
+/// transfer of `bytes` goes through intact; the receiver must see the
+/// sender's own pod address (pod-to-pod traffic is not masqueraded).
+fn assert_pods_reach_each_other(lab: &Lab, nodes: &[usize], bytes: usize) {
+    for &from in nodes {
+        for &to in nodes {
+            if from == to {
+                continue;
+            }
+            let (source, target) = (&lab.nodes[from].pods[0], &lab.nodes[to].pods[1]);
+            let route = format!(
+                "{} pod {} -> {} pod {}",
+                lab.nodes[from].name, source.address, lab.nodes[to].name, target.address
+            );
+            let pinged = ping(&source.ns, target.address, 3, &[]);
+            let stdout = String::from_utf8_lossy(&pinged.stdout);
+            assert!(
+                pinged.status.success() && stdout.contains(" 0% packet loss"),
+                "ping {route}: {}",
+                describe(&pinged)
+            );
+            if from < to {
+                let received = tcp_transfer(&target.ns, target.address, &source.ns, bytes)
+                    .unwrap_or_else(|e| panic!("TCP {route}: {e}"));
+                assert_eq!(
+                    received.peer.ip(),
+                    std::net::IpAddr::V4(source.address),
+                    "TCP {route}: the receiver saw another source address (NAT between pods?)"
+                );
+            }
+        }
+    }
+}
+
+/// Every pod's `eth0` has the MTU its node's conflist asks for.
+fn assert_pod_mtus(lab: &Lab, expected: u64) {
+    for (index, node) in lab.nodes.iter().enumerate() {
+        assert_eq!(conflist_mtu(lab, index), expected, "{}'s conflist mtu", node.name);
+        for pod in &node.pods {
+            assert_eq!(pod.mtu, expected, "MTU of {}'s eth0", pod.ns);
+        }
+    }
+}
+
+/// The vxlan lab of scenarios a, d and e: static-vxlan with its committed
+/// lock file, applied on all three nodes, two pods per node.
+fn vxlan_lab(tag: &str, cni: &std::path::Path) -> Lab {
+    let mut lab = Lab::new(tag, cni, STATIC_VXLAN, Some(STATIC_VXLAN_LOCK));
+    assert_eq!(lab.nodes.len(), 3, "static-vxlan has three nodes");
+    lab.apply_all();
+    for node in &lab.nodes {
+        let link = &ip_json(&["-d", "-n", &node.ns, "link", "show", "dev", "flannel.4096"])[0];
+        let info = &link["linkinfo"]["info_data"];
+        assert_eq!(link["mtu"], 1450, "{}: {link}", node.name);
+        assert_eq!(info["id"], 4096, "{}: {link}", node.name);
+        assert_eq!(info["port"], 4789, "{}: {link}", node.name);
+        assert_eq!(info["local"], node.address.to_string(), "{}: {link}", node.name);
+        assert_eq!(sysctl(&node.ns, "net.ipv4.ip_forward"), "1", "{}", node.name);
+    }
+    lab.add_pods(2);
+    assert_pod_mtus(&lab, 1450);
+    // Attaching pods must not look like drift to netc.
+    for index in 0..lab.nodes.len() {
+        lab.assert_plan_empty(index, &lab.out);
+    }
+    lab
+}
+
+#[test]
+fn static_vxlan_pods_reach_each_other_across_nodes() {
+    let Some(cni) = prerequisites(false) else {
+        return;
+    };
+    let lab = vxlan_lab("vx", &cni);
+    assert_pods_reach_each_other(&lab, &[0, 1, 2], SMALL_TRANSFER);
+}
+
+#[test]
+fn static_host_gw_pods_reach_each_other_across_nodes() {
+    let Some(cni) = prerequisites(false) else {
+        return;
+    };
+    let vxlan_block = "  backend vxlan {\n    vni  4096\n    port 4789\n  }\n";
+    assert!(STATIC_VXLAN.contains(vxlan_block), "static-vxlan.netc changed shape");
+    let text = STATIC_VXLAN.replace(vxlan_block, "  backend host-gw\n");
+    let mut lab = Lab::new("hg", &cni, &text, Some(STATIC_VXLAN_LOCK));
+    assert_eq!(lab.nodes.len(), 3);
+    lab.apply_all();
+    for node in &lab.nodes {
+        assert!(
+            ip_json(&["-n", &node.ns, "link", "show", "type", "vxlan"]) == serde_json::json!([]),
+            "{}: host-gw makes no vxlan device",
+            node.name
+        );
+        // A route to every other node's pod subnet via that node's underlay
+        // address, with netc's protocol (211).
+        let routes = ip_json(&["-n", &node.ns, "route", "show", "proto", "211"]);
+        for peer in lab.nodes.iter().filter(|p| p.name != node.name) {
+            assert!(
+                routes
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r["dst"] == peer.subnet.to_string() && r["gateway"] == peer.address.to_string()),
+                "{}: no route to {} via {}: {routes}",
+                node.name,
+                peer.subnet,
+                peer.address
+            );
+        }
+        assert_eq!(sysctl(&node.ns, "net.ipv4.ip_forward"), "1", "{}", node.name);
+    }
+    lab.add_pods(2);
+    // No encapsulation: the pods get the whole underlay MTU.
+    assert_pod_mtus(&lab, 1500);
+    assert_pods_reach_each_other(&lab, &[0, 1, 2], SMALL_TRANSFER);
+}
+
+/// `examples/tor-routed.netc`'s shape, Linux only, in the test ranges.
+const TOR: &str = "\
+cluster lab {
+  pod-network      198.18.0.0/16
+  service-network  198.19.0.0/16
+  cluster-dns      198.19.0.10
+  node-subnet-len  24
+  kubernetes       1.30
+  backend tor
+}
+
+segment rack {
+  prefix  198.51.100.0/24
+  gateway 198.51.100.1
+}
+
+node node-1 {
+  os      linux
+  arch    amd64
+  address 198.51.100.11
+}
+
+node node-2 {
+  os      linux
+  arch    amd64
+  address 198.51.100.12
+}
+
+tor tor-a {
+  segment rack
+  routes  auto
+}
+";
+
+#[test]
+fn tor_pods_reach_each_other_through_the_router() {
+    let Some(cni) = prerequisites(true) else {
+        return;
+    };
+    let mut lab = Lab::new("tor", &cni, TOR, None);
+    assert_eq!(lab.nodes.len(), 2);
+    let gateway = "198.51.100.1";
+
+    // The router: a namespace of its own on the underlay bridge, owning the
+    // segment's gateway address, forwarding, with FRR's static routes.
+    let router_ns = lab.add_namespace("router");
+    must(&[
+        "ip",
+        "link",
+        "add",
+        "rack0",
+        "netns",
+        &router_ns,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "router",
+        "netns",
+        &lab.underlay,
+    ]);
+    must(&["ip", "-n", &lab.underlay, "link", "set", "router", "master", "br0"]);
+    must(&["ip", "-n", &lab.underlay, "link", "set", "router", "up"]);
+    must(&[
+        "ip",
+        "-n",
+        &router_ns,
+        "addr",
+        "add",
+        &format!("{gateway}/24"),
+        "dev",
+        "rack0",
+    ]);
+    must(&["ip", "-n", &router_ns, "link", "set", "rack0", "up"]);
+    must(&[
+        "ip",
+        "netns",
+        "exec",
+        &router_ns,
+        "sysctl",
+        "-q",
+        "-w",
+        "net.ipv4.ip_forward=1",
+    ]);
+    assert_eq!(sysctl(&router_ns, "net.ipv4.ip_forward"), "1");
+
+    let tor_dir = lab.out.join("tor/tor-a");
+    let routes: Value = serde_json::from_str(&std::fs::read_to_string(tor_dir.join("routes.json")).unwrap()).unwrap();
+    let expected: Vec<(String, String)> = routes["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["prefix"].as_str().unwrap().to_string(),
+                r["via"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    // The compiled routes are the nodes' pod subnets via their addresses.
+    let mut from_nodes: Vec<(String, String)> = lab
+        .nodes
+        .iter()
+        .map(|n| (n.subnet.to_string(), n.address.to_string()))
+        .collect();
+    from_nodes.sort();
+    let mut sorted = expected.clone();
+    sorted.sort();
+    assert_eq!(sorted, from_nodes, "routes.json");
+    let router = router::Router::start(&router_ns, &tor_dir.join("frr.conf"));
+    router.wait_for_routes(&router_ns, &expected);
+
+    lab.apply_all();
+    for node in &lab.nodes {
+        assert_eq!(sysctl(&node.ns, "net.ipv4.ip_forward"), "1", "{}", node.name);
+        // In tor mode netc owns cni0 and the pod gateway address on it.
+        let cni0 = &ip_json(&["-n", &node.ns, "addr", "show", "dev", "cni0"])[0];
+        let pod_gateway = Ipv4Addr::from(u32::from(node.subnet.network()) + 1).to_string();
+        let gateway_on_bridge = cni0["addr_info"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["local"] == pod_gateway.as_str());
+        assert!(gateway_on_bridge, "{}: cni0 {cni0}", node.name);
+        // The node's default route via the rack gateway is the node's own
+        // underlay configuration (DHCP or the installer sets it), not part
+        // of netc's tor program; the lab adds it the way a node's network
+        // setup would, unless the program already made one.
+        if ip_json(&["-n", &node.ns, "route", "show", "default"]) == serde_json::json!([]) {
+            must(&["ip", "-n", &node.ns, "route", "add", "default", "via", gateway]);
+        }
+    }
+    lab.add_pods(2);
+    assert_pod_mtus(&lab, 1500);
+    for index in 0..lab.nodes.len() {
+        lab.assert_plan_empty(index, &lab.out);
+    }
+
+    // Without the router's routes no node knows another's pod subnet: the
+    // way to node-2's pods from node-1 is the default route to the router.
+    let to_node_2 = ip_json(&[
+        "-n",
+        &lab.nodes[0].ns,
+        "route",
+        "get",
+        &lab.nodes[1].pods[1].address.to_string(),
+    ]);
+    assert_eq!(to_node_2[0]["gateway"], gateway, "{to_node_2}");
+    assert_pods_reach_each_other(&lab, &[0, 1], SMALL_TRANSFER);
+
+    // And the packets did cross the router: it forwarded them.
+    let forwarded = must(&["ip", "netns", "exec", &router_ns, "cat", "/proc/net/snmp"]);
+    let forwarded: u64 = {
+        let mut ip_lines = forwarded.lines().filter(|l| l.starts_with("Ip:"));
+        let (names, values) = (ip_lines.next().unwrap(), ip_lines.next().unwrap());
+        let column = names.split_whitespace().position(|n| n == "ForwDatagrams").unwrap();
+        values.split_whitespace().nth(column).unwrap().parse().unwrap()
+    };
+    assert!(forwarded >= 12, "the router forwarded only {forwarded} datagrams");
+    drop(router);
+}
+
+/// What a node's vxlan dataplane looks like: the main routing table, the
+/// vxlan device's neighbours and FDB entries (each a sorted set of `ip -j` /
+/// `bridge -j` objects), and the device's ifindex (a recreate changes it).
+#[derive(Debug, PartialEq)]
+struct Dataplane {
+    routes: Vec<String>,
+    neighbours: Vec<String>,
+    fdb: Vec<String>,
+    ifindex: Value,
+}
+
+fn sorted(value: Value) -> Vec<String> {
+    let mut items: Vec<String> = value.as_array().unwrap().iter().map(Value::to_string).collect();
+    items.sort();
+    items
+}
+
+fn dataplane(ns: &str) -> Dataplane {
+    let fdb = must(&[
+        "ip",
+        "netns",
+        "exec",
+        ns,
+        "bridge",
+        "-j",
+        "fdb",
+        "show",
+        "dev",
+        "flannel.4096",
+    ]);
+    Dataplane {
+        routes: sorted(ip_json(&["-n", ns, "route", "show", "table", "main"])),
+        neighbours: sorted(ip_json(&["-n", ns, "neigh", "show", "dev", "flannel.4096"])),
+        fdb: sorted(serde_json::from_str(&fdb).unwrap()),
+        ifindex: ip_json(&["-n", ns, "link", "show", "dev", "flannel.4096"])[0]["ifindex"].clone(),
+    }
+}
+
+#[test]
+fn removing_a_node_prunes_only_its_entries() {
+    let Some(cni) = prerequisites(false) else {
+        return;
+    };
+    let lab = vxlan_lab("rm", &cni);
+    let node_3 = &lab.nodes[2];
+    let vtep_3 = node_3.subnet.network().to_string();
+    let mac_3 = node_3.mac.clone().expect("vxlan peers have a MAC");
+
+    // A route netc does not own, in the pod network, with another protocol.
+    let foreign = "198.18.250.0/24";
+    for node in &lab.nodes[..2] {
+        must(&[
+            "ip",
+            "-n",
+            &node.ns,
+            "route",
+            "add",
+            foreign,
+            "via",
+            "198.51.100.13",
+            "proto",
+            "static",
+        ]);
+    }
+    // Node-3's pods are reachable before the removal.
+    let node_3_pod = node_3.pods[1].address;
+    assert!(ping(&lab.nodes[0].pods[0].ns, node_3_pod, 1, &[]).status.success());
+    let before: Vec<Dataplane> = lab.nodes[..2].iter().map(|n| dataplane(&n.ns)).collect();
+
+    let two_nodes = STATIC_VXLAN.replace("nodes node count 3 {", "nodes node count 2 {");
+    assert_ne!(two_nodes, STATIC_VXLAN, "static-vxlan.netc changed shape");
+    let out = compile(lab.dir.path(), "two-nodes", &two_nodes, Some(STATIC_VXLAN_LOCK));
+    for index in 0..2 {
+        let applied = lab.apply(index, &out);
+        assert!(
+            applied.contains("0 created, 0 updated, 0 recreated, 3 deleted"),
+            "{}: {applied}",
+            lab.nodes[index].name
+        );
+        lab.assert_plan_empty(index, &out);
+    }
+
+    for (node, before) in lab.nodes[..2].iter().zip(before) {
+        let after = dataplane(&node.ns);
+        let keep = |items: &[String], gone: &dyn Fn(&Value) -> bool| -> Vec<String> {
+            let kept: Vec<String> = items
+                .iter()
+                .filter(|item| !gone(&serde_json::from_str(item).unwrap()))
+                .cloned()
+                .collect();
+            assert_eq!(
+                kept.len() + 1,
+                items.len(),
+                "{}: exactly one entry of node-3 in {items:?}",
+                node.name
+            );
+            kept
+        };
+        let expected = Dataplane {
+            routes: keep(&before.routes, &|r| r["dst"] == node_3.subnet.to_string()),
+            neighbours: keep(&before.neighbours, &|n| n["dst"] == vtep_3.as_str()),
+            fdb: keep(&before.fdb, &|f| f["mac"] == mac_3.as_str()),
+            ifindex: before.ifindex.clone(),
+        };
+        assert_eq!(after, expected, "{}: only node-3's entries are gone", node.name);
+        assert!(
+            after.routes.iter().any(|r| r.contains(foreign)),
+            "{}: the foreign route {foreign} survives: {:?}",
+            node.name,
+            after.routes
+        );
+    }
+
+    assert_pods_reach_each_other(&lab, &[0, 1], SMALL_TRANSFER);
+    // Node-1 no longer has a way to node-3's pods.
+    let unreachable = ping(&lab.nodes[0].pods[0].ns, node_3_pod, 1, &[]);
+    assert!(!unreachable.status.success(), "{}", describe(&unreachable));
+}
+
+#[test]
+fn vxlan_carries_pod_mtu_packets_and_large_transfers() {
+    let Some(cni) = prerequisites(false) else {
+        return;
+    };
+    let lab = vxlan_lab("mtu", &cni);
+    let mtu = conflist_mtu(&lab, 0);
+    assert_eq!(mtu, 1450, "vxlan over a 1500 underlay leaves 1450 for pods");
+    // The largest ICMP payload that fits the pod MTU unfragmented: IP (20)
+    // and ICMP (8) headers.
+    let largest = (mtu - 28).to_string();
+    let too_large = (mtu - 27).to_string();
+    for (from, to) in [(0, 1), (1, 2), (2, 0)] {
+        let (source, target) = (&lab.nodes[from].pods[0], &lab.nodes[to].pods[1]);
+        let fits = ping(&source.ns, target.address, 2, &["-M", "do", "-s", &largest]);
+        assert!(
+            fits.status.success() && String::from_utf8_lossy(&fits.stdout).contains(" 0% packet loss"),
+            "{} -> {}: {largest} bytes with DF: {}",
+            source.address,
+            target.address,
+            describe(&fits)
+        );
+        // The control: one byte more does not fit the pod MTU.
+        let refused = ping(&source.ns, target.address, 1, &["-M", "do", "-s", &too_large]);
+        assert!(!refused.status.success(), "{}", describe(&refused));
+    }
+    for (from, to) in [(0, 2), (1, 0)] {
+        let (source, target) = (&lab.nodes[from].pods[0], &lab.nodes[to].pods[1]);
+        let received = tcp_transfer(&target.ns, target.address, &source.ns, 4 * 1024 * 1024)
+            .unwrap_or_else(|e| panic!("4 MiB {} -> {}: {e}", source.address, target.address));
+        assert_eq!(received.length, 4 * 1024 * 1024);
+    }
+}
