@@ -16,6 +16,7 @@ pub mod diagnostic;
 pub mod emit;
 pub mod graph;
 pub mod model;
+pub mod preview;
 pub mod structured;
 pub mod syntax;
 pub mod yaml;
@@ -84,6 +85,9 @@ pub struct Compilation {
     pub artifacts: Option<emit::Artifacts>,
     /// The lock file to keep beside the source (`None` with errors).
     pub lock: Option<model::Lock>,
+    /// The resolved topology, when the file was well-formed enough to build
+    /// one (also with errors); previews compare two of them.
+    pub topology: Option<model::Topology>,
 }
 
 /// Check a topology (in the form its file name says, as
@@ -112,6 +116,7 @@ pub fn compile(source: &SourceFile, lock: &model::Lock) -> Compilation {
         diagnostics: analysis.diagnostics,
         artifacts,
         lock,
+        topology: analysis.topology,
     }
 }
 

@@ -29,8 +29,10 @@ Examples:
   netc graph examples/tor-routed.netc           # Mermaid picture; --format dot for Graphviz
   netc plan --node node-1 --from out/           # what apply would change on this node
   sudo netc apply --node node-1 --from out/     # make this node match its program
+  netc diff --base origin/main --format markdown  # pull request preview of HEAD's change
 
-Exit codes: 0 clean or warnings only, 1 errors in the topology, 2 usage or I/O errors.")]
+Exit codes: 0 clean or warnings only, 1 errors in the topology, 2 usage or I/O errors
+(`netc diff`: 0 no change, 1 error, 2 changes).")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -110,6 +112,18 @@ enum Command {
     /// the exit code is 1; on success the host is observed again, must match,
     /// and the inventory and program are written to --state-dir.
     Apply(commands::apply::Target),
+    /// Preview what a change does: compile two git revisions and compare.
+    ///
+    /// Reads the topology (and its lock file) at --base and --head straight
+    /// from git objects: no checkout, works in a bare clone. Prints head's
+    /// errors first, then a summary (nodes, routes, files, per node), the
+    /// disruption each change causes (downtime, connectivity-risk, recreate,
+    /// flap, hitless) and a unified diff of every artifact that differs.
+    /// `--format markdown` fits a GitHub comment (65,536 characters).
+    ///
+    /// Exit codes: 0 no change, 1 error (head does not compile, unknown
+    /// revision or path), 2 changes.
+    Diff(commands::diff::DiffArgs),
     Graph {
         /// The `.netc` topology.
         #[arg(value_name = "FILE")]
@@ -150,15 +164,31 @@ fn main() -> ExitCode {
         Command::Rules => commands::explain::rules(),
         Command::Plan(target) => commands::apply::plan(&target),
         Command::Apply(target) => commands::apply::apply(&target),
+        Command::Diff(args) => commands::diff::run(&args),
         Command::Graph { file, format } => commands::graph::run(&file, format),
     };
-    ExitCode::from(outcome as u8)
+    ExitCode::from(outcome.code())
 }
 
 /// What a command tells the shell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Outcome {
-    Clean = 0,
-    Problems = 1,
-    Failure = 2,
+    /// 0: nothing to report (warnings at most).
+    Clean,
+    /// 1: the input has errors, or an apply or diff failed.
+    Problems,
+    /// 2: usage or I/O errors.
+    Failure,
+    /// 2 as well, for `netc diff`: the revisions differ.
+    Changes,
+}
+
+impl Outcome {
+    pub fn code(self) -> u8 {
+        match self {
+            Outcome::Clean => 0,
+            Outcome::Problems => 1,
+            Outcome::Failure | Outcome::Changes => 2,
+        }
+    }
 }

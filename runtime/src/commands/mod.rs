@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod check;
 pub mod compile;
+pub mod diff;
 pub mod explain;
 pub mod fmt;
 pub mod graph;
