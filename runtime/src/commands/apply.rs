@@ -27,7 +27,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use netc_compiler::emit::program::types::{PeerTable, Program};
+use netc_compiler::emit::program::types::{PeerTable, Program, ProgramOs};
 use netc_compiler::model::Lock;
 use netc_runtime::driver::linux::host::Host;
 use netc_runtime::driver::linux::netlink::Netlink;
@@ -44,6 +44,11 @@ pub enum PlanFormat {
     Human,
     /// The plan as one JSON object (`steps`, `conflicts`).
     Json,
+    /// Windows nodes: the PowerShell script that applies the plan.
+    Powershell,
+    /// Windows nodes: the PowerShell script that prints the node's state
+    /// as the JSON `--observed` reads.
+    ObserveScript,
 }
 
 #[derive(Args)]
@@ -74,10 +79,14 @@ pub struct Target {
     root: PathBuf,
     /// Where netc keeps its inventory and the last applied program.
     #[arg(long, value_name = "DIR", default_value = state::DEFAULT_DIR)]
-    state_dir: PathBuf,
+    pub state_dir: PathBuf,
     /// How to print the plan.
     #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
-    format: PlanFormat,
+    pub format: PlanFormat,
+    /// Windows nodes: the node's state, as printed by the script of
+    /// `--format observe-script` (default: an empty host).
+    #[arg(long, value_name = "FILE")]
+    pub observed: Option<PathBuf>,
 }
 
 /// Everything a run needs.
@@ -126,7 +135,14 @@ impl Prepared {
 }
 
 pub fn plan(target: &Target) -> Outcome {
-    let prepared = match prepare(target) {
+    let loaded = match load(target) {
+        Ok(loaded) => loaded,
+        Err(outcome) => return outcome,
+    };
+    if loaded.2.os == ProgramOs::Windows {
+        return super::windows::plan(target, &loaded.2);
+    }
+    let prepared = match prepare(target, loaded) {
         Ok(prepared) => prepared,
         Err(outcome) => return outcome,
     };
@@ -147,6 +163,17 @@ pub fn plan(target: &Target) -> Outcome {
 }
 
 pub fn apply(target: &Target) -> Outcome {
+    let loaded = match load(target) {
+        Ok(loaded) => loaded,
+        Err(outcome) => return outcome,
+    };
+    if loaded.2.os == ProgramOs::Windows {
+        eprintln!(
+            "error: node {} runs Windows, and netc does not execute the Windows driver: run `netc plan --node {} --format powershell` and the script it prints on the node",
+            target.node, target.node
+        );
+        return Outcome::Failure;
+    }
     let euid = nix::unistd::geteuid();
     if !euid.is_root() {
         eprintln!(
@@ -154,7 +181,7 @@ pub fn apply(target: &Target) -> Outcome {
         );
         return Outcome::Failure;
     }
-    let prepared = match prepare(target) {
+    let prepared = match prepare(target, loaded) {
         Ok(prepared) => prepared,
         Err(outcome) => return outcome,
     };
@@ -218,8 +245,8 @@ pub fn apply(target: &Target) -> Outcome {
     let summary = summary(&plan, ["created", "updated", "recreated", "deleted"]);
     let writes = prepared.netlink.writes();
     match target.format {
-        PlanFormat::Human => println!("Applied: {summary} ({writes} netlink writes)."),
         PlanFormat::Json => eprintln!("applied: {summary} ({writes} netlink writes)"),
+        _ => println!("Applied: {summary} ({writes} netlink writes)."),
     }
     Outcome::Clean
 }
@@ -291,19 +318,20 @@ fn undo(prepared: &Prepared, applied: &[Step], observed: &Observed) {
     }
 }
 
+/// Linux plans: `Human` or `Json` (`load` refuses the Windows formats).
 fn print_plan(plan: &Plan, format: PlanFormat) {
     match format {
-        PlanFormat::Human => {
+        PlanFormat::Json => match serde_json::to_string_pretty(plan) {
+            Ok(json) => println!("{json}"),
+            Err(e) => eprintln!("error: {e}"),
+        },
+        _ => {
             print!("{plan}");
             println!(
                 "Plan: {}.",
                 summary(plan, ["to create", "to update", "to recreate", "to delete"])
             );
         }
-        PlanFormat::Json => match serde_json::to_string_pretty(plan) {
-            Ok(json) => println!("{json}"),
-            Err(e) => eprintln!("error: {e}"),
-        },
     }
 }
 
@@ -318,7 +346,10 @@ fn summary(plan: &Plan, words: [&str; 4]) -> String {
         .join(", ")
 }
 
-fn prepare(target: &Target) -> Result<Prepared, Outcome> {
+/// The program (bytes and parsed) and the peer table (bytes).
+type Loaded = (Vec<u8>, Vec<u8>, Program);
+
+fn load(target: &Target) -> Result<Loaded, Outcome> {
     let fail = |message: String| {
         eprintln!("error: {message}");
         Outcome::Failure
@@ -350,6 +381,22 @@ fn prepare(target: &Target) -> Result<Prepared, Outcome> {
             parsed.node, target.node
         )));
     }
+    let linux_only = matches!(parsed.os, ProgramOs::Linux)
+        && matches!(target.format, PlanFormat::Powershell | PlanFormat::ObserveScript);
+    if linux_only {
+        return Err(fail(format!(
+            "node {} runs Linux: --format powershell and observe-script are for Windows nodes",
+            target.node
+        )));
+    }
+    Ok((program, peers, parsed))
+}
+
+fn prepare(target: &Target, (program, peers, parsed): Loaded) -> Result<Prepared, Outcome> {
+    let fail = |message: String| {
+        eprintln!("error: {message}");
+        Outcome::Failure
+    };
     let peer_table: PeerTable = serde_json::from_slice(&peers).map_err(|e| fail(format!("peers.json: {e}")))?;
     let desired = engine::desired(&parsed, &peer_table).map_err(|e| fail(e.0))?;
     let owned = state::read_inventory(&target.state_dir).map_err(fail)?;

@@ -108,10 +108,14 @@ Set-NetcFile 'C:\etc\cni\net.d\10-flannel.conf' '{
 '
 
 # HNS network cbr0 (L2Bridge) for the pod subnet 10.244.21.0/24.
-$adapter = ''
-if (-not $adapter) { $adapter = (Get-NetIPAddress -IPAddress '192.168.60.21').InterfaceAlias }
 if (-not (Get-Command New-HnsNetwork -ErrorAction SilentlyContinue)) { Import-Module C:\k\hns.psm1 }
 $existing = Get-HnsNetwork | Where-Object Name -eq 'cbr0'
+# The physical adapter: named, or the one an existing network sits on (once
+# it exists the address is on its vEthernet adapter, which goes with it), or
+# the one carrying the node's address.
+$adapter = ''
+if (-not $adapter -and $existing) { $adapter = $existing.NetworkAdapterName }
+if (-not $adapter) { $adapter = (Get-NetIPAddress -IPAddress '192.168.60.21').InterfaceAlias }
 if ($existing -and -not ($existing.Type -eq 'L2Bridge' -and @($existing.Subnets | Where-Object AddressPrefix -eq '10.244.21.0/24').Count -eq 1)) {
     $existing | Remove-HnsNetwork
     $existing = $null

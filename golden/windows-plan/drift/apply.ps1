@@ -1,0 +1,158 @@
+# Plan of node win-1 (windows), rendered by netc: what the Windows driver runs to
+# apply it (4 steps). Run as Administrator; the first error stops it. CNI
+# plugins are checked before the first change, the DaemonSets' processes
+# after the last.
+#Requires -RunAsAdministrator
+Set-StrictMode -Version Latest
+$ErrorActionPreference = 'Stop'
+
+# The file holds exactly $Content (UTF-8, no BOM; written aside, then renamed).
+function Set-NetcFile([string]$Path, [string]$Content) {
+    if ((Test-Path -LiteralPath $Path) -and ([IO.File]::ReadAllText($Path) -ceq $Content)) { return }
+    New-Item -ItemType Directory -Force -Path (Split-Path -Parent $Path) | Out-Null
+    [IO.File]::WriteAllText("$Path.netc-tmp", $Content)
+    Move-Item -Force -LiteralPath "$Path.netc-tmp" -Destination $Path
+}
+
+# Every one of $Plugins (the CNI config calls them) is in $Directory, or in
+# $env:NETC_CNI_BIN when set; only checked, never installed. A missing one in
+# $Later is installed by a DaemonSet when its pod starts: a warning. Any other
+# missing one stops the script.
+function Test-NetcCniPlugins([string]$Directory, [string[]]$Plugins, [string[]]$Later) {
+    if ($env:NETC_CNI_BIN) { $Directory = $env:NETC_CNI_BIN }
+    $absent = @($Plugins | Where-Object { -not (Test-Path -LiteralPath (Join-Path $Directory $_) -PathType Leaf) })
+    $pending = @($absent | Where-Object { $Later -contains $_ })
+    $missing = @($absent | Where-Object { $Later -notcontains $_ })
+    if ($pending.Count -gt 0) {
+        Write-Warning "CNI plugin(s) not in $Directory yet: $($pending -join ', ') (a DaemonSet of manifests/ installs them when its pod starts)"
+    }
+    if ($missing.Count -gt 0) {
+        throw "CNI plugin(s) missing from ${Directory}: $($missing -join ', '); the CNI config calls them. Unpack the Windows release of https://github.com/containernetworking/plugins (host-local.exe, win-overlay.exe, win-bridge.exe) and flannel.exe from https://github.com/flannel-io/cni-plugin into $Directory."
+    }
+}
+
+# $Binary is started by a DaemonSet (manifests/), never here: warn when it
+# is not running yet, or runs without one of $Arguments.
+function Test-NetcProcess([string]$Name, [string]$Binary, [string[]]$Arguments) {
+    $running = @(Get-CimInstance Win32_Process -Filter "Name = '$Binary'")
+    if ($running.Count -eq 0) { Write-Warning "$Name is not running yet (its DaemonSet starts it)"; return }
+    foreach ($argument in $Arguments) {
+        if (-not @($running | Where-Object { $_.CommandLine -and $_.CommandLine.Contains($argument) }).Count) {
+            Write-Warning "$Name runs without $argument"
+        }
+    }
+}
+
+# $Object's property $Name, or $null when it has none (strict mode would throw).
+function Get-NetcProperty($Object, [string]$Name) {
+    $property = $Object.PSObject.Properties[$Name]
+    if ($property) { $property.Value } else { $null }
+}
+
+# The physical adapter under HNS network $Name (its NetworkAdapterName), or
+# $null when there is no such network or it names none.
+function Get-NetcHnsAdapter([string]$Name) {
+    foreach ($network in @(Get-HnsNetwork | Where-Object Name -eq $Name)) {
+        $adapter = Get-NetcProperty $network 'NetworkAdapterName'
+        if ($adapter) { return [string]$adapter }
+    }
+    $null
+}
+
+# HNS moves the host's address between the adapter and a vSwitch when it
+# creates or removes a network, and the node is offline meanwhile: wait (at
+# most 60 s) until $Address is usable again, so later steps have a network.
+function Wait-NetcAddress([string]$Address) {
+    for ($second = 0; $second -lt 60; $second++) {
+        $found = @(Get-NetIPAddress -IPAddress $Address -ErrorAction SilentlyContinue | Where-Object AddressState -eq 'Preferred')
+        if ($found.Count -gt 0) { return }
+        Start-Sleep -Seconds 1
+    }
+    throw "$Address is not back 60 s after the HNS change"
+}
+
+if (-not (Get-Command New-HnsNetwork -ErrorAction SilentlyContinue)) { Import-Module C:\k\hns.psm1 }
+
+# Before any change: the CNI plugins the CNI config calls are installed.
+Test-NetcCniPlugins 'C:\opt\cni\bin' @('win-bridge.exe', 'host-local.exe') @()
+
+# delete file C:\etc\kube-flannel\net-conf.json: no longer in the program [hitless]
+if (Test-Path -LiteralPath 'C:\etc\kube-flannel\net-conf.json' -PathType Leaf) { Remove-Item -Force -LiteralPath 'C:\etc\kube-flannel\net-conf.json' }
+
+# create firewall-rule OverlayTraffic4789UDP: absent [hitless]
+if (Get-NetFirewallRule -Name 'OverlayTraffic4789UDP' -ErrorAction SilentlyContinue) {
+    Set-NetFirewallRule -Name 'OverlayTraffic4789UDP' -Direction 'Inbound' -Protocol 'UDP' -LocalPort 4789 -Action Allow -Enabled True
+} else {
+    New-NetFirewallRule -Name 'OverlayTraffic4789UDP' -DisplayName 'OverlayTraffic4789UDP' -Direction 'Inbound' -Protocol 'UDP' -LocalPort 4789 -Action Allow -Enabled True | Out-Null
+}
+
+# update file C:\etc\cni\net.d\10-flannel.conf: content differs [hitless]
+Set-NetcFile 'C:\etc\cni\net.d\10-flannel.conf' '{
+  "apiVersion": 2,
+  "capabilities": {
+    "dns": true,
+    "portMappings": true
+  },
+  "cniVersion": "0.3.0",
+  "dns": {
+    "nameservers": [
+      "10.96.0.10"
+    ],
+    "search": [
+      "svc.cluster.local"
+    ]
+  },
+  "ipam": {
+    "subnet": "10.244.21.0/24",
+    "type": "host-local"
+  },
+  "name": "cbr0",
+  "policies": [
+    {
+      "name": "EndpointPolicy",
+      "value": {
+        "Settings": {
+          "Exceptions": [
+            "10.244.0.0/16",
+            "10.96.0.0/12",
+            "192.168.60.0/24"
+          ]
+        },
+        "Type": "OutBoundNAT"
+      }
+    },
+    {
+      "name": "EndpointPolicy",
+      "value": {
+        "Settings": {
+          "DestinationPrefix": "10.96.0.0/12",
+          "NeedEncap": true
+        },
+        "Type": "SDNRoute"
+      }
+    },
+    {
+      "name": "EndpointPolicy",
+      "value": {
+        "Settings": {
+          "DestinationPrefix": "192.168.60.21/32",
+          "NeedEncap": true
+        },
+        "Type": "SDNRoute"
+      }
+    }
+  ],
+  "type": "win-bridge"
+}
+'
+
+# recreate hns-network cbr0: subnet 10.244.9.0/24 -> 10.244.21.0/24, gateway 10.244.9.1 -> 10.244.21.1: HNS cannot change a network in place, so it is removed and created again; every pod endpoint on it goes, and the node loses connectivity for seconds while HNS re-creates the vSwitch [connectivity-risk]
+$adapter = Get-NetcHnsAdapter 'cbr0'
+Get-HnsNetwork | Where-Object Name -eq 'cbr0' | Remove-HnsNetwork
+Wait-NetcAddress '192.168.60.21'
+if (-not $adapter) { $adapter = (Get-NetIPAddress -IPAddress '192.168.60.21').InterfaceAlias }
+New-HnsNetwork -Type 'L2Bridge' -Name 'cbr0' -AddressPrefix '10.244.21.0/24' -Gateway '10.244.21.1' -AdapterName $adapter | Out-Null
+Wait-NetcAddress '192.168.60.21'
+
+# After the last change: the processes the DaemonSets run (warnings only).
+Test-NetcProcess 'kube-proxy' 'kube-proxy.exe' @('--proxy-mode=kernelspace', '--hostname-override=win-1', '--kubeconfig=C:\k\config', '--network-name=cbr0', '--cluster-cidr=10.244.0.0/16')
