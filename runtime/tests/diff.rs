@@ -310,3 +310,33 @@ fn golden(name: &str, actual: &str) {
         path.display()
     );
 }
+
+/// The example workflow only uses flags `netc diff` has, and handles each
+/// documented exit code.
+#[test]
+fn the_example_workflow_matches_the_command() {
+    let workflow = fs::read_to_string(workspace().join("examples/github/netc-preview.yml")).unwrap();
+    let help = Command::new(env!("CARGO_BIN_EXE_netc"))
+        .args(["diff", "--help"])
+        .output()
+        .unwrap();
+    let help = stdout(&help);
+    let start = workflow.find("netc diff --repo").expect("the workflow runs netc diff");
+    let command: String = workflow[start..]
+        .lines()
+        .take_while(|line| !line.trim().is_empty() && !line.contains("code=$?"))
+        .collect();
+    let flags: Vec<&str> = command
+        .split_whitespace()
+        .filter(|word| word.starts_with("--"))
+        .collect();
+    assert!(flags.len() >= 5, "{command}");
+    for flag in flags {
+        assert!(help.contains(flag), "`{flag}` is not a flag of netc diff:\n{help}");
+    }
+    assert!(
+        workflow.contains("fetch-depth: 0"),
+        "the base commit must be in the clone"
+    );
+    assert!(workflow.contains("steps.preview.outputs.exit == '1'"));
+}
