@@ -12,10 +12,14 @@
 //!
 //! `files` reads sources and writes files and output trees atomically.
 //!
+//! `node` is the apply transaction on a Linux node (journal, steps, undo,
+//! verify, commit) that `netc apply` and the agent share.
+//!
 //! `state` is the state directory: the inventory of what netc created and
 //! the last program applied.
 
 pub mod driver;
 pub mod engine;
 pub mod files;
+pub mod node;
 pub mod state;

@@ -9,29 +9,22 @@
 //! `--root`), and the plan (`engine::plan`).
 //!
 //! `plan` prints the plan and changes nothing. `apply` refuses to run
-//! without root (effective uid 0) or with conflicts, applies the steps in
-//! order, and on the first failure undoes the steps this run applied, in
-//! reverse (a create is deleted, an update, recreate or delete is undone
-//! with the observed object; modules and sysctls created are left), then
-//! exits 1 with the old inventory kept. On success it observes again and
-//! requires an empty plan (a `best_effort` sysctl whose key does not exist
-//! is tolerated), and only then writes the new inventory and the program to
-//! the state directory.
+//! without root (effective uid 0), then runs the apply transaction of
+//! `netc_runtime::node` (refuse conflicts and missing CNI plugins, journal,
+//! steps, undo on failure, verify, commit) and prints its outcome. Windows
+//! nodes are planned by `commands::windows`; `apply` refuses them.
 //!
 //! Exit codes: 0 success (`plan` also with changes), 1 the topology has
 //! errors, the plan has conflicts, or an apply failed or left drift, 2 usage,
 //! I/O or privilege errors.
 
-use std::collections::BTreeSet;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use netc_compiler::emit::program::types::{PeerTable, Program, ProgramOs};
+use netc_compiler::emit::program::types::{Program, ProgramOs};
 use netc_compiler::model::Lock;
-use netc_runtime::driver::linux::host::Host;
-use netc_runtime::driver::linux::netlink::Netlink;
-use netc_runtime::engine::{self, Action, Inventory, Object, ObjectKey, Observed, Plan, Step};
+use netc_runtime::engine::Plan;
+use netc_runtime::node::{self, Failure, Session};
 use netc_runtime::state;
 
 use crate::commands::compile::read_lock;
@@ -89,47 +82,13 @@ pub struct Target {
     pub observed: Option<PathBuf>,
 }
 
-/// Everything a run needs.
-struct Prepared {
-    program: Vec<u8>,
-    peers: Vec<u8>,
-    missing_plugins: Vec<String>,
-    desired: Vec<Object>,
-    owned: Inventory,
-    netlink: Netlink,
-    host: Host,
-}
-
-impl Prepared {
-    fn keys(&self) -> BTreeSet<ObjectKey> {
-        self.desired
-            .iter()
-            .map(Object::key)
-            .chain(self.owned.iter().cloned())
-            .collect()
-    }
-
-    fn observe(&self) -> Result<Observed, String> {
-        let keys = self.keys();
-        let mut observed = self.netlink.observe(&keys).map_err(|e| e.0)?;
-        let host = self.host.observe(&keys).map_err(|e| e.0)?;
-        observed.0.extend(host.0);
-        Ok(observed)
-    }
-
-    fn plan(&self) -> Result<Plan, String> {
-        Ok(engine::plan(&self.desired, &self.observe()?, &self.owned))
-    }
-
-    fn apply(&self, step: &Step) -> Result<(), String> {
-        match step.object {
-            Object::VxlanLink { .. }
-            | Object::Bridge { .. }
-            | Object::Address { .. }
-            | Object::Route { .. }
-            | Object::Neighbour { .. }
-            | Object::Fdb { .. } => self.netlink.apply(step).map_err(|e| e.0),
-            _ => self.host.apply(step).map_err(|e| e.0),
+impl Target {
+    fn node_target(&self) -> node::Target {
+        node::Target {
+            node: self.node.clone(),
+            netns: self.netns.clone(),
+            root: self.root.clone(),
+            state_dir: self.state_dir.clone(),
         }
     }
 }
@@ -142,20 +101,17 @@ pub fn plan(target: &Target) -> Outcome {
     if loaded.2.os == ProgramOs::Windows {
         return super::windows::plan(target, &loaded.2);
     }
-    let prepared = match prepare(target, loaded) {
-        Ok(prepared) => prepared,
-        Err(outcome) => return outcome,
+    let session = match Session::new(&target.node_target(), loaded.0, loaded.1) {
+        Ok(session) => session,
+        Err(message) => return fail(message),
     };
-    let plan = match prepared.plan() {
+    let plan = match session.plan() {
         Ok(plan) => plan,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Outcome::Failure;
-        }
+        Err(message) => return fail(message),
     };
     print_plan(&plan, target.format);
-    report_missing_plugins(&prepared.missing_plugins);
-    if plan.conflicts.is_empty() && prepared.missing_plugins.is_empty() {
+    report_missing_plugins(session.missing_plugins());
+    if plan.conflicts.is_empty() && session.missing_plugins().is_empty() {
         Outcome::Clean
     } else {
         Outcome::Problems
@@ -168,153 +124,68 @@ pub fn apply(target: &Target) -> Outcome {
         Err(outcome) => return outcome,
     };
     if loaded.2.os == ProgramOs::Windows {
-        eprintln!(
-            "error: node {} runs Windows, and netc does not execute the Windows driver: run `netc plan --node {} --format powershell` and the script it prints on the node",
+        return fail(format!(
+            "node {} runs Windows, and netc does not execute the Windows driver: run `netc plan --node {} --format powershell` and the script it prints on the node",
             target.node, target.node
-        );
-        return Outcome::Failure;
+        ));
     }
     let euid = nix::unistd::geteuid();
     if !euid.is_root() {
-        eprintln!(
-            "error: `netc apply` changes network devices, routes, sysctls and files, so it must run as root (effective uid is {euid}); nothing was changed"
-        );
-        return Outcome::Failure;
+        return fail(format!(
+            "`netc apply` changes network devices, routes, sysctls and files, so it must run as root (effective uid is {euid}); nothing was changed"
+        ));
     }
-    let prepared = match prepare(target, loaded) {
-        Ok(prepared) => prepared,
-        Err(outcome) => return outcome,
+    let session = match Session::new(&target.node_target(), loaded.0, loaded.1) {
+        Ok(session) => session,
+        Err(message) => return fail(message),
     };
-    let observed = match prepared.observe() {
+    let observed = match session.observe() {
         Ok(observed) => observed,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Outcome::Failure;
-        }
+        Err(message) => return fail(message),
     };
-    let plan = engine::plan(&prepared.desired, &observed, &prepared.owned);
+    let plan = session.plan_from(&observed);
     print_plan(&plan, target.format);
-    if !plan.conflicts.is_empty() {
-        eprintln!("error: the plan has conflicts; nothing was changed");
-        return Outcome::Problems;
-    }
-    if !prepared.missing_plugins.is_empty() {
-        report_missing_plugins(&prepared.missing_plugins);
-        eprintln!("error: CNI plugins are missing; nothing was changed");
-        return Outcome::Problems;
-    }
-    // Write-ahead: whatever this run creates is owned before it exists.
-    let created: Inventory = plan
-        .steps
-        .iter()
-        .filter(|step| step.action == Action::Create && !prepared.owned.contains(&step.key))
-        .map(|step| step.key.clone())
-        .collect();
-    if let Err(message) = state::journal(&target.state_dir, &prepared.owned, created.iter().cloned()) {
-        eprintln!("error: {message}; nothing was changed");
-        return Outcome::Failure;
-    }
-    for (done, step) in plan.steps.iter().enumerate() {
-        if let Err(message) = prepared.apply(step) {
-            eprintln!("error: {message}");
-            undo(&prepared, &plan.steps[..done], &observed);
-            return settle_failed(&prepared, &created, &target.state_dir);
+    match session.apply(&observed, &plan) {
+        Ok(applied) => {
+            let summary = node::summary(&applied.plan, ["created", "updated", "recreated", "deleted"]);
+            let writes = applied.netlink_writes;
+            match target.format {
+                PlanFormat::Json => eprintln!("applied: {summary} ({writes} netlink writes)"),
+                _ => println!("Applied: {summary} ({writes} netlink writes)."),
+            }
+            Outcome::Clean
+        }
+        Err(failure) => {
+            if let Failure::MissingPlugins(missing) = &failure {
+                report_missing_plugins(missing);
+            }
+            eprintln!("error: {failure}");
+            match &failure {
+                Failure::Step { notes, .. } => {
+                    for note in notes {
+                        eprintln!("  {note}");
+                    }
+                }
+                Failure::Drift(remaining) => eprint!("{remaining}"),
+                _ => {}
+            }
+            match failure {
+                Failure::Before(_) | Failure::Commit(_) => Outcome::Failure,
+                _ => Outcome::Problems,
+            }
         }
     }
-    // Verify: the host must now match the program.
-    let remaining = match prepared.plan() {
-        Ok(mut remaining) => {
-            remaining.steps.retain(|step| !tolerated(step));
-            remaining
-        }
-        Err(message) => {
-            eprintln!("error: observing after apply: {message}");
-            return Outcome::Problems;
-        }
-    };
-    if !remaining.is_empty() {
-        eprintln!("error: the host still differs from the program after apply:");
-        eprint!("{remaining}");
-        return Outcome::Problems;
-    }
-    let inventory = engine::plan::next_inventory(&prepared.desired);
-    if let Err(message) = state::commit(&target.state_dir, &inventory, &prepared.program, &prepared.peers) {
-        eprintln!("error: applied, but {message}");
-        return Outcome::Failure;
-    }
-    let summary = summary(&plan, ["created", "updated", "recreated", "deleted"]);
-    let writes = prepared.netlink.writes();
-    match target.format {
-        PlanFormat::Json => eprintln!("applied: {summary} ({writes} netlink writes)"),
-        _ => println!("Applied: {summary} ({writes} netlink writes)."),
-    }
-    Outcome::Clean
 }
 
-/// After a failed apply and its undo: the inventory keeps what it owned
-/// before plus whatever this run created that is still there (an undo that
-/// failed), so nothing netc made is ever forgotten.
-fn settle_failed(prepared: &Prepared, created: &Inventory, state_dir: &Path) -> Outcome {
-    let mut inventory = prepared.owned.clone();
-    match prepared.observe() {
-        Ok(now) => inventory.extend(created.iter().filter(|key| now.get(key).is_some()).cloned()),
-        // Cannot tell: keep every key this run may have created.
-        Err(_) => inventory.extend(created.iter().cloned()),
-    }
-    let left = inventory.len() - prepared.owned.len();
-    match state::write_inventory(state_dir, &inventory) {
-        Ok(()) if left == 0 => eprintln!(
-            "apply failed and was undone; the host is as before this run, and the inventory in `{}` as it was",
-            state_dir.display()
-        ),
-        Ok(()) => eprintln!(
-            "apply failed; {left} object(s) this run created could not be removed and stay in the inventory in `{}`, so the next apply prunes or keeps them",
-            state_dir.display()
-        ),
-        Err(message) => eprintln!("error: {message}"),
-    }
-    Outcome::Problems
+fn fail(message: String) -> Outcome {
+    eprintln!("error: {message}");
+    Outcome::Failure
 }
 
 /// Print the CNI plugin binaries the program needs but this host lacks.
 fn report_missing_plugins(missing: &[String]) {
     for plugin in missing {
         eprintln!("error: CNI plugin `{plugin}` is missing: the node's CNI configuration calls it, and pods cannot start without it (install Debian's containernetworking-plugins or the CNI release into that directory)");
-    }
-}
-/// After apply, a create of a `best_effort` sysctl means its key does not
-/// exist on this host: fine.
-fn tolerated(step: &Step) -> bool {
-    step.action == Action::Create && matches!(step.object, Object::Sysctl { best_effort: true, .. })
-}
-
-/// Undo `applied` in reverse, best effort, reporting what cannot be undone.
-fn undo(prepared: &Prepared, applied: &[Step], observed: &Observed) {
-    for step in applied.iter().rev() {
-        let old = observed.get(&step.key).cloned();
-        let reverse = match (step.action, old) {
-            (Action::Create, _) if matches!(step.key, ObjectKey::Module(_) | ObjectKey::Sysctl(_)) => None,
-            (Action::Create, _) => Some((Action::Delete, step.object.clone())),
-            (Action::Update, Some(old)) => Some((Action::Update, old)),
-            (Action::Recreate, Some(old)) => Some((Action::Recreate, old)),
-            (Action::Delete, Some(old)) => Some((Action::Create, old)),
-            _ => None,
-        };
-        let Some((action, object)) = reverse else {
-            eprintln!("  not undone: {}", step.object);
-            continue;
-        };
-        let reverse = Step {
-            action,
-            key: step.key.clone(),
-            object,
-            reason: "undo".into(),
-            disruption: step.disruption,
-        };
-        match prepared.apply(&reverse) {
-            Ok(()) => eprintln!("  undone: {}", step.object),
-            Err(message) => eprintln!("  cannot undo {}: {message}", step.object),
-        }
     }
 }
 
@@ -329,21 +200,10 @@ fn print_plan(plan: &Plan, format: PlanFormat) {
             print!("{plan}");
             println!(
                 "Plan: {}.",
-                summary(plan, ["to create", "to update", "to recreate", "to delete"])
+                node::summary(plan, ["to create", "to update", "to recreate", "to delete"])
             );
         }
     }
-}
-
-/// `N to create, N to update, N to recreate, N to delete` (with `words`).
-fn summary(plan: &Plan, words: [&str; 4]) -> String {
-    let count = |action| plan.steps.iter().filter(|s| s.action == action).count();
-    [Action::Create, Action::Update, Action::Recreate, Action::Delete]
-        .iter()
-        .zip(words)
-        .map(|(action, word)| format!("{} {word}", count(*action)))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The program (bytes and parsed) and the peer table (bytes).
@@ -365,12 +225,7 @@ fn load(target: &Target) -> Result<Loaded, Outcome> {
             }
         },
         (Some(file), _) => compiled(file, &target.node)?,
-        (None, Some(dir)) => {
-            let read = |path: PathBuf| fs::read(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()));
-            let program = read(dir.join("nodes").join(&target.node).join("program.json")).map_err(fail)?;
-            let peers = read(dir.join("peers.json")).map_err(fail)?;
-            (program, peers)
-        }
+        (None, Some(dir)) => node::read_compiled(dir, &target.node).map_err(fail)?,
         (None, None) => return Err(fail("give a topology FILE or --from DIR".into())),
     };
     let parsed: Program =
@@ -390,28 +245,6 @@ fn load(target: &Target) -> Result<Loaded, Outcome> {
         )));
     }
     Ok((program, peers, parsed))
-}
-
-fn prepare(target: &Target, (program, peers, parsed): Loaded) -> Result<Prepared, Outcome> {
-    let fail = |message: String| {
-        eprintln!("error: {message}");
-        Outcome::Failure
-    };
-    let peer_table: PeerTable = serde_json::from_slice(&peers).map_err(|e| fail(format!("peers.json: {e}")))?;
-    let desired = engine::desired(&parsed, &peer_table).map_err(|e| fail(e.0))?;
-    let owned = state::read_inventory(&target.state_dir).map_err(fail)?;
-    let netlink = Netlink::in_namespace(target.netns.as_deref()).map_err(|e| fail(e.0))?;
-    let host = Host::new(&target.root, target.netns.as_deref());
-    let missing_plugins = host.missing_cni_plugins(&parsed);
-    Ok(Prepared {
-        program,
-        peers,
-        missing_plugins,
-        desired,
-        owned,
-        netlink,
-        host,
-    })
 }
 
 /// Compile `file` in memory: the node's `program.json` and `peers.json`.
