@@ -12,12 +12,16 @@
 //!
 //! `files` reads sources and writes files and output trees atomically.
 //!
+//! `agent` is the git-watched node agent: fetch, judge, apply, correct
+//! drift, record status, serve metrics.
+//!
 //! `node` is the apply transaction on a Linux node (journal, steps, undo,
 //! verify, commit) that `netc apply` and the agent share.
 //!
 //! `state` is the state directory: the inventory of what netc created and
 //! the last program applied.
 
+pub mod agent;
 pub mod driver;
 pub mod engine;
 pub mod files;

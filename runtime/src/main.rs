@@ -30,6 +30,8 @@ Examples:
   netc plan --node node-1 --from out/           # what apply would change on this node
   sudo netc apply --node node-1 --from out/     # make this node match its program
   netc diff --base origin/main --format markdown  # pull request preview of HEAD's change
+  sudo netc agent --repo https://git.example/net.git --path cluster.netc --node node-1
+  netc status                                   # what the agent applied, attempted, held
 
 Exit codes: 0 clean or warnings only, 1 errors in the topology, 2 usage or I/O errors
 (`netc diff`: 0 no change, 1 error, 2 changes).")]
@@ -124,6 +126,19 @@ enum Command {
     /// Exit codes: 0 no change, 1 error (head does not compile, unknown
     /// revision or path), 2 changes.
     Diff(commands::diff::DiffArgs),
+    /// Follow a git branch and keep this node at its latest good commit.
+    ///
+    /// Every --interval (with jitter): fetch; a new commit is applied unless
+    /// it does not compile, does not descend from the last applied one
+    /// (anti-rollback), is not signed by an allowed key (when keys are
+    /// given), or needs cluster downtime without --allow-disruption or a
+    /// `Netc-Allow-Disruption: yes` trailer. In between, drift is corrected
+    /// from the last good program. Status in --state-dir (`netc status`),
+    /// /metrics and /healthz on --listen. Root only.
+    Agent(commands::agent::AgentArgs),
+    /// Print the agent's status: last applied and attempted revisions, the
+    /// last five applies, the last error and the inventory size.
+    Status(commands::agent::StatusArgs),
     Graph {
         /// The `.netc` topology.
         #[arg(value_name = "FILE")]
@@ -165,6 +180,8 @@ fn main() -> ExitCode {
         Command::Plan(target) => commands::apply::plan(&target),
         Command::Apply(target) => commands::apply::apply(&target),
         Command::Diff(args) => commands::diff::run(&args),
+        Command::Agent(args) => commands::agent::agent(&args),
+        Command::Status(args) => commands::agent::status(&args),
         Command::Graph { file, format } => commands::graph::run(&file, format),
     };
     ExitCode::from(outcome.code())

@@ -1,0 +1,753 @@
+//! `netc agent` against a real git remote: a bare repository served by
+//! `git daemon` on 127.0.0.1, commits pushed to it by the `git` command, and
+//! the agent applying static-vxlan's node-1 into a network namespace.
+//!
+//! Fault tests (issue 5): an invalid commit changes nothing and is
+//! reported, the next good one applies; the remote goes down and comes back
+//! (backoff, state kept, recovery); a force-push that rewinds history is
+//! refused; a downtime-class change is held until the commit trailer allows
+//! it; unsigned or wrongly signed commits are refused when keys are
+//! required; the local clone deleted or corrupted is cloned again; the
+//! agent killed with SIGKILL mid-apply converges on restart; /metrics,
+//! /healthz and `netc status` report it all.
+//!
+//! Needs root (namespaces); skipped with a printed reason otherwise, unless
+//! `NETC_REQUIRE_ROOT_TESTS=1`. Network safety: each test has its own
+//! namespace (unique name, deleted by a guard) with its underlay veth pair
+//! inside it; only 198.18.0.0/16 and 198.51.100.0/24 there; git daemon and
+//! the metrics server listen on 127.0.0.1 only, on ports the kernel picked;
+//! every wait is bounded.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+mod common;
+use common::{is_root, run, skip};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn example(name: &str) -> String {
+    fs::read_to_string(workspace().join("examples").join(name)).unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `git daemon` serving `base` on 127.0.0.1:`port`; stopped on drop. The
+/// `git-daemon` program is started directly (not through `git daemon`,
+/// which would leave it running as a grandchild when killed).
+struct Daemon(Child);
+
+impl Daemon {
+    fn start(base: &Path, port: u16) -> Daemon {
+        let exec_path = run(&["git", "--exec-path"]);
+        let child = Command::new(Path::new(exec_path.trim()).join("git-daemon"))
+            .args(["--reuseaddr", "--export-all", "--listen=127.0.0.1"])
+            .arg(format!("--port={port}"))
+            .arg(format!("--base-path={}", base.display()))
+            .arg(base)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Bounded wait until it accepts connections.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "git daemon did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Daemon(child)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// node-1's namespace, with its underlay address on a veth pair inside it.
+struct Namespace(String);
+
+impl Namespace {
+    fn new(tag: &str) -> Namespace {
+        let ns = Namespace(format!("netc-ag-{}-{tag}", std::process::id()));
+        run(&["ip", "netns", "add", &ns.0]);
+        run(&[
+            "ip", "link", "add", "under0", "netns", &ns.0, "type", "veth", "peer", "name", "under1", "netns", &ns.0,
+        ]);
+        run(&["ip", "-n", &ns.0, "addr", "add", "198.51.100.11/24", "dev", "under0"]);
+        for dev in ["lo", "under0", "under1"] {
+            run(&["ip", "-n", &ns.0, "link", "set", dev, "up"]);
+        }
+        ns
+    }
+
+    fn routes(&self) -> Vec<String> {
+        let json: Value =
+            serde_json::from_str(&run(&["ip", "-j", "-n", &self.0, "route", "show", "proto", "211"])).unwrap();
+        let mut routes: Vec<String> = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["dst"].as_str().unwrap().to_owned())
+            .collect();
+        routes.sort();
+        routes
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// A remote (bare, served by git daemon), a work clone that commits and
+/// pushes to it, and node-1's namespace, root and state directory.
+struct Lab {
+    temp: tempfile::TempDir,
+    port: u16,
+    daemon: Option<Daemon>,
+    ns: Namespace,
+    commits: u32,
+}
+
+impl Lab {
+    fn new(tag: &str) -> Lab {
+        let temp = tempfile::tempdir().unwrap();
+        let served = temp.path().join("served");
+        fs::create_dir_all(&served).unwrap();
+        run(&[
+            "git",
+            "init",
+            "-q",
+            "--bare",
+            "-b",
+            "main",
+            served.join("net.git").to_str().unwrap(),
+        ]);
+        let work = temp.path().join("work");
+        run(&["git", "init", "-q", "-b", "main", work.to_str().unwrap()]);
+        let root = temp.path().join("root");
+        let bin = root.join("opt/cni/bin");
+        fs::create_dir_all(&bin).unwrap();
+        for plugin in ["bridge", "host-local", "portmap"] {
+            fs::write(bin.join(plugin), "#!/bin/sh\n").unwrap();
+        }
+        let port = free_port();
+        let daemon = Some(Daemon::start(&served, port));
+        let lab = Lab {
+            temp,
+            port,
+            daemon,
+            ns: Namespace::new(tag),
+            commits: 0,
+        };
+        lab.git(&[
+            "remote",
+            "add",
+            "origin",
+            lab.served().join("net.git").to_str().unwrap(),
+        ]);
+        lab
+    }
+
+    fn served(&self) -> PathBuf {
+        self.temp.path().join("served")
+    }
+
+    fn work(&self) -> PathBuf {
+        self.temp.path().join("work")
+    }
+
+    fn state(&self) -> PathBuf {
+        self.temp.path().join("state")
+    }
+
+    fn url(&self) -> String {
+        format!("git://127.0.0.1:{}/net.git", self.port)
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        let output = Command::new("git")
+            .args(args)
+            .current_dir(self.work())
+            .env("GIT_AUTHOR_NAME", "netc test")
+            .env("GIT_AUTHOR_EMAIL", "test@netc.invalid")
+            .env("GIT_COMMITTER_NAME", "netc test")
+            .env("GIT_COMMITTER_EMAIL", "test@netc.invalid")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", self.temp.path())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "git {args:?}: {}", text(&output));
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+
+    /// Commit `topology` (and the example's lock file) and push; the id.
+    fn commit(&mut self, topology: &str, message: &str, extra: &[&str]) -> String {
+        fs::write(self.work().join("cluster.netc"), topology).unwrap();
+        fs::write(self.work().join("cluster.netc.lock"), example("static-vxlan.netc.lock")).unwrap();
+        self.git(&["add", "-A"]);
+        let mut args = vec!["commit", "-q", "--allow-empty", "-m", message];
+        args.extend_from_slice(extra);
+        self.git(&args);
+        self.commits += 1;
+        self.git(&["push", "-q", "--force", "origin", "main"]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    fn agent_args(&self) -> Vec<String> {
+        [
+            "agent",
+            "--repo",
+            &self.url(),
+            "--branch",
+            "main",
+            "--path",
+            "cluster.netc",
+            "--node",
+            "node-1",
+            "--state-dir",
+            self.state().to_str().unwrap(),
+            "--netns",
+            &self.ns.0,
+            "--root",
+            self.temp.path().join("root").to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+
+    /// One round of the agent (`--once`) with `extra` arguments.
+    fn once(&self, extra: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_netc"))
+            .args(self.agent_args())
+            .args(["--once", "--listen", "off"])
+            .args(extra)
+            .output()
+            .unwrap()
+    }
+
+    fn status(&self) -> Value {
+        let output = Command::new(env!("CARGO_BIN_EXE_netc"))
+            .args([
+                "status",
+                "--format",
+                "json",
+                "--state-dir",
+                self.state().to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", text(&output));
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+
+    /// `netc plan --last-good`: empty when the host is at the last good
+    /// program.
+    fn at_last_good(&self) -> bool {
+        let output = Command::new(env!("CARGO_BIN_EXE_netc"))
+            .args(["plan", "--node", "node-1", "--last-good", "--netns", &self.ns.0])
+            .arg("--root")
+            .arg(self.temp.path().join("root"))
+            .arg("--state-dir")
+            .arg(self.state())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout) == "Plan: 0 to create, 0 to update, 0 to recreate, 0 to delete.\n"
+    }
+}
+
+fn topology(count: u32) -> String {
+    example("static-vxlan.netc").replace("count 3", &format!("count {count}"))
+}
+
+/// node-1's peer routes for `count` nodes, sorted as `Namespace::routes`.
+fn subnets(count: u32) -> Vec<String> {
+    let mut subnets: Vec<String> = (1..count).map(|i| format!("198.18.{i}.0/24")).collect();
+    subnets.sort();
+    subnets
+}
+
+fn prerequisites() -> bool {
+    if !is_root() {
+        return !skip("not root (network namespaces)");
+    }
+    true
+}
+
+#[test]
+fn invalid_commits_change_nothing_and_the_next_good_one_applies() {
+    if !prerequisites() {
+        return;
+    }
+    let mut lab = Lab::new("inv");
+    let good = lab.commit(&topology(3), "three nodes", &[]);
+    let first = lab.once(&[]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    assert_eq!(lab.ns.routes(), subnets(3));
+    assert_eq!(lab.status()["status"]["last_applied"]["revision"], good.as_str());
+
+    let broken = lab.commit(&topology(4).replace("vni  4096", "vni  banana"), "broken", &[]);
+    let refused = lab.once(&[]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert_eq!(lab.ns.routes(), subnets(3), "nothing changed");
+    assert!(lab.at_last_good());
+    let status = lab.status();
+    assert_eq!(status["status"]["last_applied"]["revision"], good.as_str());
+    let attempted = &status["status"]["last_attempted"];
+    assert_eq!(attempted["revision"], broken.as_str());
+    assert_eq!(attempted["result"], "invalid");
+    let message = attempted["message"].as_str().unwrap();
+    assert!(
+        message.contains("cluster.netc:12:") && message.contains("does not compile"),
+        "{message}"
+    );
+    // Judged again by the next run: still not applied, still nothing changed.
+    assert_eq!(lab.once(&[]).status.code(), Some(1));
+    assert_eq!(lab.ns.routes(), subnets(3));
+
+    let next = lab.commit(&topology(4), "four nodes", &[]);
+    let applied = lab.once(&[]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    assert_eq!(lab.ns.routes(), subnets(4));
+    assert_eq!(lab.status()["status"]["last_applied"]["revision"], next.as_str());
+    assert_eq!(lab.status()["status"]["history"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn the_remote_goes_down_and_comes_back() {
+    if !prerequisites() {
+        return;
+    }
+    let mut lab = Lab::new("down");
+    let good = lab.commit(&topology(3), "three nodes", &[]);
+    assert_eq!(lab.once(&[]).status.code(), Some(0));
+    lab.daemon = None; // stopped
+
+    let down = lab.once(&[]);
+    assert_eq!(down.status.code(), Some(2), "{}", text(&down));
+    let status = lab.status();
+    assert!(
+        status["status"]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot fetch"),
+        "{status}"
+    );
+    assert_eq!(
+        status["status"]["last_applied"]["revision"],
+        good.as_str(),
+        "state kept"
+    );
+    assert_eq!(lab.ns.routes(), subnets(3), "host kept");
+
+    // Drift is still corrected from the last good program while it is down.
+    run(&["ip", "-n", &lab.ns.0, "route", "del", "198.18.1.0/24"]);
+    assert_eq!(lab.once(&[]).status.code(), Some(2));
+    assert_eq!(lab.ns.routes(), subnets(3), "drift corrected without the remote");
+
+    // Backoff: with a 200 ms interval, failed fetches space out (200, 400,
+    // 800, 1600 ms...), so 3 s see far fewer than 15 attempts.
+    let port = free_port();
+    let mut agent = Command::new(env!("CARGO_BIN_EXE_netc"))
+        .args(lab.agent_args())
+        .args(["--interval", "200ms", "--listen", &format!("127.0.0.1:{port}")])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let metrics = http_get(port, "/metrics");
+    let _ = agent.kill();
+    let _ = agent.wait();
+    let failures = counter(&metrics, "netc_fetch_failures_total");
+    assert!((2..=6).contains(&failures), "{failures} fetches in 3 s:\n{metrics}");
+
+    // Back up: the next round recovers.
+    lab.daemon = Some(Daemon::start(&lab.served(), lab.port));
+    let next = lab.commit(&topology(4), "four nodes", &[]);
+    let up = lab.once(&[]);
+    assert_eq!(up.status.code(), Some(0), "{}", text(&up));
+    assert_eq!(lab.ns.routes(), subnets(4));
+    let status = lab.status();
+    assert_eq!(status["status"]["last_applied"]["revision"], next.as_str());
+    assert!(status["status"]["last_error"].is_null());
+}
+
+#[test]
+fn a_force_push_that_rewinds_history_is_refused() {
+    if !prerequisites() {
+        return;
+    }
+    let mut lab = Lab::new("rew");
+    lab.commit(&topology(3), "three nodes", &[]);
+    let four = lab.commit(&topology(4), "four nodes", &[]);
+    assert_eq!(lab.once(&[]).status.code(), Some(0));
+    assert_eq!(lab.ns.routes(), subnets(4));
+
+    // Rewind: main back to its first commit plus a different one.
+    lab.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    let rewritten = lab.commit(&topology(2), "two nodes, rewritten history", &[]);
+    let refused = lab.once(&[]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let status = lab.status();
+    assert_eq!(status["status"]["last_attempted"]["revision"], rewritten.as_str());
+    assert_eq!(status["status"]["last_attempted"]["result"], "refused");
+    assert!(status["status"]["last_attempted"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not a descendant of the last applied revision"));
+    assert_eq!(status["status"]["last_applied"]["revision"], four.as_str());
+    assert_eq!(lab.ns.routes(), subnets(4), "nothing changed");
+
+    // Forced on purpose, it applies.
+    let forced = lab.once(&["--allow-rollback"]);
+    assert_eq!(forced.status.code(), Some(0), "{}", text(&forced));
+    assert_eq!(lab.ns.routes(), subnets(2));
+}
+
+#[test]
+fn a_downtime_change_is_held_until_the_trailer_allows_it() {
+    if !prerequisites() {
+        return;
+    }
+    let mut lab = Lab::new("hold");
+    lab.commit(&topology(3), "vxlan", &[]);
+    assert_eq!(lab.once(&[]).status.code(), Some(0));
+    let host_gw = topology(3).replace("backend vxlan {\n    vni  4096\n    port 4789\n  }", "backend host-gw");
+    assert_ne!(host_gw, topology(3));
+    let held = lab.commit(&host_gw, "switch to host-gw", &[]);
+    let output = lab.once(&[]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let status = lab.status();
+    assert_eq!(status["status"]["last_attempted"]["revision"], held.as_str());
+    assert_eq!(status["status"]["last_attempted"]["result"], "held");
+    let message = status["status"]["last_attempted"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("backend vxlan → host-gw") && message.contains("Netc-Allow-Disruption: yes"),
+        "{message}"
+    );
+    assert!(
+        run(&["ip", "-n", &lab.ns.0, "link"]).contains("flannel.4096"),
+        "still vxlan"
+    );
+
+    lab.commit(&host_gw, "switch to host-gw", &["-m", "Netc-Allow-Disruption: yes"]);
+    let allowed = lab.once(&[]);
+    assert_eq!(allowed.status.code(), Some(0), "{}", text(&allowed));
+    assert!(
+        !run(&["ip", "-n", &lab.ns.0, "link"]).contains("flannel.4096"),
+        "the vxlan device was pruned"
+    );
+    let routes = run(&["ip", "-n", &lab.ns.0, "route", "show", "proto", "211"]);
+    assert!(routes.contains("198.18.1.0/24 via 198.51.100.12"), "{routes}");
+}
+
+#[test]
+fn signatures_are_required_when_keys_are_given() {
+    if !prerequisites() {
+        return;
+    }
+    if Command::new("ssh-keygen").arg("-?").output().is_err() && skip("no ssh-keygen (openssh-client)") {
+        return;
+    }
+    let mut lab = Lab::new("sig");
+    let keys = lab.temp.path().join("keys");
+    fs::create_dir_all(&keys).unwrap();
+    for name in ["trusted", "stranger"] {
+        run(&[
+            "ssh-keygen",
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            name,
+            "-f",
+            keys.join(name).to_str().unwrap(),
+        ]);
+    }
+    let trusted = fs::read_to_string(keys.join("trusted.pub")).unwrap();
+    let allowed = keys.join("allowed_signers");
+    fs::write(&allowed, format!("test@netc.invalid {trusted}")).unwrap();
+    lab.git(&["config", "gpg.format", "ssh"]);
+    let sign_with = |name: &str| format!("user.signingkey={}", keys.join(name).display());
+
+    let unsigned = lab.commit(&topology(3), "unsigned", &[]);
+    let required = ["--allowed-signers", allowed.to_str().unwrap()];
+    let output = lab.once(&required);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let attempted = &lab.status()["status"]["last_attempted"];
+    assert_eq!(attempted["revision"], unsigned.as_str());
+    assert_eq!(attempted["result"], "refused");
+    assert!(attempted["message"].as_str().unwrap().contains("not signed"));
+    assert!(lab.ns.routes().is_empty(), "nothing applied");
+
+    lab.git(&[
+        "-c",
+        &sign_with("stranger"),
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-S",
+        "-m",
+        "signed by a stranger",
+    ]);
+    lab.git(&["push", "-q", "origin", "main"]);
+    let output = lab.once(&required);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let message = lab.status()["status"]["last_attempted"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("not in"), "{message}");
+
+    lab.git(&[
+        "-c",
+        &sign_with("trusted"),
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-S",
+        "-m",
+        "signed",
+    ]);
+    lab.git(&["push", "-q", "origin", "main"]);
+    let output = lab.once(&required);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(lab.ns.routes(), subnets(3));
+}
+
+#[test]
+fn a_deleted_or_corrupted_clone_is_cloned_again() {
+    if !prerequisites() {
+        return;
+    }
+    let mut lab = Lab::new("clone");
+    lab.commit(&topology(3), "three nodes", &[]);
+    assert_eq!(lab.once(&[]).status.code(), Some(0));
+    let clone = lab.state().join("repo.git");
+
+    fs::remove_dir_all(&clone).unwrap();
+    lab.commit(&topology(4), "four", &[]);
+    let output = lab.once(&[]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(lab.ns.routes(), subnets(4));
+
+    // Corrupt it: every object file replaced by garbage, HEAD too.
+    let mut pending = vec![clone.join("objects")];
+    while let Some(dir) = pending.pop() {
+        for entry in fs::read_dir(&dir).unwrap().flatten() {
+            if entry.path().is_dir() {
+                pending.push(entry.path());
+            } else {
+                let mut file = fs::OpenOptions::new()
+                    .write(true)
+                    .truncate(true)
+                    .open(entry.path())
+                    .unwrap();
+                file.write_all(b"garbage").unwrap();
+            }
+        }
+    }
+    fs::write(clone.join("HEAD"), "garbage\n").unwrap();
+    lab.commit(&topology(5), "five", &[]);
+    let output = lab.once(&[]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(lab.ns.routes(), subnets(5));
+}
+
+#[test]
+fn sigkill_mid_apply_then_restart_converges_and_metrics_report() {
+    if !prerequisites() {
+        return;
+    }
+    let mut lab = Lab::new("kill");
+    let big = topology(150);
+    let head = lab.commit(&big, "150 nodes", &[]);
+    // Kill the running agent at several points of its first apply.
+    for delay in [30, 60, 120, 250] {
+        let mut agent = Command::new(env!("CARGO_BIN_EXE_netc"))
+            .args(lab.agent_args())
+            .args(["--interval", "1s", "--listen", "off"])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay));
+        let _ = agent.kill();
+        let _ = agent.wait();
+    }
+    let port = free_port();
+    let mut agent = Command::new(env!("CARGO_BIN_EXE_netc"))
+        .args(lab.agent_args())
+        .args([
+            "--interval",
+            "300ms",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--log-format",
+            "json",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut metrics = String::new();
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        metrics = http_get(port, "/metrics");
+        if metrics.contains(&format!("netc_last_applied_info{{revision=\"{head}\"}} 1"))
+            && counter(&metrics, "netc_reconciles_total") >= 2
+        {
+            break;
+        }
+    }
+    let health = http_get(port, "/healthz");
+    let _ = agent.kill();
+    let mut logs = String::new();
+    let _ = agent.stderr.take().unwrap().read_to_string(&mut logs);
+    let _ = agent.wait();
+    assert!(
+        metrics.contains(&format!("netc_last_applied_info{{revision=\"{head}\"}} 1")),
+        "{metrics}"
+    );
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    for line in logs.lines() {
+        let event: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(event["level"].is_string() && event["fields"].is_object(), "{line}");
+    }
+    assert_eq!(lab.ns.routes(), subnets(150));
+    assert!(lab.at_last_good(), "converged");
+    let inventory = lab.status()["inventory"].as_array().unwrap().len();
+    assert!(inventory > 3 * 149, "{inventory} objects owned");
+
+    // `netc status` for humans.
+    let human = Command::new(env!("CARGO_BIN_EXE_netc"))
+        .args(["status", "--state-dir", lab.state().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let human = String::from_utf8_lossy(&human.stdout);
+    assert!(human.contains(&format!("last applied:   {head}")), "{human}");
+    assert!(human.contains("objects owned"), "{human}");
+}
+
+/// `GET path` on 127.0.0.1:`port`: the whole response, or "" if nothing
+/// answered.
+fn http_get(port: u16, path: &str) -> String {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let _ = write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
+}
+
+fn counter(metrics: &str, name: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn openpgp_signatures_are_checked_against_a_keyring() {
+    if !prerequisites() {
+        return;
+    }
+    if Command::new("gpg").arg("--version").output().is_err() && skip("no gpg (gnupg)") {
+        return;
+    }
+    let mut lab = Lab::new("gpg");
+    let home = lab.temp.path().join("gnupg");
+    fs::create_dir_all(&home).unwrap();
+    let gpg = |args: &[&str]| -> Output {
+        Command::new("gpg")
+            .env("GNUPGHOME", &home)
+            .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let generated = gpg(&[
+        "--quick-gen-key",
+        "netc test <test@netc.invalid>",
+        "ed25519",
+        "sign",
+        "never",
+    ]);
+    assert!(generated.status.success(), "{}", text(&generated));
+    let keyring = lab.temp.path().join("trusted.gpg");
+    let exported = gpg(&["--export", "--output", keyring.to_str().unwrap(), "test@netc.invalid"]);
+    assert!(exported.status.success(), "{}", text(&exported));
+    // Stop the gpg-agent this started, whatever happens below.
+    struct StopAgent(PathBuf);
+    impl Drop for StopAgent {
+        fn drop(&mut self) {
+            let _ = Command::new("gpgconf")
+                .env("GNUPGHOME", &self.0)
+                .args(["--kill", "gpg-agent"])
+                .status();
+        }
+    }
+    let _stop = StopAgent(home.clone());
+
+    fs::write(lab.work().join("cluster.netc"), topology(3)).unwrap();
+    fs::write(lab.work().join("cluster.netc.lock"), example("static-vxlan.netc.lock")).unwrap();
+    lab.git(&["add", "-A"]);
+    let signed = Command::new("git")
+        .current_dir(lab.work())
+        .env("GNUPGHOME", &home)
+        .env("GIT_COMMITTER_NAME", "netc test")
+        .env("GIT_COMMITTER_EMAIL", "test@netc.invalid")
+        .env("GIT_AUTHOR_NAME", "netc test")
+        .env("GIT_AUTHOR_EMAIL", "test@netc.invalid")
+        .args([
+            "-c",
+            "user.signingkey=test@netc.invalid",
+            "commit",
+            "-q",
+            "-S",
+            "-m",
+            "signed with OpenPGP",
+        ])
+        .output()
+        .unwrap();
+    assert!(signed.status.success(), "{}", text(&signed));
+    lab.git(&["push", "-q", "origin", "main"]);
+
+    let output = lab.once(&["--gpg-keyring", keyring.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(lab.ns.routes(), subnets(3));
+
+    // With a keyring configured, an unsigned commit is refused.
+    lab.commit(&topology(4), "unsigned", &[]);
+    let output = lab.once(&["--gpg-keyring", keyring.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert_eq!(lab.ns.routes(), subnets(3));
+}
