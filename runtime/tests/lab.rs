@@ -16,6 +16,12 @@
 //!    else changes (a foreign route included), pods still reach each other.
 //! e. MTU: on the vxlan lab, `ping -M do` of exactly the pod MTU crosses
 //!    nodes (one byte more is refused), and a 4 MiB TCP transfer passes.
+//! f. GitOps end to end: a `netc agent` in each of four node namespaces
+//!    watches one local git repository (interval 1 s); a commit that adds
+//!    node-4 reaches every node (routes appear, pods on node-1 reach pods on
+//!    node-4), a commit that removes it prunes it; the commit-to-converged
+//!    time of every node is printed (`-- --nocapture`), not asserted beyond
+//!    a generous bound.
 //!
 //! Needs root and the tools (CNI plugins in `$NETC_CNI_PATH` or
 //! /usr/lib/cni, `ping`, `iptables-restore`, FRR for c); skipped with a
@@ -33,9 +39,12 @@
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "lab/agents.rs"]
+mod agents;
 mod common;
 #[path = "lab/fixture.rs"]
 mod fixture;
@@ -565,4 +574,64 @@ fn vxlan_carries_pod_mtu_packets_and_large_transfers() {
             .unwrap_or_else(|e| panic!("4 MiB {} -> {}: {e}", source.address, target.address));
         assert_eq!(received.length, 4 * 1024 * 1024);
     }
+}
+
+#[test]
+fn agents_carry_commits_to_every_node() {
+    let Some(cni) = prerequisites(false) else {
+        return;
+    };
+    let four = STATIC_VXLAN.replace("count 3", "count 4");
+    let mut lab = Lab::new("ag", &cni, &four, Some(STATIC_VXLAN_LOCK));
+    for index in 0..lab.nodes.len() {
+        lab.install_cni_plugins(index);
+    }
+    let repo = agents::Repo::new(lab.dir.path());
+    let first = repo.commit(STATIC_VXLAN, STATIC_VXLAN_LOCK, "three nodes");
+    let _agents = agents::Agents::start(&lab, &repo, "1s");
+    let three = [0, 1, 2];
+    let limit = Duration::from_secs(30);
+    agents::converge(&three, Instant::now(), limit, "first commit", |i| {
+        agents::last_applied(&lab.nodes[i].state).as_deref() == Some(first.as_str())
+    });
+    for index in three {
+        lab.add_pod(index);
+        lab.add_pod(index);
+    }
+
+    // A commit that adds node-4.
+    let node4 = lab.nodes[3].subnet.to_string();
+    let committed = Instant::now();
+    let second = repo.commit(&four, STATIC_VXLAN_LOCK, "node-4 joins");
+    let mut took = agents::converge(&three, committed, limit, "node-4 added", |i| {
+        agents::has_route(&lab.nodes[i].ns, &node4)
+    });
+    took.extend(agents::converge(&[3], committed, limit, "node-4's own program", |i| {
+        agents::last_applied(&lab.nodes[i].state).as_deref() == Some(second.as_str())
+    }));
+    eprintln!("commit to converged, node added (node-1..node-4): {took:?}");
+    lab.add_pod(3);
+    lab.add_pod(3);
+    assert_pods_reach_each_other(&lab, &[0, 3], SMALL_TRANSFER);
+
+    // A commit that removes it again.
+    let committed = Instant::now();
+    repo.commit(STATIC_VXLAN, STATIC_VXLAN_LOCK, "node-4 leaves");
+    let took = agents::converge(&three, committed, limit, "node-4 removed", |i| {
+        !agents::has_route(&lab.nodes[i].ns, &node4)
+    });
+    eprintln!("commit to converged, node removed (node-1..node-3): {took:?}");
+    for index in three {
+        let ns = &lab.nodes[index].ns;
+        let neighbours = must(&["ip", "-n", ns, "neigh", "show", "dev", "flannel.4096"]);
+        assert!(
+            !neighbours.contains(&lab.nodes[3].subnet.network().to_string()),
+            "{neighbours}"
+        );
+        if let Some(mac) = &lab.nodes[3].mac {
+            let fdb = must(&["bridge", "-n", ns, "fdb", "show", "dev", "flannel.4096"]);
+            assert!(!fdb.contains(mac.as_str()), "{fdb}");
+        }
+    }
+    assert_pods_reach_each_other(&lab, &[0, 1, 2], SMALL_TRANSFER);
 }
