@@ -15,7 +15,7 @@
 //!    created are left), and keep in the inventory only what could not be
 //!    removed; the last good program stays in force;
 //! 4. observe again and require an empty plan (a `best_effort` sysctl whose
-//!    key does not exist is tolerated);
+//!    key does not exist is tolerated); an empty plan needs no second look;
 //! 5. commit: the program and peers as the last good pair, then the exact
 //!    inventory.
 //!
@@ -198,6 +198,17 @@ impl Session {
         if !self.missing_plugins.is_empty() {
             return Err(Failure::MissingPlugins(self.missing_plugins.clone()));
         }
+        let inventory = engine::plan::next_inventory(&self.desired);
+        if plan.steps.is_empty() {
+            // Nothing to change: the observation the plan came from is the
+            // verification. The state is still recorded (the program may be
+            // new even though the host already matches it).
+            state::commit(&self.state_dir, &inventory, &self.program, &self.peers).map_err(Failure::Commit)?;
+            return Ok(Applied {
+                plan: plan.clone(),
+                netlink_writes: 0,
+            });
+        }
         // Write-ahead: whatever this run creates is owned before it exists.
         let created: Inventory = plan
             .steps
@@ -222,7 +233,6 @@ impl Session {
         if !remaining.is_empty() {
             return Err(Failure::Drift(remaining));
         }
-        let inventory = engine::plan::next_inventory(&self.desired);
         state::commit(&self.state_dir, &inventory, &self.program, &self.peers).map_err(Failure::Commit)?;
         Ok(Applied {
             plan: plan.clone(),

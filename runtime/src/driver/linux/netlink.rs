@@ -21,6 +21,7 @@
 //!   already exists becomes an in-place update; deleting what is already
 //!   gone succeeds), so a retried apply is harmless.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::fs::File;
@@ -162,7 +163,7 @@ impl Netlink {
         self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let step = step.clone();
         self.call(move |handle| async move {
-            apply(&handle, &step)
+            apply_remembering_links(&handle, &step)
                 .await
                 .map_err(|e| Error(format!("{:?} {}: {e}", step.action, step.object)))
         })
@@ -220,7 +221,17 @@ fn ignore_missing(result: Result<(), rtnetlink::Error>) -> Result<(), rtnetlink:
 }
 
 fn mac_string(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+    // One allocation: this runs for every neighbour and FDB entry observed.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 3);
+    for (i, byte) in bytes.iter().enumerate() {
+        if i > 0 {
+            text.push(':');
+        }
+        text.push(char::from(HEX[usize::from(byte >> 4)]));
+        text.push(char::from(HEX[usize::from(byte & 0xf)]));
+    }
+    text
 }
 
 fn mac_bytes(text: &str) -> Result<Vec<u8>, Error> {
@@ -258,7 +269,79 @@ fn link_name(link: &LinkMessage) -> Option<&str> {
     })
 }
 
+thread_local! {
+    /// Link indexes by name, remembered between steps on this connection's
+    /// thread (each `Netlink` has its own thread, so this is per
+    /// connection). Without it every route, neighbour and FDB step costs a
+    /// second round trip (`RTM_GETLINK`) and applying peers takes about 1.5
+    /// times as long (runtime/benches/apply.rs). Kept correct by
+    /// `apply_remembering_links`: only creates and updates of addresses,
+    /// neighbours, FDB entries and routes use it (`active`); a link step or
+    /// a delete empties it and looks up live indexes, and so does
+    /// `observe`; a step that fails after using it (perhaps a link was
+    /// deleted behind netc's back) is retried once with fresh lookups.
+    static LINK_INDEXES: RefCell<LinkIndexes> = RefCell::new(LinkIndexes::default());
+}
+
+#[derive(Default)]
+struct LinkIndexes {
+    by_name: BTreeMap<String, u32>,
+    /// Whether `link_index` may answer from and fill `by_name` now.
+    active: bool,
+    /// Whether `link_index` answered from `by_name` during this step.
+    used: bool,
+}
+
+fn forget_link_indexes() {
+    LINK_INDEXES.with(|cache| *cache.borrow_mut() = LinkIndexes::default());
+}
+
+/// `apply`, with link indexes remembered between steps where that is safe
+/// (see `LINK_INDEXES`).
+async fn apply_remembering_links(handle: &Handle, step: &Step) -> Result<(), Error> {
+    let remembers = step.action != Action::Delete
+        && matches!(
+            step.object,
+            Object::Address { .. } | Object::Neighbour { .. } | Object::Fdb { .. } | Object::Route { .. }
+        );
+    if !remembers {
+        forget_link_indexes();
+        return apply(handle, step).await;
+    }
+    LINK_INDEXES.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        cache.active = true;
+        cache.used = false;
+    });
+    let mut result = apply(handle, step).await;
+    if result.is_err() && LINK_INDEXES.with(|cache| cache.borrow().used) {
+        // Perhaps a remembered index is stale: look again. Harmless, as
+        // every step has replace semantics.
+        forget_link_indexes();
+        result = apply(handle, step).await;
+    }
+    LINK_INDEXES.with(|cache| cache.borrow_mut().active = false);
+    result
+}
+
 async fn link_index(handle: &Handle, name: &str) -> Result<Option<u32>, Error> {
+    let (active, remembered) = LINK_INDEXES.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let remembered = cache.by_name.get(name).copied().filter(|_| cache.active);
+        cache.used |= remembered.is_some();
+        (cache.active, remembered)
+    });
+    if remembered.is_some() {
+        return Ok(remembered);
+    }
+    let index = look_up_link_index(handle, name).await?;
+    if let (true, Some(index)) = (active, index) {
+        LINK_INDEXES.with(|cache| cache.borrow_mut().by_name.insert(name.to_owned(), index));
+    }
+    Ok(index)
+}
+
+async fn look_up_link_index(handle: &Handle, name: &str) -> Result<Option<u32>, Error> {
     let result: Result<Vec<LinkMessage>, _> = handle
         .link()
         .get()
@@ -430,6 +513,8 @@ fn neighbour_parts(message: &NeighbourMessage) -> (Option<IpAddr>, Option<String
 }
 
 async fn observe(handle: &Handle, keys: &BTreeSet<ObjectKey>) -> Result<Observed, Error> {
+    // What is observed next is applied against fresh link indexes.
+    forget_link_indexes();
     let mut observed = Observed::new();
     let links = links(handle).await?;
     let names: BTreeMap<u32, String> = links
@@ -928,5 +1013,76 @@ mod tests {
             false
         )
         .is_err());
+    }
+
+    /// A remembered link index that went stale (the link was deleted and
+    /// created again behind netc's back) costs a retry, not a failure: the
+    /// route lands on the new link. Needs root; skipped otherwise (fails
+    /// under `NETC_REQUIRE_ROOT_TESTS=1`). Everything happens in a
+    /// namespace of its own, deleted by a guard.
+    #[test]
+    fn stale_remembered_link_index_is_looked_up_again() {
+        use std::process::Command;
+
+        struct Namespace(String);
+        impl Drop for Namespace {
+            fn drop(&mut self) {
+                let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+            }
+        }
+        fn ip(args: &[&str]) -> String {
+            let output = Command::new("ip").args(args).output().unwrap();
+            assert!(output.status.success(), "ip {args:?}: {output:?}");
+            String::from_utf8_lossy(&output.stdout).into_owned()
+        }
+        fn route(destination: &str) -> Step {
+            let object = Object::Route {
+                destination: destination.into(),
+                via: "198.18.0.1".into(),
+                device: Some("d0".into()),
+                onlink: true,
+            };
+            Step {
+                action: Action::Create,
+                key: object.key(),
+                object,
+                reason: "test".into(),
+                disruption: crate::engine::Disruption::Hitless,
+            }
+        }
+
+        if !nix::unistd::geteuid().is_root() {
+            assert_ne!(
+                std::env::var("NETC_REQUIRE_ROOT_TESTS").as_deref(),
+                Ok("1"),
+                "NETC_REQUIRE_ROOT_TESTS=1 but not root"
+            );
+            eprintln!("skipped: not root");
+            return;
+        }
+        let ns = Namespace(format!("netc-nlcache-{}", std::process::id()));
+        ip(&["netns", "add", &ns.0]);
+        let veth = |ns: &str| {
+            ip(&[
+                "link", "add", "d0", "netns", ns, "type", "veth", "peer", "name", "d1", "netns", ns,
+            ]);
+            // An onlink route needs a device with an address and carrier.
+            ip(&["-n", ns, "addr", "add", "198.51.100.1/24", "dev", "d0"]);
+            ip(&["-n", ns, "link", "set", "d0", "up"]);
+            ip(&["-n", ns, "link", "set", "d1", "up"]);
+        };
+        veth(&ns.0);
+        let netlink = Netlink::in_namespace(Some(&ns.0)).unwrap();
+        netlink.apply(&route("198.18.1.0/24")).unwrap();
+        let old = ip(&["-n", &ns.0, "-o", "link", "show", "d0"]);
+        ip(&["-n", &ns.0, "link", "del", "d0"]);
+        veth(&ns.0);
+        let new = ip(&["-n", &ns.0, "-o", "link", "show", "d0"]);
+        assert_ne!(old.split(':').next(), new.split(':').next(), "d0 has a new index");
+
+        netlink.apply(&route("198.18.2.0/24")).unwrap();
+        let routes = ip(&["-n", &ns.0, "route", "show", "proto", "211"]);
+        assert!(routes.contains("198.18.2.0/24 via 198.18.0.1 dev d0"), "{routes}");
+        assert!(!routes.contains("198.18.1.0/24"), "went with the old d0: {routes}");
     }
 }
