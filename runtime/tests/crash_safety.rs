@@ -106,7 +106,10 @@ fn compile(temp: &Path, name: &str, count: u32, underlay_mtu: u32) -> Expected {
             .iter()
             .map(|node| node["subnets"][0].as_str().unwrap().to_string())
             .collect(),
-        macs: others.iter().map(|node| node["mac"].as_str().unwrap().to_string()).collect(),
+        macs: others
+            .iter()
+            .map(|node| node["mac"].as_str().unwrap().to_string())
+            .collect(),
         mtu: underlay_mtu - 50,
     }
 }
@@ -210,11 +213,21 @@ impl Lab {
             .map(|r| r["dst"].as_str().unwrap().to_string())
             .collect();
         assert_eq!(routes, program.subnets, "round {round}: netc's routes");
-        let neighbours: BTreeSet<String> =
-            json(&["ip", "-j", "-n", &self.ns.0, "neigh", "show", "dev", DEVICE, "nud", "permanent"])
-                .iter()
-                .map(|n| format!("{}/24", n["dst"].as_str().unwrap()))
-                .collect();
+        let neighbours: BTreeSet<String> = json(&[
+            "ip",
+            "-j",
+            "-n",
+            &self.ns.0,
+            "neigh",
+            "show",
+            "dev",
+            DEVICE,
+            "nud",
+            "permanent",
+        ])
+        .iter()
+        .map(|n| format!("{}/24", n["dst"].as_str().unwrap()))
+        .collect();
         assert_eq!(neighbours, program.subnets, "round {round}: neighbours");
         let fdb: BTreeSet<String> = json(&["bridge", "-j", "-n", &self.ns.0, "fdb", "show", "dev", DEVICE])
             .iter()
@@ -238,7 +251,11 @@ impl Lab {
             .iter()
             .filter(|key| matches!(key, ObjectKey::Neighbour { .. }))
             .count();
-        assert_eq!(owned_neighbours, program.subnets.len(), "round {round}: the inventory's neighbours");
+        assert_eq!(
+            owned_neighbours,
+            program.subnets.len(),
+            "round {round}: the inventory's neighbours"
+        );
         for dir in [&self.root, &self.state] {
             let litter = temporaries(dir);
             assert!(litter.is_empty(), "round {round}: temporary files left: {litter:?}");
@@ -318,7 +335,11 @@ fn sigkill_at_random_points_then_a_rerun_converges() {
         // One or two killed applies, the first one moving to the other
         // program (a real change), the second of either; then a full one.
         for attempt in 0..1 + random.below(2) {
-            let program = if attempt == 0 { 1 - current } else { random.below(2) as usize };
+            let program = if attempt == 0 {
+                1 - current
+            } else {
+                random.below(2) as usize
+            };
             let delay = Duration::from_micros(random.below(span + 1));
             attempts += 1;
             if lab.killed_apply(programs[program], delay) {
