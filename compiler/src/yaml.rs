@@ -66,6 +66,27 @@ pub fn read(text: &str) -> Result<Value, YamlError> {
     })
 }
 
+/// Every document of a YAML stream as JSON values (empty documents left
+/// out), or the first syntax error: `netc deploy` reads manifests that may
+/// have been edited by hand.
+pub fn read_documents(text: &str) -> Result<Vec<Value>, YamlError> {
+    let mut documents = Vec::new();
+    for document in yaml_serde::Deserializer::from_str(text) {
+        let value = Value::deserialize(document).map_err(|error| {
+            let (line, column) = error.location().map_or((1, 1), |l| (l.line(), l.column()));
+            YamlError {
+                message: error.to_string(),
+                line,
+                column,
+            }
+        })?;
+        if !value.is_null() {
+            documents.push(value);
+        }
+    }
+    Ok(documents)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,10 @@
 //! `agent` is the git-watched node agent: fetch, judge, apply, correct
 //! drift, record status, serve metrics.
 //!
+//! `cluster` talks to the Kubernetes API (kube): server-side apply and
+//! pruning of the manifests (`netc deploy`), the agent's Node annotations
+//! and pod CIDR check.
+//!
 //! `node` is the apply transaction on a Linux node (journal, steps, undo,
 //! verify, commit) that `netc apply` and the agent share.
 //!
@@ -22,6 +26,7 @@
 //! the last program applied.
 
 pub mod agent;
+pub mod cluster;
 pub mod driver;
 pub mod engine;
 pub mod files;

@@ -32,6 +32,7 @@ Examples:
   netc diff --base origin/main --format markdown  # pull request preview of HEAD's change
   sudo netc agent --repo https://git.example/net.git --path cluster.netc --node node-1
   netc status                                   # what the agent applied, attempted, held
+  netc deploy out/                              # server-side apply the manifests, prune old ones
 
 Exit codes: 0 clean or warnings only, 1 errors in the topology, 2 usage or I/O errors
 (`netc diff`: 0 no change, 1 error, 2 changes).")]
@@ -139,6 +140,13 @@ enum Command {
     /// Print the agent's status: last applied and attempted revisions, the
     /// last five applies, the last error and the inventory size.
     Status(commands::agent::StatusArgs),
+    /// Server-side apply a compiled output's manifests to the cluster.
+    ///
+    /// Every object of DIR/manifests/*.yaml is applied with field manager
+    /// `netc` and labelled app.kubernetes.io/managed-by=netc; then objects
+    /// with that label that the manifests no longer contain are deleted
+    /// (namespaces last), unless --no-prune.
+    Deploy(commands::deploy::DeployArgs),
     Graph {
         /// The `.netc` topology.
         #[arg(value_name = "FILE")]
@@ -182,6 +190,7 @@ fn main() -> ExitCode {
         Command::Diff(args) => commands::diff::run(&args),
         Command::Agent(args) => commands::agent::agent(&args),
         Command::Status(args) => commands::agent::status(&args),
+        Command::Deploy(args) => commands::deploy::run(&args),
         Command::Graph { file, format } => commands::graph::run(&file, format),
     };
     ExitCode::from(outcome.code())

@@ -64,6 +64,25 @@ pub struct Config {
     pub keys: verify::Keys,
     /// Where `/metrics` and `/healthz` are served; `None`: not at all.
     pub listen: Option<SocketAddr>,
+    pub kubernetes: Kubernetes,
+}
+
+/// Whether and how the agent reports to the Kubernetes API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Kubernetes {
+    /// Never.
+    Off,
+    /// With the in-cluster service account when running in a pod
+    /// (`KUBERNETES_SERVICE_HOST` is set), else not at all.
+    InCluster,
+    /// With this kubeconfig.
+    Kubeconfig(PathBuf),
+}
+
+/// A Kubernetes client and the runtime its calls run on.
+struct KubeLink {
+    runtime: tokio::runtime::Runtime,
+    client: kube::Client,
 }
 
 /// What one round did.
@@ -103,6 +122,9 @@ pub struct Agent {
     /// may have other flags or keys, judges it afresh).
     judged: Option<String>,
     random: u64,
+    kube: Option<KubeLink>,
+    /// This node's pod subnets in the last applied revision.
+    compiled_cidrs: Vec<String>,
 }
 
 fn now() -> u64 {
@@ -134,7 +156,97 @@ impl Agent {
             failed_fetches: 0,
             judged: None,
             random: seed,
+            kube: None,
+            compiled_cidrs: Vec::new(),
         })
+    }
+
+    /// Report to the API through `client` (tests pass kube-rs's mock).
+    pub fn with_client(mut self, client: kube::Client) -> Result<Agent, String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        self.kube = Some(KubeLink { runtime, client });
+        Ok(self)
+    }
+
+    /// Connect to the API as configured, if not connected yet; a failure is
+    /// logged and retried next round.
+    fn connect(&mut self) {
+        if self.kube.is_some() {
+            return;
+        }
+        let kubeconfig = match &self.config.kubernetes {
+            Kubernetes::Off => return,
+            Kubernetes::InCluster if std::env::var_os("KUBERNETES_SERVICE_HOST").is_none() => return,
+            Kubernetes::InCluster => None,
+            Kubernetes::Kubeconfig(path) => Some(path.clone()),
+        };
+        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(e) => return warn!(error = %e, "cannot start the async runtime"),
+        };
+        match runtime.block_on(crate::cluster::client(kubeconfig.as_deref())) {
+            Ok(client) => self.kube = Some(KubeLink { runtime, client }),
+            Err(e) => warn!(error = %e, "cannot reach the Kubernetes API; retrying next round"),
+        }
+    }
+
+    /// Annotate this node with the round's outcome; after a new apply,
+    /// compare Kubernetes' pod CIDRs with the compiled ones.
+    fn report(&mut self, round: Round) {
+        self.connect();
+        let Some(link) = &self.kube else {
+            return;
+        };
+        let node = self.config.target.node.clone();
+        let state = match round {
+            Round::Unchanged => "in-sync",
+            Round::Applied => "applied",
+            Round::DriftCorrected => "drift-corrected",
+            Round::NotApplied(result) => result.as_str(),
+            Round::Unreachable => "source-unreachable",
+            Round::Error => "error",
+        };
+        let revision = self
+            .status
+            .last_applied
+            .as_ref()
+            .map(|a| a.revision.clone())
+            .unwrap_or_default();
+        let message = match round {
+            Round::NotApplied(_) => self.status.last_attempted.as_ref().map(|a| a.message.clone()),
+            Round::Unreachable | Round::Error => self.status.last_error.clone(),
+            _ => self.status.last_applied.as_ref().map(|a| a.message.clone()),
+        }
+        .unwrap_or_default();
+        let annotated = link.runtime.block_on(crate::cluster::annotate_node(
+            &link.client,
+            &node,
+            &revision,
+            state,
+            &message,
+        ));
+        if let Err(e) = annotated {
+            warn!(error = %e, "cannot annotate the node");
+        }
+        if round == Round::Applied {
+            match link
+                .runtime
+                .block_on(crate::cluster::node_pod_cidrs(&link.client, &node))
+            {
+                Ok(assigned) => {
+                    let warning = crate::cluster::pod_cidr_mismatch(&node, &assigned, &self.compiled_cidrs);
+                    if let Some(warning) = &warning {
+                        warn!(%warning, "pod CIDR mismatch");
+                    }
+                    self.status.pod_cidr_warning = warning;
+                }
+                Err(e) => warn!(error = %e, "cannot read the node's pod CIDR"),
+            }
+            self.save();
+        }
     }
 
     pub fn metrics(&self) -> Arc<Metrics> {
@@ -202,10 +314,12 @@ impl Agent {
                 self.status.last_error = Some(e.to_string());
                 let _ = self.correct_drift();
                 self.save();
-                return match e {
+                let round = match e {
                     SourceError::Unreachable(_) => Round::Unreachable,
                     SourceError::Other(_) => Round::Error,
                 };
+                self.report(round);
+                return round;
             }
         };
         self.status.last_error = None;
@@ -224,6 +338,7 @@ impl Agent {
             round
         };
         self.save();
+        self.report(round);
         round
     }
 
@@ -301,6 +416,7 @@ impl Agent {
         });
         match outcome {
             Ok(done) => {
+                self.compiled_cidrs = node_subnets(peers, node);
                 Metrics::count(&self.metrics.applies);
                 if let Ok(mut last) = self.metrics.last_applied.lock() {
                     *last = Some((head.to_owned(), now()));
@@ -389,6 +505,17 @@ impl Agent {
             }
         }
     }
+}
+
+/// `node`'s pod subnets in a peer table.
+fn node_subnets(peers: &[u8], node: &str) -> Vec<String> {
+    let table: serde_json::Value = serde_json::from_slice(peers).unwrap_or_default();
+    table["nodes"]
+        .as_array()
+        .and_then(|nodes| nodes.iter().find(|n| n["name"] == node))
+        .and_then(|n| n["subnets"].as_array())
+        .map(|subnets| subnets.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
 }
 
 /// Whether a commit message carries `Netc-Allow-Disruption: yes`.

@@ -65,6 +65,10 @@ pub struct Status {
     pub history: Vec<Attempt>,
     /// The last fetch or drift problem, cleared by the next success.
     pub last_error: Option<String>,
+    /// Kubernetes assigned this node other pod CIDRs than the topology
+    /// (checked after each apply when the agent talks to the API).
+    #[serde(default)]
+    pub pod_cidr_warning: Option<String>,
 }
 
 impl Status {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use netc_runtime::agent::status::Status;
-use netc_runtime::agent::{verify, Agent, Config, Round};
+use netc_runtime::agent::{verify, Agent, Config, Kubernetes, Round};
 use netc_runtime::{node, state};
 
 use crate::Outcome;
@@ -76,6 +76,15 @@ pub struct AgentArgs {
     /// How to write logs (to standard error).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Report to the Kubernetes API with this kubeconfig: annotations on
+    /// this node (netc.dev/revision, netc.dev/state, netc.dev/message) and a
+    /// warning when its pod CIDR differs from the topology's. Without it,
+    /// the in-cluster service account is used when running in a pod.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_kubernetes")]
+    kubeconfig: Option<PathBuf>,
+    /// Never talk to the Kubernetes API.
+    #[arg(long)]
+    no_kubernetes: bool,
 }
 
 /// `30s`, `1s`, `500ms`, `2m`, `1h`; a bare number is seconds.
@@ -140,6 +149,11 @@ pub fn agent(args: &AgentArgs) -> Outcome {
             gpg_keyring: args.gpg_keyring.clone(),
         },
         listen,
+        kubernetes: match (&args.kubeconfig, args.no_kubernetes) {
+            (_, true) => Kubernetes::Off,
+            (Some(path), false) => Kubernetes::Kubeconfig(path.clone()),
+            (None, false) => Kubernetes::InCluster,
+        },
     };
     let mut agent = match Agent::new(config) {
         Ok(agent) => agent,
@@ -199,6 +213,9 @@ pub fn status(args: &StatusArgs) -> Outcome {
             println!("last attempted: {}", line(&status.last_attempted));
             if let Some(error) = &status.last_error {
                 println!("last error:     {error}");
+            }
+            if let Some(warning) = &status.pod_cidr_warning {
+                println!("warning:        {warning}");
             }
             println!("history (newest first):");
             for attempt in &status.history {

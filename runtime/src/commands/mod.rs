@@ -4,6 +4,7 @@ pub mod agent;
 pub mod apply;
 pub mod check;
 pub mod compile;
+pub mod deploy;
 pub mod diff;
 pub mod explain;
 pub mod fmt;
