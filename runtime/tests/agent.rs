@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 mod common;
-use common::{is_root, run, skip};
+use common::{is_root, run, skip, text, NodeNamespace};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -36,15 +36,6 @@ fn workspace() -> PathBuf {
 
 fn example(name: &str) -> String {
     fs::read_to_string(workspace().join("examples").join(name)).unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 fn free_port() -> u16 {
@@ -85,50 +76,13 @@ impl Drop for Daemon {
     }
 }
 
-/// node-1's namespace, with its underlay address on a veth pair inside it.
-struct Namespace(String);
-
-impl Namespace {
-    fn new(tag: &str) -> Namespace {
-        let ns = Namespace(format!("netc-ag-{}-{tag}", std::process::id()));
-        run(&["ip", "netns", "add", &ns.0]);
-        run(&[
-            "ip", "link", "add", "under0", "netns", &ns.0, "type", "veth", "peer", "name", "under1", "netns", &ns.0,
-        ]);
-        run(&["ip", "-n", &ns.0, "addr", "add", "198.51.100.11/24", "dev", "under0"]);
-        for dev in ["lo", "under0", "under1"] {
-            run(&["ip", "-n", &ns.0, "link", "set", dev, "up"]);
-        }
-        ns
-    }
-
-    fn routes(&self) -> Vec<String> {
-        let json: Value =
-            serde_json::from_str(&run(&["ip", "-j", "-n", &self.0, "route", "show", "proto", "211"])).unwrap();
-        let mut routes: Vec<String> = json
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["dst"].as_str().unwrap().to_owned())
-            .collect();
-        routes.sort();
-        routes
-    }
-}
-
-impl Drop for Namespace {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
 /// A remote (bare, served by git daemon), a work clone that commits and
 /// pushes to it, and node-1's namespace, root and state directory.
 struct Lab {
     temp: tempfile::TempDir,
     port: u16,
     daemon: Option<Daemon>,
-    ns: Namespace,
+    ns: NodeNamespace,
     commits: u32,
 }
 
@@ -160,7 +114,7 @@ impl Lab {
             temp,
             port,
             daemon,
-            ns: Namespace::new(tag),
+            ns: NodeNamespace::new(&format!("ag-{tag}")),
             commits: 0,
         };
         lab.git(&[
@@ -284,7 +238,7 @@ fn topology(count: u32) -> String {
     example("static-vxlan.netc").replace("count 3", &format!("count {count}"))
 }
 
-/// node-1's peer routes for `count` nodes, sorted as `Namespace::routes`.
+/// node-1's peer routes for `count` nodes, sorted as `NodeNamespace::routes`.
 fn subnets(count: u32) -> Vec<String> {
     let mut subnets: Vec<String> = (1..count).map(|i| format!("198.18.{i}.0/24")).collect();
     subnets.sort();

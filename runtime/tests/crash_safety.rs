@@ -29,21 +29,12 @@ use netc_runtime::state;
 use serde_json::Value;
 
 mod common;
-use common::{is_root, run, skip};
+use common::{is_root, run, skip, text, NodeNamespace};
 
 const DEVICE: &str = "flannel.4096";
 
 fn netc(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_netc")).args(args).output().unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 /// A static vxlan cluster of `count` nodes (198.51.100.11 onwards).
@@ -115,30 +106,6 @@ fn compile(temp: &Path, name: &str, count: u32, underlay_mtu: u32) -> Expected {
     }
 }
 
-/// node-1's namespace with its underlay address on a veth pair inside it.
-struct Namespace(String);
-
-impl Namespace {
-    fn new() -> Namespace {
-        let ns = Namespace(format!("netc-crash-{}", std::process::id()));
-        run(&["ip", "netns", "add", &ns.0]);
-        run(&[
-            "ip", "link", "add", "under0", "netns", &ns.0, "type", "veth", "peer", "name", "under1", "netns", &ns.0,
-        ]);
-        run(&["ip", "-n", &ns.0, "addr", "add", "198.51.100.11/24", "dev", "under0"]);
-        for dev in ["lo", "under0", "under1"] {
-            run(&["ip", "-n", &ns.0, "link", "set", dev, "up"]);
-        }
-        ns
-    }
-}
-
-impl Drop for Namespace {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
 /// A small deterministic generator (xorshift64*), so a failing sequence
 /// can be replayed from its seed.
 struct Random(u64);
@@ -157,7 +124,7 @@ impl Random {
 }
 
 struct Lab {
-    ns: Namespace,
+    ns: NodeNamespace,
     root: PathBuf,
     state: PathBuf,
 }
@@ -308,7 +275,7 @@ fn sigkill_at_random_points_then_a_rerun_converges() {
         fs::write(bin.join(plugin), "#!/bin/sh\n").unwrap();
     }
     let lab = Lab {
-        ns: Namespace::new(),
+        ns: NodeNamespace::new("crash"),
         root,
         state: temp.path().join("state"),
     };

@@ -17,7 +17,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 mod common;
-use common::{is_root, run, skip};
+use common::{is_root, run, skip, text, NodeNamespace};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -25,39 +25,6 @@ fn workspace() -> PathBuf {
 
 fn netc(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_netc")).args(args).output().unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-/// One namespace with node-1's underlay address on a veth; deleted on drop.
-struct Namespace(String);
-
-impl Namespace {
-    fn new() -> Namespace {
-        let ns = Namespace(format!("netc-pa-{}", std::process::id()));
-        run(&["ip", "netns", "add", &ns.0]);
-        run(&[
-            "ip", "link", "add", "under0", "netns", &ns.0, "type", "veth", "peer", "name", "under1", "netns", &ns.0,
-        ]);
-        run(&["ip", "-n", &ns.0, "addr", "add", "198.51.100.11/24", "dev", "under0"]);
-        for dev in ["lo", "under0", "under1"] {
-            run(&["ip", "-n", &ns.0, "link", "set", dev, "up"]);
-        }
-        ns
-    }
-}
-
-impl Drop for Namespace {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
 }
 
 #[test]
@@ -78,7 +45,7 @@ fn apply_static_vxlan_into_a_namespace() {
     let compiled = netc(&["compile", source.to_str().unwrap(), "-o", out.to_str().unwrap()]);
     assert!(compiled.status.success(), "{}", text(&compiled));
 
-    let ns = Namespace::new();
+    let ns = NodeNamespace::new("pa");
     let args = |command: &str, program: &[&str]| -> Vec<String> {
         [command, "--node", "node-1"]
             .iter()

@@ -405,7 +405,7 @@ mod tests {
         let b = markdown.find("<b>node b</b>: 1 file(s)").unwrap();
         assert!(cluster < a && a < b);
         assert_eq!(
-            markdown.matches("<details>").count(),
+            markdown.matches("<details").count(),
             markdown.matches("</details>").count()
         );
         assert!(fences_closed(&markdown));

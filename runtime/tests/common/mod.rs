@@ -38,3 +38,55 @@ pub fn run(args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+/// A command's exit code, stdout and stderr, for assertion messages.
+pub fn text(output: &std::process::Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// A network namespace standing in for static-vxlan's node-1: the
+/// underlay address 198.51.100.11/24 on a veth pair created inside it (so
+/// nothing touches the root namespace), everything up. Named
+/// `netc-<tag>-<pid>`; deleted on drop, also when a test fails.
+pub struct NodeNamespace(pub String);
+
+impl NodeNamespace {
+    pub fn new(tag: &str) -> NodeNamespace {
+        let ns = NodeNamespace(format!("netc-{tag}-{}", std::process::id()));
+        run(&["ip", "netns", "add", &ns.0]);
+        run(&[
+            "ip", "link", "add", "under0", "netns", &ns.0, "type", "veth", "peer", "name", "under1", "netns", &ns.0,
+        ]);
+        run(&["ip", "-n", &ns.0, "addr", "add", "198.51.100.11/24", "dev", "under0"]);
+        for dev in ["lo", "under0", "under1"] {
+            run(&["ip", "-n", &ns.0, "link", "set", dev, "up"]);
+        }
+        ns
+    }
+
+    /// The destinations of netc's routes (protocol 211) in the namespace,
+    /// sorted.
+    pub fn routes(&self) -> Vec<String> {
+        let json: serde_json::Value =
+            serde_json::from_str(&run(&["ip", "-j", "-n", &self.0, "route", "show", "proto", "211"])).unwrap();
+        let mut routes: Vec<String> = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["dst"].as_str().unwrap().to_owned())
+            .collect();
+        routes.sort();
+        routes
+    }
+}
+
+impl Drop for NodeNamespace {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
