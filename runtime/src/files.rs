@@ -74,6 +74,19 @@ pub fn write_atomic_with_mode(path: &Path, contents: &[u8], mode: Option<u32>) -
     })
 }
 
+/// Remove temporaries of `path` left by processes that are gone (a crash
+/// between creating one and renaming it); apply calls this for every file
+/// it owns, since a file that needs no write would otherwise keep them.
+pub fn sweep_temporaries(path: &Path) {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    if let Some(name) = path.file_name() {
+        remove_stale_temporaries(dir, &temp_prefix(&name.to_string_lossy()));
+    }
+}
+
 /// The name prefix of `file_name`'s temporary files (the pid follows).
 fn temp_prefix(file_name: &str) -> String {
     format!(".{file_name}.netc-tmp-")
@@ -210,5 +223,17 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, [live.file_name().unwrap().to_str().unwrap(), "conf"]);
+    }
+
+    #[test]
+    fn sweeping_a_file_that_needs_no_write_removes_dead_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("subnet.env");
+        fs::write(&target, b"same").unwrap();
+        let dead = dir.path().join(format!("{}{}", temp_prefix("subnet.env"), 4_194_305));
+        fs::write(&dead, b"half").unwrap();
+        sweep_temporaries(&target);
+        assert!(!dead.exists());
+        assert_eq!(fs::read(&target).unwrap(), b"same", "the file itself is untouched");
     }
 }

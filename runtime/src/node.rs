@@ -198,6 +198,13 @@ impl Session {
         if !self.missing_plugins.is_empty() {
             return Err(Failure::MissingPlugins(self.missing_plugins.clone()));
         }
+        // A run killed mid-write leaves a temporary beside the file; sweep
+        // them even where this run writes nothing.
+        for key in self.keys() {
+            if let ObjectKey::File(path) = key {
+                crate::files::sweep_temporaries(&self.host.file_path(&path));
+            }
+        }
         let inventory = engine::plan::next_inventory(&self.desired);
         if plan.steps.is_empty() {
             // Nothing to change: the observation the plan came from is the
