@@ -20,6 +20,8 @@ use serde_json::Value;
 const FLANNEL: &str = "manifests/kube-flannel.yaml";
 const FLANNEL_WINDOWS: &str = "manifests/kube-flannel-windows.yaml";
 const KUBE_PROXY_WINDOWS: &str = "manifests/kube-proxy-windows.yaml";
+const AGENT: &str = "manifests/netc-agent.yaml";
+const AGENT_WINDOWS: &str = "manifests/netc-agent-windows.yaml";
 
 struct Compiled {
     name: String,
@@ -182,7 +184,12 @@ fn manifests_exist_exactly_when_their_component_runs() {
         assert_eq!(has(FLANNEL), flannel, "{}", example.name);
         assert_eq!(has(FLANNEL_WINDOWS), flannel && windows, "{}", example.name);
         assert_eq!(has(KUBE_PROXY_WINDOWS), windows, "{}", example.name);
+        let agent = example.topology.agent.is_some();
+        assert_eq!(has(AGENT), agent, "{}", example.name);
+        assert_eq!(has(AGENT_WINDOWS), agent && windows, "{}", example.name);
     }
+    let agents = examples().iter().filter(|e| e.topology.agent.is_some()).count();
+    assert!(agents >= 2, "the gitops examples have agent blocks");
 }
 
 #[test]
@@ -229,7 +236,149 @@ fn daemon_sets_are_placed_by_node_os() {
                 true
             );
         }
+        if example.text(AGENT).is_some() {
+            let ds = example.object(AGENT, "DaemonSet", "netc-agent");
+            assert_eq!(affinity(&ds), linux, "{}", example.name);
+        }
+        if example.text(AGENT_WINDOWS).is_some() {
+            let ds = example.object(AGENT_WINDOWS, "DaemonSet", "netc-agent-windows");
+            assert_eq!(affinity(&ds), windows, "{}", example.name);
+            assert_eq!(
+                ds["spec"]["template"]["spec"]["securityContext"]["windowsOptions"]["hostProcess"],
+                true
+            );
+        }
     }
+}
+
+/// The `--flag=value` arguments of the Linux agent, by flag.
+fn agent_flags(args: &[String]) -> std::collections::BTreeMap<String, String> {
+    args.iter()
+        .filter_map(|arg| arg.strip_prefix("--")?.split_once('='))
+        .map(|(flag, value)| (flag.to_string(), value.to_string()))
+        .collect()
+}
+
+#[test]
+fn the_agent_daemon_sets_follow_the_agent_block() {
+    let mut checked = 0;
+    for example in examples() {
+        let Some(agent) = &example.topology.agent else {
+            continue;
+        };
+        checked += 1;
+        let ds = example.object(AGENT, "DaemonSet", "netc-agent");
+        let pod = &ds["spec"]["template"]["spec"];
+        let linux = container(&ds);
+        assert_eq!(linux["image"], agent.image.value.as_str());
+        assert_eq!(linux["command"], serde_json::json!(["netc"]));
+        let args: Vec<String> = serde_json::from_value(linux["args"].clone()).unwrap();
+        assert_eq!(args[0], "agent", "{args:?}");
+        let flags = agent_flags(&args[1..]);
+        assert_eq!(flags.len(), args.len() - 1, "every flag is --flag=value: {args:?}");
+        let interval = format!("{}s", agent.interval.value);
+        let expected = [
+            ("repo", agent.repo.value.as_str()),
+            ("branch", agent.branch.value.as_str()),
+            ("path", agent.path.value.as_str()),
+            ("node", "$(NODE_NAME)"),
+            ("root", "/host"),
+            ("state-dir", "/host/var/lib/netc"),
+            ("interval", interval.as_str()),
+            ("listen", "127.0.0.1:9464"),
+        ];
+        let expected: std::collections::BTreeMap<String, String> =
+            expected.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        assert_eq!(flags, expected, "{}", example.name);
+
+        // `$(NODE_NAME)` is the node's name, from the downward API.
+        let env = linux["env"].as_array().unwrap();
+        assert!(env
+            .iter()
+            .any(|e| e["name"] == "NODE_NAME" && e["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName"));
+        // The node's network, privileges, and its / where --root says.
+        assert_eq!(pod["hostNetwork"], true);
+        assert_eq!(linux["securityContext"]["privileged"], true);
+        let host_root = pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["hostPath"]["path"] == "/")
+            .expect("the node's / is a volume");
+        let mount = linux["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == host_root["name"])
+            .expect("and it is mounted");
+        assert_eq!(mount["mountPath"], flags["root"].as_str());
+        assert!(flags["state-dir"].starts_with(&format!("{}/", flags["root"])));
+        // Probes reach the agent's --listen address.
+        for probe in ["startupProbe", "livenessProbe"] {
+            let get = &linux[probe]["httpGet"];
+            assert_eq!(
+                format!("{}:{}", get["host"].as_str().unwrap(), get["port"]),
+                flags["listen"],
+                "{probe}"
+            );
+            assert_eq!(get["path"], "/healthz");
+        }
+        // Every taint is tolerated: every node needs its network.
+        assert_eq!(pod["tolerations"], serde_json::json!([{"operator": "Exists"}]));
+
+        // RBAC: the pod's ServiceAccount may read and annotate Nodes.
+        let account = pod["serviceAccountName"].as_str().unwrap();
+        let namespace = ds["metadata"]["namespace"].as_str().unwrap();
+        let service_account = example.object(AGENT, "ServiceAccount", account);
+        assert_eq!(service_account["metadata"]["namespace"], namespace);
+        let binding = example.object(AGENT, "ClusterRoleBinding", account);
+        assert_eq!(
+            binding["subjects"],
+            serde_json::json!([{"kind": "ServiceAccount", "name": account, "namespace": namespace}])
+        );
+        let role = example.object(AGENT, "ClusterRole", binding["roleRef"]["name"].as_str().unwrap());
+        assert_eq!(
+            role["rules"],
+            serde_json::json!([{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch", "patch"]}])
+        );
+        let ns = example.object(AGENT, "Namespace", namespace);
+        assert_eq!(
+            ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+            "privileged"
+        );
+
+        if example.text(AGENT_WINDOWS).is_some() {
+            let windows = example.object(AGENT_WINDOWS, "DaemonSet", "netc-agent-windows");
+            assert_eq!(windows["metadata"]["namespace"], namespace);
+            let wpod = &windows["spec"]["template"]["spec"];
+            assert_eq!(wpod["serviceAccountName"], account);
+            assert_eq!(wpod["hostNetwork"], true);
+            // The two DaemonSets must not select each other's pods.
+            assert_ne!(windows["spec"]["selector"], ds["spec"]["selector"]);
+            let container = container(&windows);
+            assert_eq!(container["image"], agent.image.value.as_str());
+            let mut script_flags = script_flags(&windows);
+            script_flags.sort();
+            let mut wanted = vec![
+                format!("--repo={}", agent.repo.value),
+                format!("--branch={}", agent.branch.value),
+                format!("--path={}", agent.path.value),
+                "--state-dir=C:\\ProgramData\\netc".to_string(),
+                format!("--interval={interval}"),
+                "--listen=127.0.0.1:9464".to_string(),
+            ];
+            wanted.sort();
+            assert_eq!(script_flags, wanted, "{}", example.name);
+            let script = container["args"][0].as_str().unwrap();
+            assert!(script.contains("('--node=' + $env:NODE_NAME)"), "{script}");
+            assert!(script.contains("'netc.exe'"), "{script}");
+            // No --root on Windows: the HostProcess pod sees the node's paths.
+            assert!(!script.contains("--root"), "{script}");
+            // The kubelet expands `$(VAR)` in args: the script must have none.
+            assert!(!script.contains("$("), "{script}");
+        }
+    }
+    assert!(checked >= 2, "only {checked} examples have an agent block");
 }
 
 #[test]

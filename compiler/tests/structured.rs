@@ -141,6 +141,22 @@ fn later_errors_point_at_the_yaml_value_they_are_about() {
 }
 
 #[test]
+fn agent_errors_point_at_the_agent_mapping_or_its_value() {
+    // GOOD is 11 lines; the agent mapping starts on line 12.
+    let agent = "agent:\n  repo: /srv/net.git\n  path: cluster.netc\n";
+    let found = diagnostics("t.yaml", &format!("{GOOD}{agent}"));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0].0, found[0].1), ("N0109", 12), "{found:?}"); // no `image`
+    let found = diagnostics("t.yaml", &format!("{GOOD}{agent}  image: netc:1\n"));
+    assert_eq!(found, vec![("N0325", 13, "/srv/net.git".to_string())]);
+    let found = diagnostics("t.yaml", &format!("{GOOD}{agent}  image: netc:1\n  interval: 0\n"));
+    assert_eq!(
+        found.iter().map(|(c, l, _)| (*c, *l)).collect::<Vec<_>>(),
+        vec![("N0109", 16)]
+    );
+}
+
+#[test]
 fn json_errors_point_at_their_line() {
     let text = "{\n  \"cluster\": {\n    \"name\": \"d\",\n    \"pod-network\": \"10.244.0.0/16\",\n    \"service-network\": 5\n  }\n}\n";
     assert_eq!(diagnostics("t.json", text), vec![("N0109", 5, "5".to_string())]);

@@ -12,7 +12,7 @@ use super::defaults::*;
 use super::lock::Lock;
 use super::types::*;
 use crate::diagnostic::{best_match, Diagnostic, Span, Spanned};
-use crate::syntax::ast::{ClusterDecl, Document, NodeSettings};
+use crate::syntax::ast::{AgentDecl, ClusterDecl, Document, NodeSettings};
 
 /// Build the topology, or `None` when there is no usable cluster block.
 /// `lock` holds the allocations of earlier compiles (empty on the first).
@@ -23,6 +23,7 @@ pub fn build(document: &Document, lock: &Lock, diagnostics: &mut Vec<Diagnostic>
         node.segment = segment_of(&segments, node.address.value);
     }
     let tors = tors(document, &segments, diagnostics);
+    let agent = document.agent.as_ref().and_then(|decl| agent(decl, diagnostics));
     let cluster = cluster(document, &nodes, diagnostics)?;
     let (subnets, conflicts) = allocate(&cluster, &nodes, lock);
     for conflict in conflicts {
@@ -55,6 +56,8 @@ pub fn build(document: &Document, lock: &Lock, diagnostics: &mut Vec<Diagnostic>
         nodes,
         tors,
         subnets,
+        agent,
+        agent_written: document.agent.is_some(),
     })
 }
 
@@ -419,6 +422,28 @@ fn nodes(document: &Document, diagnostics: &mut Vec<Diagnostic>) -> Vec<Node> {
         }
     }
     nodes
+}
+
+/// The agent block with its defaults, or `None` (reported) when it lacks
+/// a required setting: every one of them ends up in the DaemonSet's flags.
+fn agent(decl: &AgentDecl, diagnostics: &mut Vec<Diagnostic>) -> Option<Agent> {
+    let mut require = |value: &Option<Spanned<String>>, key: &str, example: &str| {
+        if value.is_none() {
+            missing(diagnostics, &decl.attempted, decl.header, "the agent", key, example);
+        }
+        value.clone()
+    };
+    let repo = require(&decl.repo, "repo", "repo \"https://git.example/net.git\"");
+    let path = require(&decl.path, "path", "path \"cluster.netc\"");
+    let image = require(&decl.image, "image", "image \"ghcr.io/example/netc:0.1.0\"");
+    Some(Agent {
+        header: decl.header,
+        repo: repo?,
+        branch: Field::or(decl.branch.clone(), AGENT_BRANCH.to_string(), decl.header),
+        path: path?,
+        image: image?,
+        interval: Field::or(decl.interval, AGENT_INTERVAL, decl.header),
+    })
 }
 
 fn tors(document: &Document, segments: &[Segment], diagnostics: &mut Vec<Diagnostic>) -> Vec<Tor> {

@@ -28,6 +28,12 @@ pub const ESP_PROPOSAL: &str = "aes128gcm16-sha256-prfsha256-ecp256";
 /// The shortest ipsec `PSK` flannel accepts, in characters.
 pub const IPSEC_PSK_MIN_LEN: usize = 96;
 
+/// The branch an `agent` block follows when it names none (`netc agent`'s
+/// own default).
+pub const AGENT_BRANCH: &str = "main";
+/// Seconds between the agent's rounds (`netc agent --interval`'s default).
+pub const AGENT_INTERVAL: u32 = 30;
+
 /// The HNS network name Windows flanneld creates by default: `flannel.<VNI>`
 /// for vxlan, `cbr0` for host-gw (and for tor, which uses l2bridge too).
 pub fn default_network_name(backend: BackendKind, vni: u32) -> String {

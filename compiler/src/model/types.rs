@@ -50,6 +50,11 @@ pub struct Topology {
     pub tors: Vec<Tor>,
     /// Each node's pod subnets, index for index with `nodes`.
     pub subnets: Vec<NodeSubnets>,
+    /// The `agent { }` block, when written and complete.
+    pub agent: Option<Agent>,
+    /// Whether an `agent` block was written, even one left out for a missing
+    /// setting (already reported), so no rule calls it absent.
+    pub agent_written: bool,
 }
 
 impl Topology {
@@ -128,6 +133,20 @@ pub struct Windows {
     pub network_name: Field<String>,
     pub preserve_destination: Field<bool>,
     pub session_affinity: Field<bool>,
+}
+
+/// How netc's own agent runs on every node (`manifests/netc-agent.yaml`):
+/// the repository and branch it follows, the topology's path there, the
+/// image holding the `netc` binary, and the time between rounds.
+#[derive(Clone, Debug)]
+pub struct Agent {
+    pub header: Span,
+    pub repo: Spanned<String>,
+    pub branch: Field<String>,
+    pub path: Spanned<String>,
+    pub image: Spanned<String>,
+    /// Seconds.
+    pub interval: Field<u32>,
 }
 
 #[derive(Clone, Debug)]

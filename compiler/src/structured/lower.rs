@@ -27,6 +27,9 @@ pub fn to_cst(value: &Value, places: &Places) -> File {
     if let Some(Value::Object(cluster)) = root.get("cluster") {
         items.push(Item::Block(lowering.block("cluster", "/cluster", cluster)));
     }
+    if let Some(Value::Object(agent)) = root.get("agent") {
+        items.push(Item::Block(lowering.block("agent", "/agent", agent)));
+    }
     for (list, keyword) in LISTS {
         let Some(Value::Array(entries)) = root.get(*list) else {
             continue;

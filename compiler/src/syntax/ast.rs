@@ -19,6 +19,8 @@ pub struct Document {
     pub nodes: Vec<NodeDecl>,
     pub ranges: Vec<RangeDecl>,
     pub tors: Vec<TorDecl>,
+    /// The `agent { }` block, at most one.
+    pub agent: Option<AgentDecl>,
 }
 
 #[derive(Clone, Debug)]
@@ -87,6 +89,23 @@ pub struct WindowsDecl {
     pub network_name: Option<Spanned<String>>,
     pub preserve_destination: Option<Spanned<bool>>,
     pub session_affinity: Option<Spanned<bool>>,
+}
+
+/// `agent { }`: where netc's own agent DaemonSets fetch the topology from,
+/// and the image they run.
+#[derive(Clone, Debug)]
+pub struct AgentDecl {
+    /// Keys written in the block, including misspelt ones that suggest a
+    /// known key and ones whose value was invalid: the model does not report
+    /// those as missing, since a diagnostic already points at them.
+    pub attempted: BTreeSet<String>,
+    pub header: Span,
+    pub repo: Option<Spanned<String>>,
+    pub branch: Option<Spanned<String>>,
+    pub path: Option<Spanned<String>>,
+    pub image: Option<Spanned<String>>,
+    /// Seconds between the agent's rounds.
+    pub interval: Option<Spanned<u32>>,
 }
 
 #[derive(Clone, Debug)]

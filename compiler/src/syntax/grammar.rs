@@ -11,7 +11,7 @@ use super::values::Values;
 use crate::diagnostic::{best_match, Diagnostic, Spanned};
 
 /// Top-level block keywords.
-pub const TOP_LEVEL: &[&str] = &["cluster", "segment", "node", "nodes", "tor"];
+pub const TOP_LEVEL: &[&str] = &["cluster", "segment", "node", "nodes", "tor", "agent"];
 pub const CLUSTER_KEYS: &[&str] = &[
     "pod-network",
     "service-network",
@@ -36,6 +36,11 @@ pub const SEGMENT_KEYS: &[&str] = &["prefix", "gateway"];
 pub const NODE_KEYS: &[&str] = &["os", "arch", "build", "address", "interface", "role", "pod-subnet"];
 pub const RANGE_KEYS: &[&str] = &["os", "arch", "build", "address-start", "interface", "role"];
 pub const TOR_KEYS: &[&str] = &["segment", "routes", "route"];
+pub const AGENT_KEYS: &[&str] = &["repo", "branch", "path", "image", "interval"];
+
+/// The longest `interval` of an `agent` block, in seconds: a day. Longer
+/// would leave drift uncorrected for days, and is more likely a typo.
+pub const MAX_AGENT_INTERVAL: u64 = 86_400;
 
 /// The largest `count` of a `nodes` range; far above Kubernetes' 5,000-node
 /// limit, low enough that a typo cannot make netc allocate gigabytes.
@@ -51,6 +56,7 @@ const ALL_BLOCKS: &[(&str, &[&str])] = &[
     ("node", NODE_KEYS),
     ("nodes", RANGE_KEYS),
     ("tor", TOR_KEYS),
+    ("agent", AGENT_KEYS),
 ];
 
 /// Lower a concrete syntax tree into a typed document.
@@ -104,6 +110,20 @@ impl Lowering<'_> {
             "tor" => {
                 if let Some(name) = self.one_label(block, "tor NAME {") {
                     document.tors.push(self.tor(block, name));
+                }
+            }
+            "agent" => {
+                self.no_labels(block, "agent {");
+                let agent = self.agent(block);
+                if let Some(previous) = &document.agent {
+                    self.push(
+                        Diagnostic::error("N0106", block.keyword.span, "`agent` is set twice")
+                            .label("second block")
+                            .with_secondary(previous.header, "first set here")
+                            .help("merge the two `agent` blocks: every node follows one repository"),
+                    );
+                } else {
+                    document.agent = Some(agent);
                 }
             }
             other => {
@@ -745,6 +765,59 @@ impl Lowering<'_> {
         tor
     }
 
+    fn agent(&mut self, block: &Block) -> AgentDecl {
+        let mut agent = AgentDecl {
+            attempted: BTreeSet::new(),
+            header: block.header,
+            repo: None,
+            branch: None,
+            path: None,
+            image: None,
+            interval: None,
+        };
+        for s in self.settings_of(block, "agent") {
+            agent.attempted.insert(s.key.text.clone());
+            let v = &mut self.values;
+            match s.key.text.as_str() {
+                "repo" => {
+                    let value = v
+                        .single(s, "repo \"https://git.example/net.git\"")
+                        .and_then(|a| v.text(a, "the repository URL"));
+                    self.assign(&mut agent.repo, &s.key, value);
+                }
+                "branch" => {
+                    let value = v.single(s, "branch \"main\"").and_then(|a| v.text(a, "the branch"));
+                    self.assign(&mut agent.branch, &s.key, value);
+                }
+                "path" => {
+                    let value = v
+                        .single(s, "path \"cluster.netc\"")
+                        .and_then(|a| v.text(a, "the topology's path"));
+                    self.assign(&mut agent.path, &s.key, value);
+                }
+                "image" => {
+                    let value = v
+                        .single(s, "image \"ghcr.io/example/netc:0.1.0\"")
+                        .and_then(|a| v.text(a, "the image"));
+                    self.assign(&mut agent.image, &s.key, value);
+                }
+                "interval" => {
+                    let value = v
+                        .single(s, "interval 30")
+                        .and_then(|a| v.number(a, 1..=MAX_AGENT_INTERVAL, "`interval` (seconds)", "interval 30"))
+                        .map(|n| Spanned::new(n.value as u32, n.span));
+                    self.assign(&mut agent.interval, &s.key, value);
+                }
+                _ => {
+                    if let Some(meant) = self.unknown_setting(&s.key, "agent", AGENT_KEYS) {
+                        agent.attempted.insert(meant.to_string());
+                    }
+                }
+            }
+        }
+        agent
+    }
+
     fn route(&mut self, s: &Setting) -> Option<RouteDecl> {
         const FORM: &str = "route 10.244.200.0/24 via 192.168.60.50";
         match s.values.as_slice() {
@@ -770,5 +843,90 @@ impl Lowering<'_> {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::diagnostic::SourceFile;
+
+    const BASE: &str = "cluster c {\n  pod-network 10.244.0.0/16\n  service-network 10.96.0.0/12\n}\n\
+                        segment s {\n  prefix 10.1.0.0/24\n}\nnode a {\n  os linux\n  address 10.1.0.10\n}\n";
+    const AGENT: &str = "agent {\n  repo \"https://git.example/net.git\"\n  path \"c.netc\"\n  image \"netc:1\"\n}\n";
+
+    /// Each diagnostic's code and message.
+    fn diagnostics(extra: &str) -> Vec<(&'static str, String)> {
+        crate::analyze(&SourceFile::new("t.netc", format!("{BASE}{extra}")))
+            .diagnostics
+            .into_iter()
+            .map(|d| (d.code, d.message))
+            .collect()
+    }
+
+    #[test]
+    fn a_complete_agent_block_is_clean_and_read_with_defaults() {
+        assert_eq!(diagnostics(AGENT), vec![]);
+        let topology = crate::topology_for_tests(&format!("{BASE}{AGENT}"));
+        let agent = topology.agent.expect("the agent");
+        assert_eq!(
+            (
+                agent.repo.value.as_str(),
+                agent.path.value.as_str(),
+                agent.image.value.as_str()
+            ),
+            ("https://git.example/net.git", "c.netc", "netc:1")
+        );
+        assert_eq!((agent.branch.value.as_str(), agent.branch.written), ("main", false));
+        assert_eq!((agent.interval.value, agent.interval.written), (30, false));
+    }
+
+    #[test]
+    fn a_second_agent_block_is_refused() {
+        let found = diagnostics(&format!("{AGENT}{AGENT}"));
+        assert_eq!(found, vec![("N0106", "`agent` is set twice".to_string())]);
+    }
+
+    #[test]
+    fn the_block_takes_no_name_and_only_its_settings() {
+        let named = AGENT.replace("agent {", "agent main {");
+        assert_eq!(
+            diagnostics(&named),
+            vec![("N0107", "`agent` takes no name".to_string())]
+        );
+        let misspelt = AGENT.replace("image", "imgae");
+        // The misspelt key is reported once, not also as missing.
+        assert_eq!(
+            diagnostics(&misspelt),
+            vec![("N0104", "unknown setting `imgae` in `agent`".to_string())]
+        );
+        let nested = AGENT.replace("  path", "  node x {\n  }\n  path");
+        assert_eq!(diagnostics(&nested)[0].0, "N0108");
+    }
+
+    #[test]
+    fn interval_is_whole_seconds_from_1_to_a_day() {
+        for (interval, code) in [
+            ("1", None),
+            ("86400", None),
+            ("0", Some("N0105")),
+            ("86401", Some("N0105")),
+            ("30s", Some("N0105")),
+        ] {
+            let found = diagnostics(&AGENT.replace("  image", &format!("  interval {interval}\n  image")));
+            assert_eq!(found.first().map(|d| d.0), code, "{interval}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn an_agent_block_inside_the_cluster_is_misplaced_but_read() {
+        // The agent block written, indented, before the cluster's closing
+        // brace (at column 1 it would read as a forgotten `}`, N0103).
+        let cluster_end = BASE.find("}\n").expect("the cluster block closes");
+        let indented: String = AGENT.lines().map(|line| format!("  {line}\n")).collect();
+        let text = format!("{}{indented}{}", &BASE[..cluster_end], &BASE[cluster_end..]);
+        let analysis = crate::analyze(&SourceFile::new("t.netc", text));
+        let codes: Vec<_> = analysis.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["N0108"]);
+        assert!(analysis.topology.and_then(|t| t.agent).is_some());
     }
 }

@@ -29,6 +29,8 @@ mod windows_control_plane;
 mod windows_kubernetes_version;
 mod windows_network_name;
 mod windows_settings_unused;
+// module N0325 (the agent)
+mod agent_repo_url;
 // modules N0401-N0414 (group C)
 mod address_families;
 mod cluster_dns;
@@ -73,6 +75,8 @@ pub static RULES: &[&Rule] = &[
     &backend_dual_stack::RULE,
     &pod_mtu::RULE,
     &ipsec_psk::RULE,
+    // rule N0325 (the agent)
+    &agent_repo_url::RULE,
     // rules N0401-N0414 (group C)
     &network_overlap::RULE,
     &address_families::RULE,

@@ -1,23 +1,28 @@
 //! `manifests/`: the Kubernetes objects that run the pod network: flannel
 //! for Linux (`kube-flannel.yaml`) and Windows (`kube-flannel-windows.yaml`)
 //! when flanneld programs the network, and Windows kube-proxy
-//! (`kube-proxy-windows.yaml`) whenever there are Windows nodes.
+//! (`kube-proxy-windows.yaml`) whenever there are Windows nodes, and
+//! netc's own agent (`netc-agent.yaml`, `netc-agent-windows.yaml`) when
+//! the topology has an `agent` block.
 //!
 //! Every object is a k8s-openapi type (field names checked at compile time)
 //! carrying `app.kubernetes.io/managed-by: netc`, and [`yaml`] is the only
 //! place that knows the YAML library.
 
+mod agent;
 mod flannel;
 mod flannel_windows;
 mod kube_proxy_windows;
 mod objects;
 
+pub use agent::{AGENT_NAMESPACE, AGENT_SERVICE_ACCOUNT};
 pub use flannel::{FLANNEL_CNI_PLUGIN_IMAGE, FLANNEL_IMAGE};
 pub use flannel_windows::{flanneld_flags, FLANNEL_WINDOWS_IMAGE};
 pub use kube_proxy_windows::{feature_gates, flags as kube_proxy_flags, KUBE_PROXY_IMAGE_REPOSITORY};
 pub use objects::MANAGED_BY;
 
-use super::{facts, Artifacts};
+use super::facts;
+pub use super::Artifacts;
 use crate::model::Topology;
 
 pub const FLANNEL_NAMESPACE: &str = "kube-flannel";
@@ -50,4 +55,5 @@ pub fn emit(topology: &Topology, out: &mut Artifacts) {
             kube_proxy_windows::manifest(topology),
         );
     }
+    agent::emit(topology, out);
 }
