@@ -47,6 +47,7 @@ pub fn parse_documents(text: &str) -> Vec<Value> {
 
 /// A YAML syntax error: the parser's message, and the 1-based line and
 /// column it points at.
+#[derive(Debug)]
 pub struct YamlError {
     pub message: String,
     pub line: usize,

@@ -197,3 +197,71 @@ fn graph_draws_mermaid_or_dot_and_refuses_topologies_with_errors() {
     let output = netc(&["graph", "examples/no-such-file.netc"]);
     assert_eq!(output.status.code(), Some(2));
 }
+
+/// The agent DaemonSets `netc compile` writes call `netc agent` with flags
+/// the real command line accepts: every argument of the Linux container and
+/// of the Windows script, run through the binary's own parser. The agent
+/// then stops at its root check (run as `nobody` when the test is root), so
+/// nothing is fetched or changed.
+#[test]
+fn the_generated_agent_daemon_sets_pass_flags_netc_agent_accepts() {
+    let linux = std::fs::read_to_string(repo().join("golden/gitops-mixed/manifests/netc-agent.yaml")).unwrap();
+    let windows =
+        std::fs::read_to_string(repo().join("golden/gitops-mixed/manifests/netc-agent-windows.yaml")).unwrap();
+    let documents = netc_compiler::yaml::read_documents(&linux).unwrap();
+    let daemon_set = documents.iter().find(|d| d["kind"] == "DaemonSet").unwrap();
+    let container = &daemon_set["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["command"], serde_json::json!(["netc"]));
+    let linux_args: Vec<String> = container["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().replace("$(NODE_NAME)", "node-1"))
+        .collect();
+    // The Windows script's flags: the quoted strings of its `$flags` array.
+    let start = windows.find("$flags = @(").expect("the Windows script builds $flags");
+    let end = start + windows[start..].find("\n          )").expect("the array ends");
+    let mut windows_args: Vec<String> = windows[start..end]
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let line = line.trim().trim_end_matches(',');
+            line.strip_prefix('\'')
+                .and_then(|l| l.strip_suffix('\''))
+                .map(str::to_owned)
+        })
+        .collect();
+    assert!(windows[start..end].contains("('--node=' + $env:NODE_NAME)"));
+    windows_args.push("--node=win-1".into());
+    for args in [linux_args, windows_args] {
+        assert_eq!(args[0], "agent");
+        assert!(args.len() >= 6, "{args:?}");
+        let mut command = if is_root() {
+            let mut command = Command::new("setpriv");
+            command.args([
+                "--reuid=nobody",
+                "--regid=nogroup",
+                "--clear-groups",
+                env!("CARGO_BIN_EXE_netc"),
+            ]);
+            command
+        } else {
+            Command::new(env!("CARGO_BIN_EXE_netc"))
+        };
+        let output = command.args(&args).arg("--once").output().unwrap();
+        let stderr = stderr(&output);
+        assert!(
+            stderr.contains("must run as root"),
+            "netc rejected the DaemonSet's arguments {args:?}:\n{stderr}"
+        );
+    }
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1).map(|uid| uid == "0"))
+        .unwrap_or(false)
+}

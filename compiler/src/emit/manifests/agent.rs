@@ -282,6 +282,9 @@ fn windows_script(agent: &Agent) -> String {
             format!("--state-dir={WINDOWS_STATE_DIR}"),
             interval_flag(agent),
             listen_flag(),
+            // A HostProcess pod cannot reach the in-cluster Service address;
+            // flanneld and kube-proxy use the node's kubeconfig too.
+            format!("--kubeconfig={}", super::NODE_KUBECONFIG),
         ]
         .iter()
         .map(|flag| ps_quote(flag)),
