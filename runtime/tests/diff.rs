@@ -334,3 +334,27 @@ fn the_example_workflow_matches_the_command() {
     );
     assert!(workflow.contains("steps.preview.outputs.exit == '1'"));
 }
+
+#[test]
+fn a_new_agent_branch_is_a_connectivity_risk() {
+    let mut repo = Repo::new();
+    let gitops = example("gitops-static.netc");
+    repo.commit(
+        &[
+            ("cluster.netc", &gitops),
+            ("cluster.netc.lock", &example("gitops-static.netc.lock")),
+        ],
+        "base",
+    );
+    assert!(gitops.contains("branch"), "the example names its branch");
+    let moved = gitops.replacen("main", "release", 1);
+    assert_ne!(moved, gitops);
+    repo.commit(&[("cluster.netc", &moved)], "follow release");
+    let output = repo.diff(&["--base", "main~1"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let out = stdout(&output);
+    assert!(
+        out.contains("[connectivity-risk] cluster: agent source") && out.contains("anti-rollback"),
+        "{out}"
+    );
+}

@@ -10,7 +10,9 @@
 //!   happens: a node's pod subnet or address changes (its pods must be
 //!   recreated, its peers re-pointed), a node or a ToR route is removed, or
 //!   the MTU shrinks (pods started before keep the larger MTU, and their
-//!   large packets are dropped until they are recreated).
+//!   large packets are dropped until they are recreated), or the agents'
+//!   repository or branch changes (their anti-rollback refuses a history
+//!   that does not descend from the last applied commit).
 //! - `recreate`: devices are deleted and created again on every node: a new
 //!   VNI or UDP port recreates the vxlan device (on Windows the HNS network),
 //!   and cross-node pod traffic stops while that happens.
@@ -133,6 +135,19 @@ pub(super) fn classify(base: &Topology, head: &Topology) -> Vec<Disruption> {
             format!("underlay MTU {mtu_old} → {mtu_new}"),
             "device MTUs change in place; running pods keep the old, smaller MTU until recreated",
         );
+    }
+    if let (Some(a), Some(b)) = (&base.agent, &head.agent) {
+        if (&a.repo.value, &a.branch.value) != (&b.repo.value, &b.branch.value) {
+            add(
+                Class::ConnectivityRisk,
+                "cluster",
+                format!(
+                    "agent source {} {} → {} {}",
+                    a.repo.value, a.branch.value, b.repo.value, b.branch.value
+                ),
+                "every agent follows the new branch; its commits must descend from the last applied one or the agents refuse them (anti-rollback): merge the history, or run the agents once with --allow-rollback",
+            );
+        }
     }
     nodes(base, head, &mut add);
     tors(base, head, &mut add);
