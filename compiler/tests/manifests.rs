@@ -366,6 +366,8 @@ fn the_agent_daemon_sets_follow_the_agent_block() {
                 "--state-dir=C:\\ProgramData\\netc".to_string(),
                 format!("--interval={interval}"),
                 "--listen=127.0.0.1:9464".to_string(),
+                // A HostProcess pod reaches the API server with the node's kubeconfig.
+                "--kubeconfig=C:\\k\\config".to_string(),
             ];
             wanted.sort();
             assert_eq!(script_flags, wanted, "{}", example.name);
