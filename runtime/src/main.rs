@@ -93,13 +93,6 @@ enum Command {
     },
     /// List every rule and diagnostic code with its severity and summary.
     Rules,
-    /// Draw the topology: segments, nodes, pod subnets and ToR routes.
-    ///
-    /// Prints a Mermaid flowchart (for a README or a pull request; GitHub
-    /// renders ```mermaid blocks) or Graphviz DOT to standard output. Pod
-    /// subnets are those of FILE.lock when it exists. A topology with errors
-    /// is not drawn: its diagnostics go to standard error and the exit code
-    /// is 1.
     /// Show what `apply` would change on this node (changes nothing).
     ///
     /// Compares the node's program (from FILE, compiled in memory, or from a
@@ -147,6 +140,13 @@ enum Command {
     /// with that label that the manifests no longer contain are deleted
     /// (namespaces last), unless --no-prune.
     Deploy(commands::deploy::DeployArgs),
+    /// Draw the topology: segments, nodes, pod subnets and ToR routes.
+    ///
+    /// Prints a Mermaid flowchart (for a README or a pull request; GitHub
+    /// renders ```mermaid blocks) or Graphviz DOT to standard output. Pod
+    /// subnets are those of FILE.lock when it exists. A topology with errors
+    /// is not drawn: its diagnostics go to standard error and the exit code
+    /// is 1.
     Graph {
         /// The `.netc` topology.
         #[arg(value_name = "FILE")]

@@ -265,3 +265,24 @@ fn is_root() -> bool {
         .and_then(|ids| ids.split_whitespace().nth(1).map(|uid| uid == "0"))
         .unwrap_or(false)
 }
+
+/// `netc --help` gives every command its own one-line summary.
+#[test]
+fn every_command_has_its_own_summary() {
+    let help = stdout(&netc(&["--help"]));
+    let commands: Vec<(&str, &str)> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.trim().split_once(char::is_whitespace))
+        .map(|(name, summary)| (name, summary.trim()))
+        .collect();
+    assert!(commands.len() >= 12, "{help}");
+    for (name, summary) in &commands {
+        assert!(!summary.is_empty(), "`{name}` has no summary:\n{help}");
+    }
+    let summary = |name: &str| commands.iter().find(|(n, _)| *n == name).unwrap().1;
+    assert!(summary("plan").contains("apply"), "{help}");
+    assert!(summary("graph").starts_with("Draw"), "{help}");
+}
