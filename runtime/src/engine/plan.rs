@@ -108,6 +108,18 @@ pub enum Action {
     Delete,
 }
 
+impl Action {
+    /// How plans print it: `+` create, `~` update, `-/+` recreate, `-` delete.
+    pub fn sign(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Recreate => "-/+",
+            Action::Delete => "-",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Disruption {
@@ -165,12 +177,7 @@ impl Plan {
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for step in &self.steps {
-            let sign = match step.action {
-                Action::Create => "+",
-                Action::Update => "~",
-                Action::Recreate => "-/+",
-                Action::Delete => "-",
-            };
+            let sign = step.action.sign();
             writeln!(f, "{sign} {}  [{}] {}", step.object, step.disruption, step.reason)?;
         }
         for conflict in &self.conflicts {

@@ -99,12 +99,7 @@ impl WindowsPlan {
 impl fmt::Display for WindowsPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for step in &self.steps {
-            let sign = match step.action {
-                Action::Create => "+",
-                Action::Update => "~",
-                Action::Recreate => "-/+",
-                Action::Delete => "-",
-            };
+            let sign = step.action.sign();
             let what = match &step.object {
                 Some(object) => object.to_string(),
                 None => step.key.to_string(),
