@@ -17,6 +17,8 @@ use netc_runtime::cluster::{self, ObjectRef};
 use serde_json::{json, Value};
 use tower_test::mock;
 
+mod common;
+
 type Handle = mock::Handle<Request<Body>, Response<Body>>;
 
 fn workspace() -> PathBuf {
@@ -246,11 +248,18 @@ async fn the_node_report_is_a_merge_patch_of_three_annotations() {
     );
 }
 
-/// The agent reports each round on its Node: a commit that does not name
-/// this node is invalid, and the annotation says so (no root needed: an
-/// invalid commit never reaches the host).
-#[test]
-fn the_agent_annotates_its_node_after_a_round() {
+/// One agent round against a `file://` repository holding static-vxlan,
+/// as node `node`, with kube-rs's mock as the API server answering the
+/// requests in order with `answers`; the round, the requests and the status.
+fn agent_round(
+    node: &str,
+    netns: Option<String>,
+    answers: Vec<Value>,
+) -> (
+    netc_runtime::agent::Round,
+    Vec<Seen>,
+    netc_runtime::agent::status::Status,
+) {
     let temp = tempfile::tempdir().unwrap();
     let repo = temp.path().join("repo");
     let git = |args: &[&str]| {
@@ -267,13 +276,18 @@ fn the_agent_annotates_its_node_after_a_round() {
     };
     std::fs::create_dir_all(&repo).unwrap();
     git(&["init", "-q", "-b", "main"]);
-    std::fs::copy(
-        workspace().join("examples/static-vxlan.netc"),
-        repo.join("cluster.netc"),
-    )
-    .unwrap();
+    for file in ["static-vxlan.netc", "static-vxlan.netc.lock"] {
+        let target = file.replace("static-vxlan", "cluster");
+        std::fs::copy(workspace().join("examples").join(file), repo.join(target)).unwrap();
+    }
     git(&["add", "-A"]);
     git(&["commit", "-q", "-m", "three nodes"]);
+    let root = temp.path().join("root");
+    let bin = root.join("opt/cni/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for plugin in ["bridge", "host-local", "portmap"] {
+        std::fs::write(bin.join(plugin), "#!/bin/sh\n").unwrap();
+    }
 
     // kube's client spawns its request buffer on the runtime it is made in:
     // a multi-thread one keeps it running while the agent blocks on its own.
@@ -292,20 +306,25 @@ fn the_agent_annotates_its_node_after_a_round() {
             .build()
             .unwrap();
         runtime.block_on(async move {
-            let (seen, send) = next(&mut handle).await;
-            send.send_response(respond(200, &json!({"metadata": {"name": "node-9"}})));
+            let mut seen = Vec::new();
+            for answer in answers {
+                let (request, send) = next(&mut handle).await;
+                send.send_response(respond(200, &answer));
+                seen.push(request);
+            }
             seen
         })
     });
+    let state_dir = temp.path().join("state");
     let config = netc_runtime::agent::Config {
         repo: format!("file://{}", repo.display()),
         branch: "main".into(),
         path: "cluster.netc".into(),
         target: netc_runtime::node::Target {
-            node: "node-9".into(),
-            netns: None,
-            root: temp.path().join("root"),
-            state_dir: temp.path().join("state"),
+            node: node.into(),
+            netns,
+            root,
+            state_dir: state_dir.clone(),
         },
         interval: std::time::Duration::from_secs(1),
         allow_disruption: false,
@@ -320,15 +339,25 @@ fn the_agent_annotates_its_node_after_a_round() {
         .unwrap();
     let round = agent.round();
     let seen = server.join().unwrap();
+    let status = netc_runtime::agent::status::Status::read(&state_dir).unwrap();
+    (round, seen, status)
+}
+
+/// The agent reports each round on its Node: a commit that does not name
+/// this node is invalid, and the annotation says so (no root needed: an
+/// invalid commit never reaches the host).
+#[test]
+fn the_agent_annotates_its_node_after_a_round() {
+    let (round, seen, _) = agent_round("node-9", None, vec![json!({"metadata": {"name": "node-9"}})]);
     assert_eq!(
         round,
         netc_runtime::agent::Round::NotApplied(netc_runtime::agent::status::Result::Invalid)
     );
     assert_eq!(
-        (seen.method, seen.path.as_str()),
-        (Method::PATCH, "/api/v1/nodes/node-9")
+        (&seen[0].method, seen[0].path.as_str()),
+        (&Method::PATCH, "/api/v1/nodes/node-9")
     );
-    let annotations = &seen.body["metadata"]["annotations"];
+    let annotations = &seen[0].body["metadata"]["annotations"];
     assert_eq!(annotations["netc.dev/state"], "invalid");
     assert_eq!(annotations["netc.dev/revision"], "", "nothing applied yet");
     assert!(
@@ -338,6 +367,42 @@ fn the_agent_annotates_its_node_after_a_round() {
             .contains("no node `node-9`"),
         "{annotations}"
     );
+}
+
+/// After a real apply (node-1 into a namespace, as root) the agent
+/// annotates the node as applied, reads its pod CIDR, and records the
+/// mismatch with the compiled subnet (198.18.0.0/24) in its status.
+#[test]
+fn after_an_apply_the_agent_compares_the_nodes_pod_cidr() {
+    if !common::is_root() && common::skip("not root (the apply needs a network namespace)") {
+        return;
+    }
+    let ns = common::NodeNamespace::new("kube");
+    let (round, seen, status) = agent_round(
+        "node-1",
+        Some(ns.0.clone()),
+        vec![
+            json!({"metadata": {"name": "node-1"}}),
+            json!({"metadata": {"name": "node-1"}, "spec": {"podCIDR": "10.244.7.0/24"}}),
+        ],
+    );
+    assert_eq!(round, netc_runtime::agent::Round::Applied);
+    assert_eq!(seen[0].method, Method::PATCH);
+    assert_eq!(seen[0].body["metadata"]["annotations"]["netc.dev/state"], "applied");
+    let revision = seen[0].body["metadata"]["annotations"]["netc.dev/revision"]
+        .as_str()
+        .unwrap();
+    assert_eq!(revision.len(), 40, "the applied commit: {revision}");
+    assert_eq!(
+        (&seen[1].method, seen[1].path.as_str()),
+        (&Method::GET, "/api/v1/nodes/node-1")
+    );
+    let warning = status.pod_cidr_warning.expect("a pod CIDR warning");
+    assert!(
+        warning.contains("10.244.7.0/24") && warning.contains("198.18.0.0/24"),
+        "{warning}"
+    );
+    assert_eq!(ns.routes(), ["198.18.1.0/24", "198.18.2.0/24"]);
 }
 
 /// `netc deploy` against a real cluster, when `$KUBECONFIG` names one:
