@@ -277,7 +277,7 @@ fn the_agent_daemon_sets_follow_the_agent_block() {
         let flags = agent_flags(&args[1..]);
         assert_eq!(flags.len(), args.len() - 1, "every flag is --flag=value: {args:?}");
         let interval = format!("{}s", agent.interval.value);
-        let expected = [
+        let mut expected = vec![
             ("repo", agent.repo.value.as_str()),
             ("branch", agent.branch.value.as_str()),
             ("path", agent.path.value.as_str()),
@@ -287,9 +287,29 @@ fn the_agent_daemon_sets_follow_the_agent_block() {
             ("interval", interval.as_str()),
             ("listen", "127.0.0.1:9464"),
         ];
+        let signed = !agent.allowed_signers.is_empty();
+        if signed {
+            expected.push(("allowed-signers", "/etc/netc/allowed_signers"));
+        }
         let expected: std::collections::BTreeMap<String, String> =
             expected.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         assert_eq!(flags, expected, "{}", example.name);
+        let signers_file: String = agent.allowed_signers.iter().map(|l| format!("{}\n", l.value)).collect();
+        if signed {
+            // The file the flag names is the ConfigMap's key, mounted read-only.
+            let (volume, mount) = config_map_mount(&ds, "/etc/netc");
+            assert_eq!(mount["readOnly"], true, "{}", example.name);
+            let config_map = example.object(AGENT, "ConfigMap", volume["configMap"]["name"].as_str().unwrap());
+            assert_eq!(config_map["metadata"]["namespace"], ds["metadata"]["namespace"]);
+            assert_eq!(
+                config_map["data"],
+                serde_json::json!({ "allowed_signers": signers_file }),
+                "{}",
+                example.name
+            );
+        } else {
+            assert!(!example.text(AGENT).unwrap().contains("ConfigMap"), "{}", example.name);
+        }
 
         // `$(NODE_NAME)` is the node's name, from the downward API.
         let env = linux["env"].as_array().unwrap();
@@ -359,6 +379,20 @@ fn the_agent_daemon_sets_follow_the_agent_block() {
             assert_eq!(container["image"], agent.image.value.as_str());
             let mut script_flags = script_flags(&windows);
             script_flags.sort();
+            let script = container["args"][0].as_str().unwrap();
+            // The signers' file is below the HostProcess container's mount
+            // point, which only PowerShell knows: the flag is an expression.
+            let flag =
+                "('--allowed-signers=' + (Join-Path $env:CONTAINER_SANDBOX_MOUNT_POINT 'etc\\netc\\allowed_signers'))";
+            assert_eq!(script.contains(flag), signed, "{script}");
+            if signed {
+                let (volume, mount) = config_map_mount(&windows, "/etc/netc/");
+                assert_eq!(mount["readOnly"], true);
+                let (linux_volume, _) = config_map_mount(&ds, "/etc/netc");
+                assert_eq!(volume["configMap"], linux_volume["configMap"], "the same ConfigMap");
+            } else {
+                assert!(wpod.get("volumes").is_none(), "{}", example.name);
+            }
             let mut wanted = vec![
                 format!("--repo={}", agent.repo.value),
                 format!("--branch={}", agent.branch.value),
@@ -371,7 +405,6 @@ fn the_agent_daemon_sets_follow_the_agent_block() {
             ];
             wanted.sort();
             assert_eq!(script_flags, wanted, "{}", example.name);
-            let script = container["args"][0].as_str().unwrap();
             assert!(script.contains("('--node=' + $env:NODE_NAME)"), "{script}");
             assert!(script.contains("'netc.exe'"), "{script}");
             // No --root on Windows: the HostProcess pod sees the node's paths.
@@ -381,6 +414,35 @@ fn the_agent_daemon_sets_follow_the_agent_block() {
         }
     }
     assert!(checked >= 2, "only {checked} examples have an agent block");
+    let signed = examples()
+        .iter()
+        .filter(|e| e.topology.agent.as_ref().is_some_and(|a| !a.allowed_signers.is_empty()))
+        .count();
+    assert!(
+        signed >= 1 && signed < checked,
+        "examples cover agents with and without allowed signers"
+    );
+}
+
+/// The ConfigMap volume of a DaemonSet's pod mounted at `path` in its
+/// container, and that mount.
+fn config_map_mount(daemon_set: &Value, path: &str) -> (Value, Value) {
+    let mount = container(daemon_set)["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["mountPath"] == path)
+        .unwrap_or_else(|| panic!("nothing is mounted at {path}"))
+        .clone();
+    let volume = daemon_set["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == mount["name"])
+        .expect("the mount's volume")
+        .clone();
+    assert!(volume["configMap"].is_object(), "{volume}");
+    (volume, mount)
 }
 
 #[test]

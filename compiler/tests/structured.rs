@@ -156,6 +156,68 @@ fn agent_errors_point_at_the_agent_mapping_or_its_value() {
     );
 }
 
+/// A real ed25519 public key (`ssh-keygen -t ed25519`), without comment.
+const SIGNER_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOit/aR37pqqB3Wwes/Tzc+uvAMNAPaESiQFO0IQb3XO";
+
+#[test]
+fn allowed_signers_are_a_list_each_checked_at_its_own_line() {
+    let agent = format!(
+        "agent:\n  repo: https://git.example/net.git\n  path: cluster.netc\n  image: netc:1\n  allowed-signers:\n    - \"a@example.com {SIGNER_KEY}\"\n    - {SIGNER_KEY}\n"
+    );
+    // GOOD is 11 lines; the agent's second signer is on line 18.
+    let found = diagnostics("t.yaml", &format!("{GOOD}{agent}"));
+    assert_eq!(found, vec![("N0326", 18, SIGNER_KEY.to_string())]);
+    // Only YAML or JSON can write a line break into a signer.
+    let two_lines = format!("{GOOD}agent:\n  repo: https://git.example/net.git\n  path: c.netc\n  image: netc:1\n  allowed-signers: [\"a@b {SIGNER_KEY}\\nc@d {SIGNER_KEY}\"]\n");
+    let found = diagnostics("t.yaml", &two_lines);
+    assert_eq!(
+        found.iter().map(|(c, l, _)| (*c, *l)).collect::<Vec<_>>(),
+        vec![("N0326", 16)]
+    );
+    // Not a list of strings: the schema says what it takes.
+    let found = diagnostics(
+        "t.yaml",
+        &format!("{GOOD}agent:\n  repo: https://git.example/net.git\n  path: c.netc\n  image: netc:1\n  allowed-signers: a@b\n"),
+    );
+    assert_eq!(
+        found.iter().map(|(c, l, _)| (*c, *l)).collect::<Vec<_>>(),
+        vec![("N0109", 16)]
+    );
+}
+
+#[test]
+fn yaml_allowed_signers_compile_to_the_bytes_of_netc_allowed_signer_lines() {
+    let first = format!("network-team@example.com {SIGNER_KEY}");
+    let second = format!("*@example.com cert-authority {SIGNER_KEY} the CA");
+    let yaml = format!(
+        "{GOOD}agent:\n  repo: https://git.example/net.git\n  path: cluster.netc\n  image: netc:1\n  allowed-signers:\n    - \"{first}\"\n    - \"{second}\"\n"
+    );
+    let netc = format!(
+        "cluster demo {{\n  pod-network 10.244.0.0/16\n  service-network 10.96.0.0/12\n}}\n\
+         segment mgmt {{\n  prefix 10.127.130.0/24\n}}\nnode master {{\n  os linux\n  address 10.127.130.10\n}}\n\
+         agent {{\n  repo \"https://git.example/net.git\"\n  path \"cluster.netc\"\n  image \"netc:1\"\n\
+         allowed-signer \"{first}\"\n  allowed-signer \"{second}\"\n}}\n"
+    );
+    let compile = |name: &str, text: &str| {
+        let compilation = netc_compiler::compile(&SourceFile::new(name, text), &Lock::default());
+        assert!(
+            compilation.diagnostics.is_empty(),
+            "{name}: {:#?}",
+            compilation.diagnostics
+        );
+        compilation.artifacts.unwrap().files
+    };
+    let (ours, theirs) = (compile("t.yaml", &yaml), compile("t.netc", &netc));
+    assert_eq!(ours, theirs);
+    let manifest = String::from_utf8(ours["manifests/netc-agent.yaml"].clone()).unwrap();
+    assert!(manifest.contains("allowed_signers"), "{manifest}");
+    // In the order written.
+    assert!(
+        manifest.find(&first).unwrap() < manifest.find(&second).unwrap(),
+        "{manifest}"
+    );
+}
+
 #[test]
 fn json_errors_point_at_their_line() {
     let text = "{\n  \"cluster\": {\n    \"name\": \"d\",\n    \"pod-network\": \"10.244.0.0/16\",\n    \"service-network\": 5\n  }\n}\n";

@@ -89,6 +89,7 @@ fn readme_lists_every_code_and_documents_every_keyword() {
         NODE_KEYS,
         RANGE_KEYS,
         TOR_KEYS,
+        AGENT_KEYS,
     ];
     for key in keywords.iter().flat_map(|keys| keys.iter()) {
         assert!(

@@ -233,6 +233,17 @@ fn the_generated_agent_daemon_sets_pass_flags_netc_agent_accepts() {
         .collect();
     assert!(windows[start..end].contains("('--node=' + $env:NODE_NAME)"));
     windows_args.push("--node=win-1".into());
+    // gitops-mixed has an `allowed-signer`: the Linux agent reads the
+    // ConfigMap's mount, the Windows one the same file below its container's
+    // mount point, which PowerShell joins at run time; the test stands in a
+    // typical mount point for `$env:CONTAINER_SANDBOX_MOUNT_POINT`.
+    assert!(
+        linux_args.contains(&"--allowed-signers=/etc/netc/allowed_signers".to_string()),
+        "{linux_args:?}"
+    );
+    let joined = "('--allowed-signers=' + (Join-Path $env:CONTAINER_SANDBOX_MOUNT_POINT 'etc\\netc\\allowed_signers'))";
+    assert!(windows[start..end].contains(joined), "{}", &windows[start..end]);
+    windows_args.push("--allowed-signers=C:\\C\\0123456789abcdef\\etc\\netc\\allowed_signers".into());
     for args in [linux_args, windows_args] {
         assert_eq!(args[0], "agent");
         assert!(args.len() >= 6, "{args:?}");

@@ -443,6 +443,7 @@ fn agent(decl: &AgentDecl, diagnostics: &mut Vec<Diagnostic>) -> Option<Agent> {
         path: path?,
         image: image?,
         interval: Field::or(decl.interval, AGENT_INTERVAL, decl.header),
+        allowed_signers: decl.allowed_signers.clone(),
     })
 }
 

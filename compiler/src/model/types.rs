@@ -137,7 +137,8 @@ pub struct Windows {
 
 /// How netc's own agent runs on every node (`manifests/netc-agent.yaml`):
 /// the repository and branch it follows, the topology's path there, the
-/// image holding the `netc` binary, and the time between rounds.
+/// image holding the `netc` binary, the time between rounds, and the keys
+/// that may sign the commits it applies.
 #[derive(Clone, Debug)]
 pub struct Agent {
     pub header: Span,
@@ -147,6 +148,9 @@ pub struct Agent {
     pub image: Spanned<String>,
     /// Seconds.
     pub interval: Field<u32>,
+    /// ssh-keygen `allowed_signers` lines, in the order written. With any,
+    /// the agents apply only commits signed by one of these keys.
+    pub allowed_signers: Vec<Spanned<String>>,
 }
 
 #[derive(Clone, Debug)]

@@ -88,6 +88,16 @@ impl Lowering<'_> {
                         items.push(Item::Setting(self.route(&child(&at, &index.to_string()), route)));
                     }
                 }
+                // The list of `allowed_signers` lines is one `allowed-signer`
+                // setting per line, each at its own list item.
+                ("allowed-signers", Value::Array(lines)) => {
+                    for (index, line) in lines.iter().enumerate() {
+                        let item = child(&at, &index.to_string());
+                        let key_atom = self.atom("allowed-signer", self.places.find(&item).key, false);
+                        let values = self.values(&item, line);
+                        items.push(Item::Setting(setting(key_atom, values)));
+                    }
+                }
                 _ => {
                     let key_atom = self.atom(key.as_str(), self.places.find(&at).key, false);
                     let values = self.values(&at, value);

@@ -217,6 +217,9 @@ fn expected(key: &str) -> Option<&'static str> {
         "repo" => "the git URL every node's agent fetches, such as `https://git.example/net.git`",
         "branch" | "path" | "image" => "a non-empty string",
         "interval" => "the seconds between the agent's rounds, a whole number from 1 to 86400",
+        "allowed-signers" => {
+            "a list of allowed_signers lines, each a string such as `\"alice@example.com ssh-ed25519 AAAAC3Nz...\"`"
+        }
         "agent" => "the agent's mapping, with `repo`, `path` and `image`",
         "route" => "a list of routes such as `{prefix: 10.244.200.0/24, via: 192.168.60.50}`",
         "cluster" => "the cluster's mapping, with `name`, `pod-network` and `service-network`",

@@ -106,6 +106,9 @@ pub struct AgentDecl {
     pub image: Option<Spanned<String>>,
     /// Seconds between the agent's rounds.
     pub interval: Option<Spanned<u32>>,
+    /// `allowed-signer` lines, in the order written: each an ssh-keygen
+    /// `allowed_signers` line whose key may sign the commits agents apply.
+    pub allowed_signers: Vec<Spanned<String>>,
 }
 
 #[derive(Clone, Debug)]

@@ -36,7 +36,7 @@ pub const SEGMENT_KEYS: &[&str] = &["prefix", "gateway"];
 pub const NODE_KEYS: &[&str] = &["os", "arch", "build", "address", "interface", "role", "pod-subnet"];
 pub const RANGE_KEYS: &[&str] = &["os", "arch", "build", "address-start", "interface", "role"];
 pub const TOR_KEYS: &[&str] = &["segment", "routes", "route"];
-pub const AGENT_KEYS: &[&str] = &["repo", "branch", "path", "image", "interval"];
+pub const AGENT_KEYS: &[&str] = &["repo", "branch", "path", "image", "interval", "allowed-signer"];
 
 /// The longest `interval` of an `agent` block, in seconds: a day. Longer
 /// would leave drift uncorrected for days, and is more likely a typo.
@@ -774,6 +774,7 @@ impl Lowering<'_> {
             path: None,
             image: None,
             interval: None,
+            allowed_signers: Vec::new(),
         };
         for s in self.settings_of(block, "agent") {
             agent.attempted.insert(s.key.text.clone());
@@ -807,6 +808,14 @@ impl Lowering<'_> {
                         .and_then(|a| v.number(a, 1..=MAX_AGENT_INTERVAL, "`interval` (seconds)", "interval 30"))
                         .map(|n| Spanned::new(n.value as u32, n.span));
                     self.assign(&mut agent.interval, &s.key, value);
+                }
+                // Repeatable: one setting per allowed_signers line, so each
+                // line keeps its own span for N0326.
+                "allowed-signer" => {
+                    let value = v
+                        .single(s, "allowed-signer \"alice@example.com ssh-ed25519 AAAAC3Nz...\"")
+                        .and_then(|a| v.text(a, "the allowed_signers line"));
+                    agent.allowed_signers.extend(value);
                 }
                 _ => {
                     if let Some(meant) = self.unknown_setting(&s.key, "agent", AGENT_KEYS) {
@@ -915,6 +924,47 @@ mod tests {
             let found = diagnostics(&AGENT.replace("  image", &format!("  interval {interval}\n  image")));
             assert_eq!(found.first().map(|d| d.0), code, "{interval}: {found:?}");
         }
+    }
+
+    #[test]
+    fn allowed_signers_repeat_in_the_order_written_and_survive_formatting() {
+        let signers = "  allowed-signer \"b@example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOit/aR37pqqB3Wwes/Tzc+uvAMNAPaESiQFO0IQb3XO\"\n\
+                       allowed-signer   \"a@example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOit/aR37pqqB3Wwes/Tzc+uvAMNAPaESiQFO0IQb3XO\"\n";
+        let text = format!("{BASE}{}", AGENT.replace("  image", &format!("{signers}  image")));
+        assert_eq!(diagnostics(&text[BASE.len()..]), vec![]);
+        let principals = |text: &str| -> Vec<String> {
+            let agent = crate::topology_for_tests(text).agent.expect("the agent");
+            agent
+                .allowed_signers
+                .iter()
+                .map(|s| s.value[..13].to_string())
+                .collect()
+        };
+        assert_eq!(principals(&text), ["b@example.com", "a@example.com"]);
+        let formatted = crate::format(&SourceFile::new("t.netc", text.clone())).expect("formats");
+        assert_eq!(principals(&formatted), ["b@example.com", "a@example.com"]);
+        assert!(
+            formatted.contains("  allowed-signer \"a@example.com ssh-ed25519 "),
+            "{formatted}"
+        );
+        // Without a signer the agent requires none.
+        let agent = crate::topology_for_tests(&format!("{BASE}{AGENT}"))
+            .agent
+            .expect("the agent");
+        assert!(agent.allowed_signers.is_empty());
+    }
+
+    #[test]
+    fn an_allowed_signer_is_one_quoted_line() {
+        let unquoted = AGENT.replace("  image", "  allowed-signer a@example.com ssh-ed25519 AAAA\n  image");
+        assert_eq!(
+            diagnostics(&unquoted),
+            vec![("N0107", "`allowed-signer` takes one value".to_string())]
+        );
+        let empty = AGENT.replace("  image", "  allowed-signer \"\"\n  image");
+        assert_eq!(diagnostics(&empty)[0].0, "N0105");
+        let misspelt = AGENT.replace("  image", "  allowed-signers \"x\"\n  image");
+        assert_eq!(diagnostics(&misspelt)[0].0, "N0104");
     }
 
     #[test]

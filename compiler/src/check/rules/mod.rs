@@ -29,7 +29,8 @@ mod windows_control_plane;
 mod windows_kubernetes_version;
 mod windows_network_name;
 mod windows_settings_unused;
-// module N0325 (the agent)
+// modules N0325-N0326 (the agent)
+mod agent_allowed_signer;
 mod agent_repo_url;
 // modules N0401-N0414 (group C)
 mod address_families;
@@ -75,8 +76,9 @@ pub static RULES: &[&Rule] = &[
     &backend_dual_stack::RULE,
     &pod_mtu::RULE,
     &ipsec_psk::RULE,
-    // rule N0325 (the agent)
+    // rules N0325-N0326 (the agent)
     &agent_repo_url::RULE,
+    &agent_allowed_signer::RULE,
     // rules N0401-N0414 (group C)
     &network_overlap::RULE,
     &address_families::RULE,
