@@ -22,6 +22,9 @@
 //! `node` is the apply transaction on a Linux node (journal, steps, undo,
 //! verify, commit) that `netc apply` and the agent share.
 //!
+//! `windows_node` runs the Windows driver's scripts through PowerShell on a
+//! Windows node, for the agent (not executed here: no Windows).
+//!
 //! `state` is the state directory: the inventory of what netc created and
 //! the last program applied.
 
@@ -32,3 +35,4 @@ pub mod engine;
 pub mod files;
 pub mod node;
 pub mod state;
+pub mod windows_node;

@@ -22,16 +22,12 @@
 //! Messages for the operator (what was undone, what was left) are returned,
 //! not printed, so the CLI writes them to stderr and the agent logs them.
 
-use std::collections::BTreeSet;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-use netc_compiler::emit::program::types::{PeerTable, Program, ProgramOs};
+#[cfg(target_os = "linux")]
+pub use linux::{Applied, Failure, Session};
 
-use crate::driver::linux::host::Host;
-use crate::driver::linux::netlink::Netlink;
-use crate::engine::{self, Action, Inventory, Object, ObjectKey, Observed, Plan, Step};
-use crate::state;
+use crate::engine::{Action, Plan};
 
 /// Where a program is applied.
 #[derive(Clone, Debug)]
@@ -42,271 +38,6 @@ pub struct Target {
     /// The prefix of every file path.
     pub root: PathBuf,
     pub state_dir: PathBuf,
-}
-
-/// One program ready to be planned and applied on a Linux node.
-pub struct Session {
-    program: Vec<u8>,
-    peers: Vec<u8>,
-    state_dir: PathBuf,
-    missing_plugins: Vec<String>,
-    desired: Vec<Object>,
-    owned: Inventory,
-    netlink: Netlink,
-    host: Host,
-}
-
-/// A successful apply.
-#[derive(Debug)]
-pub struct Applied {
-    /// The plan that was carried out (empty: nothing to do).
-    pub plan: Plan,
-    /// Steps sent to the kernel over netlink (0 on a no-op).
-    pub netlink_writes: usize,
-}
-
-/// Why an apply did not happen or did not finish. `notes` say what was
-/// undone or left behind.
-#[derive(Debug)]
-pub enum Failure {
-    /// The plan has conflicts (a foreign object in the way): nothing changed.
-    Conflicts(Plan),
-    /// CNI plugins the conflist calls are missing: nothing changed.
-    MissingPlugins(Vec<String>),
-    /// The host could not be read, or the state directory written before
-    /// any change.
-    Before(String),
-    /// A step failed; this run's steps were undone (see `notes`).
-    Step { message: String, notes: Vec<String> },
-    /// The host still differs after applying (the remaining plan).
-    Drift(Plan),
-    /// The host was changed but the state directory could not be written.
-    Commit(String),
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Failure::Conflicts(plan) => write!(
-                f,
-                "the plan has {} conflict(s); nothing was changed",
-                plan.conflicts.len()
-            ),
-            Failure::MissingPlugins(missing) => write!(
-                f,
-                "CNI plugins are missing ({}); the node's CNI configuration calls them and pods cannot start without them; nothing was changed",
-                missing.join(", ")
-            ),
-            Failure::Before(message) => write!(f, "{message}; nothing was changed"),
-            Failure::Step { message, .. } => write!(f, "{message}"),
-            Failure::Drift(plan) => write!(
-                f,
-                "the host still differs from the program after apply ({} step(s) remain)",
-                plan.steps.len()
-            ),
-            Failure::Commit(message) => write!(f, "applied, but {message}"),
-        }
-    }
-}
-
-impl Session {
-    /// Parse `program` (node `target.node`'s, for Linux) and `peers`, read
-    /// the inventory and connect to the drivers.
-    pub fn new(target: &Target, program: Vec<u8>, peers: Vec<u8>) -> Result<Session, String> {
-        let parsed: Program =
-            serde_json::from_slice(&program).map_err(|e| format!("program.json of node {}: {e}", target.node))?;
-        if parsed.node != target.node {
-            return Err(format!(
-                "the program is node `{}`'s, not `{}`'s",
-                parsed.node, target.node
-            ));
-        }
-        if parsed.os != ProgramOs::Linux {
-            return Err(format!(
-                "node {} runs Windows, and netc does not execute the Windows driver: run `netc plan --node {} --format powershell` and the script it prints on the node",
-                target.node, target.node
-            ));
-        }
-        let peer_table: PeerTable = serde_json::from_slice(&peers).map_err(|e| format!("peers.json: {e}"))?;
-        let desired = engine::desired(&parsed, &peer_table).map_err(|e| e.0)?;
-        let owned = state::read_inventory(&target.state_dir)?;
-        let netlink = Netlink::in_namespace(target.netns.as_deref()).map_err(|e| e.0)?;
-        let host = Host::new(&target.root, target.netns.as_deref());
-        let missing_plugins = host.missing_cni_plugins(&parsed);
-        Ok(Session {
-            program,
-            peers,
-            state_dir: target.state_dir.clone(),
-            missing_plugins,
-            desired,
-            owned,
-            netlink,
-            host,
-        })
-    }
-
-    /// The CNI plugin binaries the program needs but this host lacks.
-    pub fn missing_plugins(&self) -> &[String] {
-        &self.missing_plugins
-    }
-
-    fn keys(&self) -> BTreeSet<ObjectKey> {
-        self.desired
-            .iter()
-            .map(Object::key)
-            .chain(self.owned.iter().cloned())
-            .collect()
-    }
-
-    /// The live state of every key the program or the inventory names.
-    pub fn observe(&self) -> Result<Observed, String> {
-        let keys = self.keys();
-        let mut observed = self.netlink.observe(&keys).map_err(|e| e.0)?;
-        let host = self.host.observe(&keys).map_err(|e| e.0)?;
-        observed.0.extend(host.0);
-        Ok(observed)
-    }
-
-    /// What applying would change, as of now.
-    pub fn plan(&self) -> Result<Plan, String> {
-        Ok(self.plan_from(&self.observe()?))
-    }
-
-    /// What applying would change on a host in state `observed`.
-    pub fn plan_from(&self, observed: &Observed) -> Plan {
-        engine::plan(&self.desired, observed, &self.owned)
-    }
-
-    fn step(&self, step: &Step) -> Result<(), String> {
-        match step.object {
-            Object::VxlanLink { .. }
-            | Object::Bridge { .. }
-            | Object::Address { .. }
-            | Object::Route { .. }
-            | Object::Neighbour { .. }
-            | Object::Fdb { .. } => self.netlink.apply(step).map_err(|e| e.0),
-            _ => self.host.apply(step).map_err(|e| e.0),
-        }
-    }
-
-    /// The apply transaction (module header). `observed` and `plan` are the
-    /// state and plan the caller already has (and may have shown).
-    pub fn apply(&self, observed: &Observed, plan: &Plan) -> Result<Applied, Failure> {
-        if !plan.conflicts.is_empty() {
-            return Err(Failure::Conflicts(plan.clone()));
-        }
-        if !self.missing_plugins.is_empty() {
-            return Err(Failure::MissingPlugins(self.missing_plugins.clone()));
-        }
-        // A run killed mid-write leaves a temporary beside the file; sweep
-        // them even where this run writes nothing.
-        for key in self.keys() {
-            if let ObjectKey::File(path) = key {
-                crate::files::sweep_temporaries(&self.host.file_path(&path));
-            }
-        }
-        let inventory = engine::plan::next_inventory(&self.desired);
-        if plan.steps.is_empty() {
-            // Nothing to change: the observation the plan came from is the
-            // verification. The state is still recorded (the program may be
-            // new even though the host already matches it).
-            state::commit(&self.state_dir, &inventory, &self.program, &self.peers).map_err(Failure::Commit)?;
-            return Ok(Applied {
-                plan: plan.clone(),
-                netlink_writes: 0,
-            });
-        }
-        // Write-ahead: whatever this run creates is owned before it exists.
-        let created: Inventory = plan
-            .steps
-            .iter()
-            .filter(|step| step.action == Action::Create && !self.owned.contains(&step.key))
-            .map(|step| step.key.clone())
-            .collect();
-        state::journal(&self.state_dir, &self.owned, created.iter().cloned()).map_err(Failure::Before)?;
-        for (done, step) in plan.steps.iter().enumerate() {
-            if let Err(message) = self.step(step) {
-                let mut notes = self.undo(&plan.steps[..done], observed);
-                notes.push(self.settle_failed(&created));
-                return Err(Failure::Step { message, notes });
-            }
-        }
-        // Verify: the host must now match the program.
-        let mut remaining = self.plan().map_err(|message| Failure::Step {
-            message: format!("observing after apply: {message}"),
-            notes: Vec::new(),
-        })?;
-        remaining.steps.retain(|step| !tolerated(step));
-        if !remaining.is_empty() {
-            return Err(Failure::Drift(remaining));
-        }
-        state::commit(&self.state_dir, &inventory, &self.program, &self.peers).map_err(Failure::Commit)?;
-        Ok(Applied {
-            plan: plan.clone(),
-            netlink_writes: self.netlink.writes(),
-        })
-    }
-
-    /// Undo `applied` in reverse, best effort; a note per step.
-    fn undo(&self, applied: &[Step], observed: &Observed) -> Vec<String> {
-        let mut notes = Vec::new();
-        for step in applied.iter().rev() {
-            let old = observed.get(&step.key).cloned();
-            let reverse = match (step.action, old) {
-                (Action::Create, _) if matches!(step.key, ObjectKey::Module(_) | ObjectKey::Sysctl(_)) => None,
-                (Action::Create, _) => Some((Action::Delete, step.object.clone())),
-                (Action::Update, Some(old)) => Some((Action::Update, old)),
-                (Action::Recreate, Some(old)) => Some((Action::Recreate, old)),
-                (Action::Delete, Some(old)) => Some((Action::Create, old)),
-                _ => None,
-            };
-            let Some((action, object)) = reverse else {
-                notes.push(format!("not undone: {}", step.object));
-                continue;
-            };
-            let reverse = Step {
-                action,
-                key: step.key.clone(),
-                object,
-                reason: "undo".into(),
-                disruption: step.disruption,
-            };
-            match self.step(&reverse) {
-                Ok(()) => notes.push(format!("undone: {}", step.object)),
-                Err(message) => notes.push(format!("cannot undo {}: {message}", step.object)),
-            }
-        }
-        notes
-    }
-
-    /// After a failed apply and its undo: the inventory keeps what it owned
-    /// before plus whatever this run created that is still there (an undo
-    /// that failed), so nothing netc made is ever forgotten.
-    fn settle_failed(&self, created: &Inventory) -> String {
-        let mut inventory = self.owned.clone();
-        match self.observe() {
-            Ok(now) => inventory.extend(created.iter().filter(|key| now.get(key).is_some()).cloned()),
-            // Cannot tell: keep every key this run may have created.
-            Err(_) => inventory.extend(created.iter().cloned()),
-        }
-        let left = inventory.len() - self.owned.len();
-        let dir = self.state_dir.display();
-        match state::write_inventory(&self.state_dir, &inventory) {
-            Ok(()) if left == 0 => format!(
-                "apply failed and was undone; the host is as before this run, and the inventory in `{dir}` as it was"
-            ),
-            Ok(()) => format!(
-                "apply failed; {left} object(s) this run created could not be removed and stay in the inventory in `{dir}`, so the next apply prunes or keeps them"
-            ),
-            Err(message) => format!("error: {message}"),
-        }
-    }
-}
-
-/// After apply, a create of a `best_effort` sysctl means its key does not
-/// exist on this host: fine.
-fn tolerated(step: &Step) -> bool {
-    step.action == Action::Create && matches!(step.object, Object::Sysctl { best_effort: true, .. })
 }
 
 /// `N to create, N to update, ...` with `words` for the four actions.
@@ -326,4 +57,286 @@ pub fn read_compiled(dir: &Path, node: &str) -> Result<(Vec<u8>, Vec<u8>), Strin
     let program = read(dir.join("nodes").join(node).join("program.json"))?;
     let peers = read(dir.join("peers.json"))?;
     Ok((program, peers))
+}
+
+/// The transaction itself: netlink and the Linux host driver exist on Linux
+/// only (the Windows agent applies through `windows_node`).
+#[cfg(target_os = "linux")]
+mod linux {
+    use std::collections::BTreeSet;
+    use std::fmt;
+    use std::path::PathBuf;
+
+    use netc_compiler::emit::program::types::{PeerTable, Program, ProgramOs};
+
+    use super::Target;
+    use crate::driver::linux::host::Host;
+    use crate::driver::linux::netlink::Netlink;
+    use crate::engine::{self, Action, Inventory, Object, ObjectKey, Observed, Plan, Step};
+    use crate::state;
+
+    /// One program ready to be planned and applied on a Linux node.
+    pub struct Session {
+        program: Vec<u8>,
+        peers: Vec<u8>,
+        state_dir: PathBuf,
+        missing_plugins: Vec<String>,
+        desired: Vec<Object>,
+        owned: Inventory,
+        netlink: Netlink,
+        host: Host,
+    }
+
+    /// A successful apply.
+    #[derive(Debug)]
+    pub struct Applied {
+        /// The plan that was carried out (empty: nothing to do).
+        pub plan: Plan,
+        /// Steps sent to the kernel over netlink (0 on a no-op).
+        pub netlink_writes: usize,
+    }
+
+    /// Why an apply did not happen or did not finish. `notes` say what was
+    /// undone or left behind.
+    #[derive(Debug)]
+    pub enum Failure {
+        /// The plan has conflicts (a foreign object in the way): nothing changed.
+        Conflicts(Plan),
+        /// CNI plugins the conflist calls are missing: nothing changed.
+        MissingPlugins(Vec<String>),
+        /// The host could not be read, or the state directory written before
+        /// any change.
+        Before(String),
+        /// A step failed; this run's steps were undone (see `notes`).
+        Step { message: String, notes: Vec<String> },
+        /// The host still differs after applying (the remaining plan).
+        Drift(Plan),
+        /// The host was changed but the state directory could not be written.
+        Commit(String),
+    }
+
+    impl fmt::Display for Failure {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+            Failure::Conflicts(plan) => write!(
+                f,
+                "the plan has {} conflict(s); nothing was changed",
+                plan.conflicts.len()
+            ),
+            Failure::MissingPlugins(missing) => write!(
+                f,
+                "CNI plugins are missing ({}); the node's CNI configuration calls them and pods cannot start without them; nothing was changed",
+                missing.join(", ")
+            ),
+            Failure::Before(message) => write!(f, "{message}; nothing was changed"),
+            Failure::Step { message, .. } => write!(f, "{message}"),
+            Failure::Drift(plan) => write!(
+                f,
+                "the host still differs from the program after apply ({} step(s) remain)",
+                plan.steps.len()
+            ),
+            Failure::Commit(message) => write!(f, "applied, but {message}"),
+        }
+        }
+    }
+
+    impl Session {
+        /// Parse `program` (node `target.node`'s, for Linux) and `peers`, read
+        /// the inventory and connect to the drivers.
+        pub fn new(target: &Target, program: Vec<u8>, peers: Vec<u8>) -> Result<Session, String> {
+            let parsed: Program =
+                serde_json::from_slice(&program).map_err(|e| format!("program.json of node {}: {e}", target.node))?;
+            if parsed.node != target.node {
+                return Err(format!(
+                    "the program is node `{}`'s, not `{}`'s",
+                    parsed.node, target.node
+                ));
+            }
+            if parsed.os != ProgramOs::Linux {
+                return Err(format!(
+                "node {} runs Windows, and netc does not execute the Windows driver: run `netc plan --node {} --format powershell` and the script it prints on the node",
+                target.node, target.node
+            ));
+            }
+            let peer_table: PeerTable = serde_json::from_slice(&peers).map_err(|e| format!("peers.json: {e}"))?;
+            let desired = engine::desired(&parsed, &peer_table).map_err(|e| e.0)?;
+            let owned = state::read_inventory(&target.state_dir)?;
+            let netlink = Netlink::in_namespace(target.netns.as_deref()).map_err(|e| e.0)?;
+            let host = Host::new(&target.root, target.netns.as_deref());
+            let missing_plugins = host.missing_cni_plugins(&parsed);
+            Ok(Session {
+                program,
+                peers,
+                state_dir: target.state_dir.clone(),
+                missing_plugins,
+                desired,
+                owned,
+                netlink,
+                host,
+            })
+        }
+
+        /// The CNI plugin binaries the program needs but this host lacks.
+        pub fn missing_plugins(&self) -> &[String] {
+            &self.missing_plugins
+        }
+
+        fn keys(&self) -> BTreeSet<ObjectKey> {
+            self.desired
+                .iter()
+                .map(Object::key)
+                .chain(self.owned.iter().cloned())
+                .collect()
+        }
+
+        /// The live state of every key the program or the inventory names.
+        pub fn observe(&self) -> Result<Observed, String> {
+            let keys = self.keys();
+            let mut observed = self.netlink.observe(&keys).map_err(|e| e.0)?;
+            let host = self.host.observe(&keys).map_err(|e| e.0)?;
+            observed.0.extend(host.0);
+            Ok(observed)
+        }
+
+        /// What applying would change, as of now.
+        pub fn plan(&self) -> Result<Plan, String> {
+            Ok(self.plan_from(&self.observe()?))
+        }
+
+        /// What applying would change on a host in state `observed`.
+        pub fn plan_from(&self, observed: &Observed) -> Plan {
+            engine::plan(&self.desired, observed, &self.owned)
+        }
+
+        fn step(&self, step: &Step) -> Result<(), String> {
+            match step.object {
+                Object::VxlanLink { .. }
+                | Object::Bridge { .. }
+                | Object::Address { .. }
+                | Object::Route { .. }
+                | Object::Neighbour { .. }
+                | Object::Fdb { .. } => self.netlink.apply(step).map_err(|e| e.0),
+                _ => self.host.apply(step).map_err(|e| e.0),
+            }
+        }
+
+        /// The apply transaction (module header). `observed` and `plan` are the
+        /// state and plan the caller already has (and may have shown).
+        pub fn apply(&self, observed: &Observed, plan: &Plan) -> Result<Applied, Failure> {
+            if !plan.conflicts.is_empty() {
+                return Err(Failure::Conflicts(plan.clone()));
+            }
+            if !self.missing_plugins.is_empty() {
+                return Err(Failure::MissingPlugins(self.missing_plugins.clone()));
+            }
+            // A run killed mid-write leaves a temporary beside the file; sweep
+            // them even where this run writes nothing.
+            for key in self.keys() {
+                if let ObjectKey::File(path) = key {
+                    crate::files::sweep_temporaries(&self.host.file_path(&path));
+                }
+            }
+            let inventory = engine::plan::next_inventory(&self.desired);
+            if plan.steps.is_empty() {
+                // Nothing to change: the observation the plan came from is the
+                // verification. The state is still recorded (the program may be
+                // new even though the host already matches it).
+                state::commit(&self.state_dir, &inventory, &self.program, &self.peers).map_err(Failure::Commit)?;
+                return Ok(Applied {
+                    plan: plan.clone(),
+                    netlink_writes: 0,
+                });
+            }
+            // Write-ahead: whatever this run creates is owned before it exists.
+            let created: Inventory = plan
+                .steps
+                .iter()
+                .filter(|step| step.action == Action::Create && !self.owned.contains(&step.key))
+                .map(|step| step.key.clone())
+                .collect();
+            state::journal(&self.state_dir, &self.owned, created.iter().cloned()).map_err(Failure::Before)?;
+            for (done, step) in plan.steps.iter().enumerate() {
+                if let Err(message) = self.step(step) {
+                    let mut notes = self.undo(&plan.steps[..done], observed);
+                    notes.push(self.settle_failed(&created));
+                    return Err(Failure::Step { message, notes });
+                }
+            }
+            // Verify: the host must now match the program.
+            let mut remaining = self.plan().map_err(|message| Failure::Step {
+                message: format!("observing after apply: {message}"),
+                notes: Vec::new(),
+            })?;
+            remaining.steps.retain(|step| !tolerated(step));
+            if !remaining.is_empty() {
+                return Err(Failure::Drift(remaining));
+            }
+            state::commit(&self.state_dir, &inventory, &self.program, &self.peers).map_err(Failure::Commit)?;
+            Ok(Applied {
+                plan: plan.clone(),
+                netlink_writes: self.netlink.writes(),
+            })
+        }
+
+        /// Undo `applied` in reverse, best effort; a note per step.
+        fn undo(&self, applied: &[Step], observed: &Observed) -> Vec<String> {
+            let mut notes = Vec::new();
+            for step in applied.iter().rev() {
+                let old = observed.get(&step.key).cloned();
+                let reverse = match (step.action, old) {
+                    (Action::Create, _) if matches!(step.key, ObjectKey::Module(_) | ObjectKey::Sysctl(_)) => None,
+                    (Action::Create, _) => Some((Action::Delete, step.object.clone())),
+                    (Action::Update, Some(old)) => Some((Action::Update, old)),
+                    (Action::Recreate, Some(old)) => Some((Action::Recreate, old)),
+                    (Action::Delete, Some(old)) => Some((Action::Create, old)),
+                    _ => None,
+                };
+                let Some((action, object)) = reverse else {
+                    notes.push(format!("not undone: {}", step.object));
+                    continue;
+                };
+                let reverse = Step {
+                    action,
+                    key: step.key.clone(),
+                    object,
+                    reason: "undo".into(),
+                    disruption: step.disruption,
+                };
+                match self.step(&reverse) {
+                    Ok(()) => notes.push(format!("undone: {}", step.object)),
+                    Err(message) => notes.push(format!("cannot undo {}: {message}", step.object)),
+                }
+            }
+            notes
+        }
+
+        /// After a failed apply and its undo: the inventory keeps what it owned
+        /// before plus whatever this run created that is still there (an undo
+        /// that failed), so nothing netc made is ever forgotten.
+        fn settle_failed(&self, created: &Inventory) -> String {
+            let mut inventory = self.owned.clone();
+            match self.observe() {
+                Ok(now) => inventory.extend(created.iter().filter(|key| now.get(key).is_some()).cloned()),
+                // Cannot tell: keep every key this run may have created.
+                Err(_) => inventory.extend(created.iter().cloned()),
+            }
+            let left = inventory.len() - self.owned.len();
+            let dir = self.state_dir.display();
+            match state::write_inventory(&self.state_dir, &inventory) {
+            Ok(()) if left == 0 => format!(
+                "apply failed and was undone; the host is as before this run, and the inventory in `{dir}` as it was"
+            ),
+            Ok(()) => format!(
+                "apply failed; {left} object(s) this run created could not be removed and stay in the inventory in `{dir}`, so the next apply prunes or keeps them"
+            ),
+            Err(message) => format!("error: {message}"),
+        }
+        }
+    }
+
+    /// After apply, a create of a `best_effort` sysctl means its key does not
+    /// exist on this host: fine.
+    fn tolerated(step: &Step) -> bool {
+        step.action == Action::Create && matches!(step.object, Object::Sysctl { best_effort: true, .. })
+    }
 }

@@ -74,6 +74,13 @@ pub fn journal(
 /// After a successful apply: the program and peer table as the last good
 /// pair, then the exact inventory.
 pub fn commit(dir: &Path, inventory: &Inventory, program: &[u8], peers: &[u8]) -> Result<(), String> {
+    commit_last_good(dir, program, peers)?;
+    write_inventory(dir, inventory)
+}
+
+/// Record `program` and `peers` as the last good pair (Windows nodes keep
+/// their own inventory, `windows_node`).
+pub fn commit_last_good(dir: &Path, program: &[u8], peers: &[u8]) -> Result<(), String> {
     fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
     let parse = |what: &str, bytes: &[u8]| -> Result<Value, String> {
         serde_json::from_slice(bytes).map_err(|e| format!("the {what} to record is not JSON: {e}"))
@@ -81,8 +88,7 @@ pub fn commit(dir: &Path, inventory: &Inventory, program: &[u8], peers: &[u8]) -
     let last_good = serde_json::json!({"program": parse("program", program)?, "peers": parse("peer table", peers)?});
     let mut json = serde_json::to_vec(&last_good).map_err(|e| e.to_string())?;
     json.push(b'\n');
-    write_atomic_with_mode(&last_good_path(dir), &json, Some(0o644))?;
-    write_inventory(dir, inventory)
+    write_atomic_with_mode(&last_good_path(dir), &json, Some(0o644))
 }
 
 /// A program and its peer table, as JSON bytes.

@@ -705,3 +705,43 @@ fn openpgp_signatures_are_checked_against_a_keyring() {
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     assert_eq!(lab.ns.routes(), subnets(3));
 }
+
+/// A Windows node's agent applies through PowerShell (`windows_node`);
+/// this host has none, so the round fails cleanly: reported, retried next
+/// round, and nothing recorded as applied.
+#[test]
+fn a_windows_node_needs_powershell_and_fails_cleanly_without_it() {
+    if !prerequisites() {
+        return;
+    }
+    let lab = Lab::new("win");
+    fs::write(lab.work().join("cluster.netc"), example("vxlan-mixed.netc")).unwrap();
+    fs::write(lab.work().join("cluster.netc.lock"), example("vxlan-mixed.netc.lock")).unwrap();
+    lab.git(&["add", "-A"]);
+    lab.git(&["commit", "-q", "-m", "mixed cluster"]);
+    lab.git(&["push", "-q", "origin", "main"]);
+    let args: Vec<String> = lab
+        .agent_args()
+        .into_iter()
+        .map(|arg| if arg == "node-1" { "win-1".to_owned() } else { arg })
+        .collect();
+    let output = Command::new(env!("CARGO_BIN_EXE_netc"))
+        .args(&args)
+        .args(["--once", "--listen", "off"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let status = lab.status();
+    let attempted = &status["status"]["last_attempted"];
+    assert_eq!(attempted["result"], "failed", "{status}");
+    assert!(
+        attempted["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot run powershell.exe"),
+        "{status}"
+    );
+    assert!(status["status"]["last_applied"].is_null());
+    assert!(!lab.state().join("windows-inventory.json").exists());
+    assert!(!lab.state().join("last-good.json").exists());
+}

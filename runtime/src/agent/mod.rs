@@ -40,7 +40,9 @@ use netc_compiler::model::Lock;
 use netc_compiler::preview::{self, Class, Side};
 use tracing::{info, warn};
 
-use crate::node::{self, Session};
+use crate::node;
+#[cfg(target_os = "linux")]
+use crate::node::Session;
 use crate::state;
 use metrics::Metrics;
 use source::{Snapshot, Source, SourceError};
@@ -406,23 +408,14 @@ impl Agent {
         if let Some(reason) = self.needs_permission(&snapshot, &compiled, applied) {
             return self.record(head, Held, reason);
         }
-        let outcome = Session::new(&self.config.target, program.clone(), peers.clone()).and_then(|session| {
-            let observed = session.observe()?;
-            let plan = session.plan_from(&observed);
-            session.apply(&observed, &plan).map_err(|failure| match &failure {
-                node::Failure::Step { notes, .. } => format!("{failure} ({})", notes.join("; ")),
-                _ => failure.to_string(),
-            })
-        });
-        match outcome {
-            Ok(done) => {
+        match self.apply_program(program, peers, true) {
+            Ok(summary) => {
                 self.compiled_cidrs = node_subnets(peers, node);
                 Metrics::count(&self.metrics.applies);
                 if let Ok(mut last) = self.metrics.last_applied.lock() {
                     *last = Some((head.to_owned(), now()));
                 }
-                let summary = node::summary(&done.plan, ["created", "updated", "recreated", "deleted"]);
-                self.record(head, Applied, summary)
+                self.record(head, Applied, summary.unwrap_or_else(|| "nothing to change".into()))
             }
             Err(message) => {
                 Metrics::count(&self.metrics.failures);
@@ -478,19 +471,7 @@ impl Agent {
                 return Round::Error;
             }
         };
-        let result = Session::new(&self.config.target, last_good.0, last_good.1).and_then(|session| {
-            let observed = session.observe()?;
-            let plan = session.plan_from(&observed);
-            if plan.is_empty() {
-                return Ok(None);
-            }
-            let summary = node::summary(&plan, ["to create", "to update", "to recreate", "to delete"]);
-            session
-                .apply(&observed, &plan)
-                .map(|_| Some(summary))
-                .map_err(|f| f.to_string())
-        });
-        match result {
+        match self.apply_program(&last_good.0, &last_good.1, false) {
             Ok(None) => Round::Unchanged,
             Ok(Some(summary)) => {
                 Metrics::count(&self.metrics.drift_corrections);
@@ -504,6 +485,52 @@ impl Agent {
                 Round::Error
             }
         }
+    }
+}
+
+impl Agent {
+    /// Apply a program with the driver of its OS: Linux through
+    /// `node::Session`, Windows through PowerShell (`windows_node`). What
+    /// changed, or `None` when nothing had to; with `record`, the state is
+    /// committed also then (a new revision that needs no change).
+    fn apply_program(&self, program: &[u8], peers: &[u8], record: bool) -> Result<Option<String>, String> {
+        let os: netc_compiler::emit::program::types::ProgramOs = serde_json::from_slice::<serde_json::Value>(program)
+            .ok()
+            .and_then(|value| serde_json::from_value(value["os"].clone()).ok())
+            .ok_or("program.json has no `os`")?;
+        match os {
+            netc_compiler::emit::program::types::ProgramOs::Windows => crate::windows_node::apply(
+                std::path::Path::new(crate::windows_node::POWERSHELL),
+                &self.config.target.state_dir,
+                program,
+                peers,
+                record,
+            ),
+            netc_compiler::emit::program::types::ProgramOs::Linux => self.apply_linux(program, peers, record),
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn apply_linux(&self, program: &[u8], peers: &[u8], record: bool) -> Result<Option<String>, String> {
+        let session = Session::new(&self.config.target, program.to_vec(), peers.to_vec())?;
+        let observed = session.observe()?;
+        let plan = session.plan_from(&observed);
+        if plan.is_empty() && !record {
+            return Ok(None);
+        }
+        let done = session.apply(&observed, &plan).map_err(|failure| match &failure {
+            node::Failure::Step { notes, .. } => format!("{failure} ({})", notes.join("; ")),
+            _ => failure.to_string(),
+        })?;
+        Ok((!done.plan.is_empty()).then(|| node::summary(&done.plan, ["created", "updated", "recreated", "deleted"])))
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn apply_linux(&self, _program: &[u8], _peers: &[u8], _record: bool) -> Result<Option<String>, String> {
+        Err(format!(
+            "node {} runs Linux, and this netc was built for another OS",
+            self.config.target.node
+        ))
     }
 }
 

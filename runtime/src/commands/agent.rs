@@ -116,10 +116,15 @@ pub fn agent(args: &AgentArgs) -> Outcome {
         LogFormat::Text => tracing::subscriber::set_global_default(subscriber.with_ansi(false).finish()),
         LogFormat::Json => tracing::subscriber::set_global_default(subscriber.json().finish()),
     };
-    let euid = nix::unistd::geteuid();
-    if !euid.is_root() {
-        eprintln!("error: `netc agent` changes network devices, routes, sysctls and files, so it must run as root (effective uid is {euid})");
-        return Outcome::Failure;
+    // On Windows the HostProcess pod runs as SYSTEM, and the apply script
+    // itself requires an elevated PowerShell.
+    #[cfg(target_os = "linux")]
+    {
+        let euid = nix::unistd::geteuid();
+        if !euid.is_root() {
+            eprintln!("error: `netc agent` changes network devices, routes, sysctls and files, so it must run as root (effective uid is {euid})");
+            return Outcome::Failure;
+        }
     }
     let listen = match args.listen.as_str() {
         "off" | "none" => None,

@@ -23,8 +23,11 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use netc_compiler::emit::program::types::{Program, ProgramOs};
 use netc_compiler::model::Lock;
+#[cfg(target_os = "linux")]
 use netc_runtime::engine::Plan;
-use netc_runtime::node::{self, Failure, Session};
+use netc_runtime::node;
+#[cfg(target_os = "linux")]
+use netc_runtime::node::{Failure, Session};
 use netc_runtime::state;
 
 use crate::commands::compile::read_lock;
@@ -82,6 +85,7 @@ pub struct Target {
     pub observed: Option<PathBuf>,
 }
 
+#[cfg(target_os = "linux")]
 impl Target {
     fn node_target(&self) -> node::Target {
         node::Target {
@@ -101,6 +105,27 @@ pub fn plan(target: &Target) -> Outcome {
     if loaded.2.os == ProgramOs::Windows {
         return super::windows::plan(target, &loaded.2);
     }
+    plan_linux(target, loaded)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn plan_linux(target: &Target, _loaded: Loaded) -> Outcome {
+    fail(format!(
+        "node {} runs Linux: netc plans Linux nodes only on Linux",
+        target.node
+    ))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn apply_linux(target: &Target, _loaded: Loaded) -> Outcome {
+    fail(format!(
+        "node {} runs Linux: netc applies Linux nodes only on Linux",
+        target.node
+    ))
+}
+
+#[cfg(target_os = "linux")]
+fn plan_linux(target: &Target, loaded: Loaded) -> Outcome {
     let session = match Session::new(&target.node_target(), loaded.0, loaded.1) {
         Ok(session) => session,
         Err(message) => return fail(message),
@@ -129,6 +154,11 @@ pub fn apply(target: &Target) -> Outcome {
             target.node, target.node
         ));
     }
+    apply_linux(target, loaded)
+}
+
+#[cfg(target_os = "linux")]
+fn apply_linux(target: &Target, loaded: Loaded) -> Outcome {
     let euid = nix::unistd::geteuid();
     if !euid.is_root() {
         return fail(format!(
@@ -183,6 +213,7 @@ fn fail(message: String) -> Outcome {
 }
 
 /// Print the CNI plugin binaries the program needs but this host lacks.
+#[cfg(target_os = "linux")]
 fn report_missing_plugins(missing: &[String]) {
     for plugin in missing {
         eprintln!("error: CNI plugin `{plugin}` is missing: the node's CNI configuration calls it, and pods cannot start without it (install Debian's containernetworking-plugins or the CNI release into that directory)");
@@ -190,6 +221,7 @@ fn report_missing_plugins(missing: &[String]) {
 }
 
 /// Linux plans: `Human` or `Json` (`load` refuses the Windows formats).
+#[cfg(target_os = "linux")]
 fn print_plan(plan: &Plan, format: PlanFormat) {
     match format {
         PlanFormat::Json => match serde_json::to_string_pretty(plan) {

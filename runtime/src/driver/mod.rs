@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+#[cfg(target_os = "linux")]
 pub mod linux;
 pub mod windows;
 
