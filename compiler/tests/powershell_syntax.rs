@@ -11,57 +11,10 @@ mod common;
 
 use std::path::Path;
 
+use common::powershell::syntax_errors;
 use common::*;
 use netc_compiler::emit::Artifacts;
 use netc_compiler::model::Lock;
-
-/// Every syntax error in `script`, one line each: `LINE:COLUMN` (1-based,
-/// the column in characters), the kind (`ERROR`, or `MISSING` and what is
-/// missing), the offending text and the whole source line.
-fn syntax_errors(script: &str) -> Vec<String> {
-    let mut parser = tree_sitter::Parser::new();
-    parser
-        .set_language(&tree_sitter_powershell::LANGUAGE.into())
-        .expect("the PowerShell grammar loads");
-    let tree = parser.parse(script, None).expect("the parser returns a tree");
-    let mut errors = Vec::new();
-    let mut stack = vec![tree.root_node()];
-    while let Some(node) = stack.pop() {
-        if node.is_error() || node.is_missing() {
-            errors.push(describe(script, node));
-            // The error's own children only repeat it.
-            continue;
-        }
-        if !node.has_error() {
-            continue;
-        }
-        let mut cursor = node.walk();
-        let children: Vec<_> = node.children(&mut cursor).collect();
-        stack.extend(children.into_iter().rev());
-    }
-    errors
-}
-
-fn describe(script: &str, node: tree_sitter::Node) -> String {
-    let start = node.start_byte();
-    let line_start = script[..start].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = script[start..].find('\n').map_or(script.len(), |i| start + i);
-    let line = node.start_position().row + 1;
-    let column = script[line_start..start].chars().count() + 1;
-    let kind = if node.is_missing() {
-        format!("MISSING `{}`", node.kind())
-    } else {
-        "ERROR".to_string()
-    };
-    let mut text: String = script[start..node.end_byte()].chars().take(80).collect();
-    if text.len() < node.end_byte() - start {
-        text.push_str("...");
-    }
-    format!(
-        "{line}:{column}: {kind} at {text:?}\n    | {}",
-        &script[line_start..line_end]
-    )
-}
 
 /// Every valid example compiled with its committed lock file.
 fn examples() -> Vec<(String, Artifacts)> {

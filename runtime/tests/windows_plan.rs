@@ -12,7 +12,7 @@
 #![allow(clippy::disallowed_methods)] // tests read fixtures and the environment; the purity rule is for the library
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ipnet::IpNet;
 use netc_compiler::emit::program::types::{Operation, Program, ProgramOs};
@@ -22,79 +22,12 @@ use netc_runtime::driver::windows::{
 };
 use netc_runtime::engine::{Action, Disruption};
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-fn blessing() -> bool {
-    std::env::var_os("NETC_BLESS").is_some_and(|v| v == "1")
-}
-
-/// Compare `actual` with the golden file at `path`; with `NETC_BLESS=1`
-/// write it instead (compiler/tests/common's convention). A failure
-/// message for the caller to collect, so one run lists every stale golden.
-fn check_golden(path: &Path, actual: &str) -> Option<String> {
-    if blessing() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, actual).unwrap();
-        return None;
-    }
-    match std::fs::read_to_string(path) {
-        Ok(expected) if expected == actual => None,
-        Ok(expected) => Some(format!(
-            "golden mismatch: {}\n--- expected\n{expected}\n--- actual\n{actual}\n(run `NETC_BLESS=1 cargo test -p netc --test windows_plan` and review the diff)",
-            path.display()
-        )),
-        Err(_) => Some(format!(
-            "missing golden: {} (run `NETC_BLESS=1 cargo test -p netc --test windows_plan` to create it)",
-            path.display()
-        )),
-    }
-}
-
-/// Every syntax error in `script`, one line each (`LINE:COLUMN: KIND at
-/// TEXT` and the source line), exactly as compiler/tests/powershell_syntax.rs
-/// reports them.
-fn syntax_errors(script: &str) -> Vec<String> {
-    let mut parser = tree_sitter::Parser::new();
-    parser
-        .set_language(&tree_sitter_powershell::LANGUAGE.into())
-        .expect("the PowerShell grammar loads");
-    let tree = parser.parse(script, None).expect("the parser returns a tree");
-    let mut errors = Vec::new();
-    let mut stack = vec![tree.root_node()];
-    while let Some(node) = stack.pop() {
-        if node.is_error() || node.is_missing() {
-            errors.push(describe(script, node));
-            continue;
-        }
-        if !node.has_error() {
-            continue;
-        }
-        let mut cursor = node.walk();
-        let children: Vec<_> = node.children(&mut cursor).collect();
-        stack.extend(children.into_iter().rev());
-    }
-    errors
-}
-
-fn describe(script: &str, node: tree_sitter::Node) -> String {
-    let start = node.start_byte();
-    let line_start = script[..start].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = script[start..].find('\n').map_or(script.len(), |i| start + i);
-    let line = node.start_position().row + 1;
-    let column = script[line_start..start].chars().count() + 1;
-    let kind = if node.is_missing() {
-        format!("MISSING `{}`", node.kind())
-    } else {
-        "ERROR".to_string()
-    };
-    let text: String = script[start..node.end_byte()].chars().take(80).collect();
-    format!(
-        "{line}:{column}: {kind} at {text:?}\n    | {}",
-        &script[line_start..line_end]
-    )
-}
+// The compiler's test helpers: repository paths, golden files with
+// `NETC_BLESS=1`, and the PowerShell syntax check.
+#[path = "../../compiler/tests/common/mod.rs"]
+mod common;
+use common::powershell::syntax_errors;
+use common::{check_golden, repo_root};
 
 fn assert_parses(name: &str, script: &str) {
     let errors = syntax_errors(script);

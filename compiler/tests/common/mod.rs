@@ -1,7 +1,11 @@
 //! Shared helpers for the data-driven tests: repository paths, golden file
-//! comparison with `NETC_BLESS=1` to rewrite, and span-free model dumps.
+//! comparison with `NETC_BLESS=1` to rewrite, span-free model dumps, and
+//! (`powershell`) the PowerShell syntax check. The runtime's tests include
+//! this module too (`#[path]`), so both crates bless goldens one way.
 
 #![allow(dead_code)] // each test binary uses a different subset
+
+pub mod powershell;
 
 use std::path::{Path, PathBuf};
 
