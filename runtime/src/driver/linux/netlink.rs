@@ -783,45 +783,28 @@ fn route_message(
     index: Option<u32>,
     onlink: bool,
 ) -> Result<RouteMessage, Error> {
-    let protocol = RouteProtocol::from(NETC_ROUTE_PROTOCOL);
-    let message = match (destination, via) {
-        (IpNet::V4(net), None | Some(IpAddr::V4(_))) => {
-            let mut builder = RouteMessageBuilder::<Ipv4Addr>::new()
-                .destination_prefix(net.addr(), net.prefix_len())
-                .protocol(protocol);
-            if let Some(IpAddr::V4(via)) = via {
-                builder = builder.gateway(via);
-            }
-            if let Some(index) = index {
-                builder = builder.output_interface(index);
-            }
-            if onlink {
-                builder = builder.onlink();
-            }
-            builder.build()
-        }
-        (IpNet::V6(net), None | Some(IpAddr::V6(_))) => {
-            let mut builder = RouteMessageBuilder::<Ipv6Addr>::new()
-                .destination_prefix(net.addr(), net.prefix_len())
-                .protocol(protocol);
-            if let Some(IpAddr::V6(via)) = via {
-                builder = builder.gateway(via);
-            }
-            if let Some(index) = index {
-                builder = builder.output_interface(index);
-            }
-            if onlink {
-                builder = builder.onlink();
-            }
-            builder.build()
-        }
-        (destination, Some(via)) => {
-            return Err(Error(format!(
-                "route to {destination} via {via}: mixed address families"
-            )))
-        }
-    };
-    Ok(message)
+    if let Some(via) = via.filter(|via| via.is_ipv4() != destination.addr().is_ipv4()) {
+        return Err(Error(format!(
+            "route to {destination} via {via}: mixed address families"
+        )));
+    }
+    // One builder for both families: the destination sets the family.
+    let mut builder = RouteMessageBuilder::<IpAddr>::new()
+        .destination_prefix(destination.addr(), destination.prefix_len())
+        .map_err(|e| err(format!("route to {destination}"), e))?
+        .protocol(RouteProtocol::from(NETC_ROUTE_PROTOCOL));
+    if let Some(via) = via {
+        builder = builder
+            .gateway(via)
+            .map_err(|e| err(format!("route to {destination} via {via}"), e))?;
+    }
+    if let Some(index) = index {
+        builder = builder.output_interface(index);
+    }
+    if onlink {
+        builder = builder.onlink();
+    }
+    Ok(builder.build())
 }
 
 async fn delete_link(handle: &Handle, name: &str) -> Result<(), Error> {
