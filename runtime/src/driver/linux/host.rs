@@ -232,6 +232,26 @@ impl Host {
         }
     }
 
+    /// `iptables -t nat ACTION POSTROUTING ... -j CHAIN`: the rule that
+    /// hooks netc's chain in (`-C` checks, `-A` adds, `-D` deletes it).
+    fn hook(&self, action: &str, chain: &str) -> Command {
+        let mut command = self.iptables("iptables");
+        command.args([
+            "-w",
+            "-t",
+            "nat",
+            action,
+            "POSTROUTING",
+            "-m",
+            "comment",
+            "--comment",
+            MASQ_COMMENT,
+            "-j",
+            chain,
+        ]);
+        command
+    }
+
     fn read_masquerade(&self, chain: &str) -> Result<Option<Object>, Error> {
         let output = self
             .iptables("iptables")
@@ -267,20 +287,7 @@ impl Host {
                 }
             }
         }
-        let hooked = run(self.iptables("iptables").args([
-            "-w",
-            "-t",
-            "nat",
-            "-C",
-            "POSTROUTING",
-            "-m",
-            "comment",
-            "--comment",
-            MASQ_COMMENT,
-            "-j",
-            chain,
-        ]))
-        .is_ok();
+        let hooked = run(&mut self.hook("-C", chain)).is_ok();
         if !hooked {
             source = format!("{source} (not hooked into POSTROUTING)");
         }
@@ -326,27 +333,14 @@ impl Host {
                 String::from_utf8_lossy(&output.stderr).trim()
             )));
         }
-        let hook = ["POSTROUTING", "-m", "comment", "--comment", MASQ_COMMENT, "-j", chain];
-        if run(self.iptables("iptables").args(["-w", "-t", "nat", "-C"]).args(hook)).is_err() {
-            run(self.iptables("iptables").args(["-w", "-t", "nat", "-A"]).args(hook))?;
+        if run(&mut self.hook("-C", chain)).is_err() {
+            run(&mut self.hook("-A", chain))?;
         }
         Ok(())
     }
 
     fn delete_masquerade(&self, chain: &str) -> Result<(), Error> {
-        let _ = run(self.iptables("iptables").args([
-            "-w",
-            "-t",
-            "nat",
-            "-D",
-            "POSTROUTING",
-            "-m",
-            "comment",
-            "--comment",
-            MASQ_COMMENT,
-            "-j",
-            chain,
-        ]));
+        let _ = run(&mut self.hook("-D", chain));
         if self.read_masquerade(chain)?.is_none() {
             return Ok(());
         }
