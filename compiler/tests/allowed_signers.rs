@@ -15,25 +15,6 @@ use netc_compiler::diagnostic::SourceFile;
 use netc_compiler::model::Lock;
 use netc_compiler::yaml::parse_documents;
 
-/// A scratch directory removed on drop (the compiler crate has no
-/// `tempfile`); unique per process and test.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(test: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("netc-signers-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn run(program: &Path, args: &[&str], stdin: &[u8]) -> Output {
     use std::io::Write;
     let mut child = Command::new(program)
@@ -93,7 +74,7 @@ fn every_key_type_netc_accepts_verifies_a_git_signature_with_ssh_keygen() {
     let Some(keygen) = tool("NETC_SSH_KEYGEN", "ssh-keygen") else {
         return;
     };
-    let scratch = Scratch::new("verify");
+    let scratch = Scratch::new("signers-verify");
     // The key types ssh-keygen makes without a security key.
     let kinds: [(&str, &[&str]); 5] = [
         ("ed25519", &["-t", "ed25519"]),
@@ -168,7 +149,7 @@ fn lines_netc_refuses_find_no_signer_in_ssh_keygen_either() {
     let Some(keygen) = tool("NETC_SSH_KEYGEN", "ssh-keygen") else {
         return;
     };
-    let scratch = Scratch::new("refuse");
+    let scratch = Scratch::new("signers-refuse");
     let (private, public) = key_pair(&keygen, &scratch.0, "ed25519", &["-t", "ed25519"]);
     let (_, ecdsa) = key_pair(&keygen, &scratch.0, "ecdsa", &["-t", "ecdsa", "-b", "256"]);
     let key = public.split_once(' ').unwrap().1;

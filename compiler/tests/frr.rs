@@ -6,30 +6,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::*;
 use netc_compiler::model::Lock;
-
-/// A scratch directory removed on drop (the compiler crate has no
-/// `tempfile`); unique per process and test.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(test: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("netc-frr-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Run vtysh's dry run on `text`; `(exit code, stderr)`.
 fn dry_run(vtysh: &Path, dir: &Path, name: &str, text: &str) -> (Option<i32>, String) {
@@ -80,7 +61,7 @@ fn every_frr_conf_is_accepted_by_vtysh() {
     let Some(vtysh) = tool("NETC_VTYSH", "vtysh") else {
         return;
     };
-    let dir = Scratch::new("all");
+    let dir = Scratch::new("frr-all");
     let mut failures = Vec::new();
     for (i, (name, text)) in confs.iter().enumerate() {
         assert!(
@@ -101,7 +82,7 @@ fn vtysh_rejects_a_broken_route_line() {
     let Some(vtysh) = tool("NETC_VTYSH", "vtysh") else {
         return;
     };
-    let dir = Scratch::new("broken");
+    let dir = Scratch::new("frr-broken");
     // The same file with one route's prefix made impossible (/33).
     let route = text.lines().find(|l| l.starts_with("ip route ")).unwrap();
     let (prefix, _) = route["ip route ".len()..].split_once(' ').unwrap();

@@ -106,3 +106,22 @@ pub fn tool(var: &str, program: &str) -> Option<PathBuf> {
     }
     found
 }
+
+/// A scratch directory removed on drop (the compiler crate has no
+/// `tempfile`): `netc-NAME-PID` under the system's temporary directory.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("netc-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
