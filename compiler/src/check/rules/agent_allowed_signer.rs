@@ -271,7 +271,6 @@ fn base64_decode(text: &str) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::{base64_decode, fields, problem, ssh_strings, whole_key};
-    use crate::diagnostic::SourceFile;
 
     /// A real key (`ssh-keygen -t ed25519`), written after each principal.
     const ED25519: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOit/aR37pqqB3Wwes/Tzc+uvAMNAPaESiQFO0IQb3XO";
@@ -293,11 +292,7 @@ mod tests {
              segment s {{\n  prefix 10.1.0.0/24\n}}\nnode a {{\n  os linux\n  address 10.1.0.10\n}}\n\
              agent {{\n  repo \"https://git.example/net.git\"\n  path \"cluster.netc\"\n  image \"ghcr.io/example/netc:0.1.0\"\n{signers}}}\n"
         );
-        crate::analyze(&SourceFile::new("t.netc", text))
-            .diagnostics
-            .iter()
-            .map(|d| d.code)
-            .collect()
+        crate::check::rules::codes_of(text)
     }
 
     #[test]

@@ -108,7 +108,6 @@ fn scp_to_ssh(repo: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::{problem, scp_to_ssh};
-    use crate::diagnostic::SourceFile;
 
     fn codes(repo: &str) -> Vec<&'static str> {
         let text = format!(
@@ -116,11 +115,7 @@ mod tests {
              segment s {{\n  prefix 10.1.0.0/24\n}}\nnode a {{\n  os linux\n  address 10.1.0.10\n}}\n\
              agent {{\n  repo {repo}\n  path \"cluster.netc\"\n  image \"ghcr.io/example/netc:0.1.0\"\n}}\n"
         );
-        crate::analyze(&SourceFile::new("t.netc", text))
-            .diagnostics
-            .iter()
-            .map(|d| d.code)
-            .collect()
+        crate::check::rules::codes_of(text)
     }
 
     #[test]

@@ -64,18 +64,13 @@ fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::diagnostic::SourceFile;
 
     fn codes(backend: &str) -> Vec<&'static str> {
         let text = format!(
             "cluster c {{\n  pod-network 10.244.0.0/16\n  service-network 10.96.0.0/12\n  {backend}\n}}\n\
              segment s {{\n  prefix 10.1.0.0/24\n}}\nnode a {{\n  os linux\n  address 10.1.0.10\n}}\n"
         );
-        crate::analyze(&SourceFile::new("t.netc", text))
-            .diagnostics
-            .iter()
-            .map(|d| d.code)
-            .collect()
+        crate::check::rules::codes_of(text)
     }
 
     #[test]

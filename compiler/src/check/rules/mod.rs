@@ -95,3 +95,14 @@ pub static RULES: &[&Rule] = &[
     &tor_coverage::RULE,
     &tor_unused::RULE,
 ];
+
+/// The codes `crate::analyze` reports for `text`, in order: what the rules'
+/// unit tests compare.
+#[cfg(test)]
+fn codes_of(text: String) -> Vec<&'static str> {
+    crate::analyze(&crate::diagnostic::SourceFile::new("t.netc", text))
+        .diagnostics
+        .iter()
+        .map(|d| d.code)
+        .collect()
+}
