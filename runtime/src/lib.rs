@@ -10,6 +10,8 @@
 //! and applies the link, address, route, neighbour and FDB steps of a plan;
 //! `driver::linux::host` the file, sysctl, module and masquerade steps.
 //!
+//! `git` reads files straight from git objects (`netc diff`, the agent).
+//!
 //! `files` reads sources and writes files and output trees atomically.
 //!
 //! `agent` is the git-watched node agent: fetch, judge, apply, correct
@@ -33,6 +35,7 @@ pub mod cluster;
 pub mod driver;
 pub mod engine;
 pub mod files;
+pub mod git;
 pub mod node;
 pub mod state;
 pub mod windows_node;

@@ -149,19 +149,7 @@ impl Source {
         let oid = Oid::from_str(commit).map_err(other)?;
         let commit_object = repo.find_commit(oid).map_err(other)?;
         let tree = commit_object.tree().map_err(other)?;
-        let blob = |path: &str| -> Result<Option<Vec<u8>>, SourceError> {
-            match tree.get_path(Path::new(path)) {
-                Ok(entry) => {
-                    let object = entry.to_object(&repo).map_err(other)?;
-                    match object.into_blob() {
-                        Ok(blob) => Ok(Some(blob.content().to_vec())),
-                        Err(_) => Err(SourceError::Other(format!("`{path}` at {commit} is not a file"))),
-                    }
-                }
-                Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
-                Err(e) => Err(other(e)),
-            }
-        };
+        let blob = |path: &str| crate::git::blob(&repo, &tree, path, commit).map_err(SourceError::Other);
         Ok(Snapshot {
             commit: commit.to_owned(),
             message: commit_object.message().unwrap_or_default().to_owned(),

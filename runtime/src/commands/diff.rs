@@ -10,7 +10,7 @@
 //! error (head does not compile, a revision or path cannot be read), 2
 //! changes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use git2::{ObjectType, Repository, Tree};
@@ -18,6 +18,7 @@ use netc_compiler::diagnostic::{Diagnostic, SourceFile};
 use netc_compiler::model::Lock;
 use netc_compiler::preview::{self, render, Side};
 use netc_compiler::Compilation;
+use netc_runtime::git::blob;
 
 use crate::{report, Format, Outcome};
 
@@ -181,22 +182,6 @@ fn only_topology(tree: &Tree<'_>, rev: &str) -> Result<String, String> {
             many.join(", ")
         )),
     }
-}
-
-/// A blob's bytes at `path` in `tree`, or `None` when there is none.
-fn blob(repo: &Repository, tree: &Tree<'_>, path: &str, rev: &str) -> Result<Option<Vec<u8>>, String> {
-    let entry = match tree.get_path(Path::new(path)) {
-        Ok(entry) => entry,
-        Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot read `{path}` at `{rev}`: {}", e.message())),
-    };
-    let object = entry
-        .to_object(repo)
-        .map_err(|e| format!("cannot read `{path}` at `{rev}`: {}", e.message()))?;
-    let blob = object
-        .into_blob()
-        .map_err(|_| format!("`{path}` at `{rev}` is not a file"))?;
-    Ok(Some(blob.content().to_vec()))
 }
 
 /// Read and compile the topology (with its lock file) at `rev`.
