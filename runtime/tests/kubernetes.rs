@@ -48,7 +48,12 @@ struct Seen {
 }
 
 async fn next(handle: &mut Handle) -> (Seen, mock::SendResponse<Response<Body>>) {
-    let (request, send) = handle.next_request().await.expect("a request");
+    next_if_any(handle).await.expect("a request")
+}
+
+/// The next request, or `None` once every client is gone.
+async fn next_if_any(handle: &mut Handle) -> Option<(Seen, mock::SendResponse<Response<Body>>)> {
+    let (request, send) = handle.next_request().await?;
     let (parts, body) = request.into_parts();
     let bytes = body.collect_bytes().await.unwrap();
     let seen = Seen {
@@ -62,7 +67,7 @@ async fn next(handle: &mut Handle) -> (Seen, mock::SendResponse<Response<Body>>)
             .unwrap_or_default(),
         body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
     };
-    (seen, send)
+    Some((seen, send))
 }
 
 fn manifests(example: &str) -> Vec<Value> {
@@ -248,15 +253,17 @@ async fn the_node_report_is_a_merge_patch_of_three_annotations() {
     );
 }
 
-/// One agent round against a `file://` repository holding static-vxlan,
-/// as node `node`, with kube-rs's mock as the API server answering the
-/// requests in order with `answers`; the round, the requests and the status.
-fn agent_round(
+/// `rounds` agent rounds against a `file://` repository holding
+/// static-vxlan, as node `node`, with kube-rs's mock as the API server
+/// answering the requests in order with `answers` (then `{}`); the rounds,
+/// every request the agent sent, and the status.
+fn agent_rounds(
     node: &str,
     netns: Option<String>,
+    rounds: usize,
     answers: Vec<Value>,
 ) -> (
-    netc_runtime::agent::Round,
+    Vec<netc_runtime::agent::Round>,
     Vec<Seen>,
     netc_runtime::agent::status::Status,
 ) {
@@ -307,8 +314,8 @@ fn agent_round(
             .unwrap();
         runtime.block_on(async move {
             let mut seen = Vec::new();
-            for answer in answers {
-                let (request, send) = next(&mut handle).await;
+            while let Some((request, send)) = next_if_any(&mut handle).await {
+                let answer = answers.get(seen.len()).cloned().unwrap_or_else(|| json!({}));
                 send.send_response(respond(200, &answer));
                 seen.push(request);
             }
@@ -337,10 +344,13 @@ fn agent_round(
         .unwrap()
         .with_client(client)
         .unwrap();
-    let round = agent.round();
+    let done: Vec<_> = (0..rounds).map(|_| agent.round()).collect();
+    // No client left: the mock stops waiting for requests.
+    drop(agent);
+    drop(runtime);
     let seen = server.join().unwrap();
     let status = netc_runtime::agent::status::Status::read(&state_dir).unwrap();
-    (round, seen, status)
+    (done, seen, status)
 }
 
 /// The agent reports each round on its Node: a commit that does not name
@@ -348,9 +358,10 @@ fn agent_round(
 /// invalid commit never reaches the host).
 #[test]
 fn the_agent_annotates_its_node_after_a_round() {
-    let (round, seen, _) = agent_round("node-9", None, vec![json!({"metadata": {"name": "node-9"}})]);
+    let (rounds, seen, _) = agent_rounds("node-9", None, 1, vec![json!({"metadata": {"name": "node-9"}})]);
+    assert_eq!(seen.len(), 1, "one round, one patch");
     assert_eq!(
-        round,
+        rounds[0],
         netc_runtime::agent::Round::NotApplied(netc_runtime::agent::status::Result::Invalid)
     );
     assert_eq!(
@@ -371,22 +382,26 @@ fn the_agent_annotates_its_node_after_a_round() {
 
 /// After a real apply (node-1 into a namespace, as root) the agent
 /// annotates the node as applied, reads its pod CIDR, and records the
-/// mismatch with the compiled subnet (198.18.0.0/24) in its status.
+/// mismatch with the compiled subnet (198.18.0.0/24) in its status. The
+/// next round (nothing new) says in-sync; the one after changes nothing
+/// and sends nothing.
 #[test]
 fn after_an_apply_the_agent_compares_the_nodes_pod_cidr() {
     if !common::is_root() && common::skip("not root (the apply needs a network namespace)") {
         return;
     }
     let ns = common::NodeNamespace::new("kube");
-    let (round, seen, status) = agent_round(
+    let (rounds, seen, status) = agent_rounds(
         "node-1",
         Some(ns.0.clone()),
+        3,
         vec![
             json!({"metadata": {"name": "node-1"}}),
             json!({"metadata": {"name": "node-1"}, "spec": {"podCIDR": "10.244.7.0/24"}}),
         ],
     );
-    assert_eq!(round, netc_runtime::agent::Round::Applied);
+    use netc_runtime::agent::Round;
+    assert_eq!(rounds, [Round::Applied, Round::Unchanged, Round::Unchanged]);
     assert_eq!(seen[0].method, Method::PATCH);
     assert_eq!(seen[0].body["metadata"]["annotations"]["netc.dev/state"], "applied");
     let revision = seen[0].body["metadata"]["annotations"]["netc.dev/revision"]
@@ -403,6 +418,9 @@ fn after_an_apply_the_agent_compares_the_nodes_pod_cidr() {
         "{warning}"
     );
     assert_eq!(ns.routes(), ["198.18.1.0/24", "198.18.2.0/24"]);
+    assert_eq!(seen.len(), 3, "the third round patches nothing");
+    assert_eq!(seen[2].method, Method::PATCH);
+    assert_eq!(seen[2].body["metadata"]["annotations"]["netc.dev/state"], "in-sync");
 }
 
 /// `netc deploy` against a real cluster, when `$KUBECONFIG` names one:

@@ -127,6 +127,12 @@ pub struct Agent {
     kube: Option<KubeLink>,
     /// This node's pod subnets in the last applied revision.
     compiled_cidrs: Vec<String>,
+    /// The annotations last written on the Node (revision, state,
+    /// message): an unchanged round patches nothing, so a fleet polling
+    /// every interval does not write to the API server every interval.
+    reported: Option<[String; 3]>,
+    /// The status as last written to the state directory, likewise.
+    saved: Option<Status>,
 }
 
 fn now() -> u64 {
@@ -160,6 +166,8 @@ impl Agent {
             random: seed,
             kube: None,
             compiled_cidrs: Vec::new(),
+            reported: None,
+            saved: None,
         })
     }
 
@@ -223,15 +231,19 @@ impl Agent {
             _ => self.status.last_applied.as_ref().map(|a| a.message.clone()),
         }
         .unwrap_or_default();
-        let annotated = link.runtime.block_on(crate::cluster::annotate_node(
-            &link.client,
-            &node,
-            &revision,
-            state,
-            &message,
-        ));
-        if let Err(e) = annotated {
-            warn!(error = %e, "cannot annotate the node");
+        let report = [revision, state.to_owned(), message];
+        if self.reported.as_ref() != Some(&report) {
+            let [revision, state, message] = &report;
+            match link.runtime.block_on(crate::cluster::annotate_node(
+                &link.client,
+                &node,
+                revision,
+                state,
+                message,
+            )) {
+                Ok(()) => self.reported = Some(report),
+                Err(e) => warn!(error = %e, "cannot annotate the node"),
+            }
         }
         if round == Round::Applied {
             match link
@@ -295,9 +307,14 @@ impl Agent {
         base * u32::try_from(permille).unwrap_or(1000) / 1000
     }
 
+    /// Write the status when it changed since the last write.
     fn save(&mut self) {
-        if let Err(e) = self.status.write(&self.config.target.state_dir) {
-            warn!(error = %e, "cannot write the agent status");
+        if self.saved.as_ref() == Some(&self.status) {
+            return;
+        }
+        match self.status.write(&self.config.target.state_dir) {
+            Ok(()) => self.saved = Some(self.status.clone()),
+            Err(e) => warn!(error = %e, "cannot write the agent status"),
         }
     }
 
