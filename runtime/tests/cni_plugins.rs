@@ -6,21 +6,20 @@
 //! ping; DEL (in reverse order) removes the veth and the host-local lease.
 //!
 //! Needs root (network namespaces). Everything happens in namespaces made
-//! here (`netc-t-<pid>-<n>`), removed by a guard also when a test fails;
+//! here (`netc-cni-<pid>-<n>-host|pod`), removed by a guard also when a test fails;
 //! nothing touches the root namespace, and host-local keeps its leases in a
 //! temporary directory instead of /var/lib/cni. Only test-safe addresses:
 //! pods in 198.18.0.0/15, underlay 198.51.100.0/24.
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::process::{Command, Output};
 
 use ipnet::Ipv4Net;
 use serde_json::{json, Value};
 
 mod common;
-use common::is_root;
+use common::{is_root, run_within, Namespaces};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -73,22 +72,9 @@ fn prerequisites() -> Option<PathBuf> {
 
 /// Run a program with a time limit (coreutils `timeout`), so a hung plugin
 /// cannot hang the test suite.
+/// Run a program within 30 seconds.
 fn run(args: &[&str], stdin: Option<&[u8]>, env: &[(&str, String)]) -> Output {
-    let mut command = Command::new("timeout");
-    command
-        .args(["--kill-after=5", "30"])
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (k, v)));
-    command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().unwrap_or_else(|e| panic!("{args:?}: {e}"));
-    let input = child.stdin.take().unwrap();
-    if let Some(bytes) = stdin {
-        std::io::Write::write_all(&mut { input }, bytes).unwrap();
-    }
-    child.wait_with_output().unwrap()
+    run_within("30", args, stdin, env)
 }
 
 fn ip_json(args: &[&str]) -> Value {
@@ -99,37 +85,6 @@ fn ip_json(args: &[&str]) -> Value {
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).unwrap_or_else(|_| json!([]))
-}
-
-/// Network namespaces made by this test, deleted on drop (also when a
-/// test panics); deleting a namespace deletes every link inside it.
-#[derive(Default)]
-struct Namespaces(Vec<String>);
-
-impl Namespaces {
-    fn add(&mut self) -> String {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let name = format!("netc-t-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
-        let output = run(&["ip", "netns", "add", &name], None, &[]);
-        assert!(
-            output.status.success(),
-            "ip netns add {name}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        self.0.push(name.clone());
-        assert!(run(&["ip", "-n", &name, "link", "set", "lo", "up"], None, &[])
-            .status
-            .success());
-        name
-    }
-}
-
-impl Drop for Namespaces {
-    fn drop(&mut self) {
-        for name in &self.0 {
-            let _ = run(&["ip", "netns", "del", name], None, &[]);
-        }
-    }
 }
 
 /// Compile `text` with the built `netc` in `dir`; the output directory.
@@ -228,8 +183,8 @@ fn add_and_delete(cni: &Path, node: &Path, scratch: &Path) {
         subnet.to_string()
     );
 
-    let mut namespaces = Namespaces::default();
-    let (host, pod) = (namespaces.add(), namespaces.add());
+    let mut namespaces = Namespaces::new("cni");
+    let (host, pod) = (namespaces.add("host"), namespaces.add("pod"));
     let data_dir = scratch.join(format!("ipam-{pod}"));
     let result = chain(cni, &conflist, "ADD", (&host, &pod), &data_dir, None);
 

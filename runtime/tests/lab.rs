@@ -28,7 +28,7 @@
 //! printed reason otherwise, unless `NETC_REQUIRE_ROOT_TESTS=1` (then it
 //! fails). Run with `cargo test -p netc --test lab -- --test-threads=2`.
 //!
-//! Network safety: every namespace is `netc-lab-<pid>-<tag>-<n>-<role>`,
+//! Network safety: every namespace is `netc-lab-<tag>-<pid>-<n>-<role>`,
 //! unique per test and process, and deleted by a guard, also on panic;
 //! links are created directly inside the namespaces, nothing is added to the
 //! root namespace; only 198.18.0.0/15 (pods) and 198.51.100.0/24 (underlay)
@@ -54,7 +54,7 @@ mod router;
 mod traffic;
 
 use common::{is_root, skip};
-use fixture::{compile, describe, ip_json, must, Lab};
+use fixture::{compile, ip_json, must, text, Lab};
 use traffic::{ping, tcp_transfer};
 
 const STATIC_VXLAN: &str = include_str!("../../examples/static-vxlan.netc");
@@ -162,7 +162,7 @@ fn assert_pods_reach_each_other(lab: &Lab, nodes: &[usize], bytes: usize) {
             assert!(
                 pinged.status.success() && stdout.contains(" 0% packet loss"),
                 "ping {route}: {}",
-                describe(&pinged)
+                text(&pinged)
             );
             if from < to {
                 let received = tcp_transfer(&target.ns, target.address, &source.ns, bytes)
@@ -539,7 +539,7 @@ fn removing_a_node_prunes_only_its_entries() {
     assert_pods_reach_each_other(&lab, &[0, 1], SMALL_TRANSFER);
     // Node-1 no longer has a way to node-3's pods.
     let unreachable = ping(&lab.nodes[0].pods[0].ns, node_3_pod, 1, &[]);
-    assert!(!unreachable.status.success(), "{}", describe(&unreachable));
+    assert!(!unreachable.status.success(), "{}", text(&unreachable));
 }
 
 #[test]
@@ -562,11 +562,11 @@ fn vxlan_carries_pod_mtu_packets_and_large_transfers() {
             "{} -> {}: {largest} bytes with DF: {}",
             source.address,
             target.address,
-            describe(&fits)
+            text(&fits)
         );
         // The control: one byte more does not fit the pod MTU.
         let refused = ping(&source.ns, target.address, 1, &["-M", "do", "-s", &too_large]);
-        assert!(!refused.status.success(), "{}", describe(&refused));
+        assert!(!refused.status.success(), "{}", text(&refused));
     }
     for (from, to) in [(0, 2), (1, 0)] {
         let (source, target) = (&lab.nodes[from].pods[0], &lab.nodes[to].pods[1]);

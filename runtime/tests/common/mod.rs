@@ -4,7 +4,8 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Whether the effective user is root (the second `Uid:` field of
 /// `/proc/self/status`).
@@ -88,5 +89,70 @@ impl NodeNamespace {
 impl Drop for NodeNamespace {
     fn drop(&mut self) {
         let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// Run a program with a time limit of `seconds` (coreutils `timeout`, then
+/// SIGKILL 5 s later), optional standard input and extra environment.
+pub fn run_within(seconds: &str, args: &[&str], stdin: Option<&[u8]>, env: &[(&str, String)]) -> Output {
+    let mut command = Command::new("timeout");
+    command
+        .args(["--kill-after=5", seconds])
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    let input = child.stdin.take().unwrap();
+    if let Some(bytes) = stdin {
+        std::io::Write::write_all(&mut { input }, bytes).unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Network namespaces made by one test, `netc-<tag>-<pid>-<n>-<role>`,
+/// deleted on drop (also when a test panics); deleting a namespace deletes
+/// every link inside it.
+pub struct Namespaces {
+    prefix: String,
+    names: Vec<String>,
+}
+
+impl Namespaces {
+    pub fn new(tag: &str) -> Namespaces {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let prefix = format!(
+            "netc-{tag}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
+        Namespaces {
+            prefix,
+            names: Vec::new(),
+        }
+    }
+
+    /// Create `<prefix>-<role>` with `lo` up; its name.
+    pub fn add(&mut self, role: &str) -> String {
+        let name = format!("{}-{role}", self.prefix);
+        // Recorded before it exists, so a half-made namespace is deleted too.
+        self.names.push(name.clone());
+        for args in [
+            &["ip", "netns", "add", &name][..],
+            &["ip", "-n", &name, "link", "set", "lo", "up"],
+        ] {
+            let output = run_within("60", args, None, &[]);
+            assert!(output.status.success(), "{}: {}", args.join(" "), text(&output));
+        }
+        name
+    }
+}
+
+impl Drop for Namespaces {
+    fn drop(&mut self) {
+        for name in self.names.iter().rev() {
+            let _ = Command::new("ip").args(["netns", "del", name]).output();
+        }
     }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::fixture::{describe, ip_json, must, Lab};
+use super::fixture::{ip_json, must, text, Lab};
 
 /// A work tree whose commits the agents fetch (as a `file://` remote).
 pub struct Repo {
@@ -32,7 +32,7 @@ impl Repo {
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .output()
             .unwrap();
-        assert!(output.status.success(), "git {args:?}: {}", describe(&output));
+        assert!(output.status.success(), "git {args:?}: {}", text(&output));
         String::from_utf8_lossy(&output.stdout).trim().to_owned()
     }
 

@@ -7,7 +7,7 @@
 //! directory (the program's `cni-plugins` directory under the root, linked
 //! to Debian's containernetworking-plugins; `netc apply` checks it).
 //!
-//! Safety: every namespace is named `netc-lab-<pid>-<tag>-<n>-<role>` and
+//! Safety: every namespace is named `netc-lab-<tag>-<pid>-<n>-<role>` and
 //! deleted by `Namespaces`' `Drop` (also when a test panics); veth pairs are
 //! created directly inside the namespaces, so the root namespace never
 //! gains a link, address or route; the fixture refuses a topology whose node
@@ -16,50 +16,29 @@
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::process::Output;
 
 use ipnet::Ipv4Net;
 use serde_json::{json, Value};
+
+pub use super::common::text;
+use super::common::{run_within, Namespaces};
 
 /// The time limit of any one command, in seconds: far above what a plugin,
 /// `ip` or `netc apply` needs, low enough that a hang fails the test.
 const COMMAND_SECONDS: &str = "60";
 
-/// Run a program with a time limit (coreutils `timeout`), optional standard
-/// input and extra environment.
+/// Run a program within `COMMAND_SECONDS`, optional standard input and
+/// extra environment.
 pub fn run_bounded(args: &[&str], stdin: Option<&[u8]>, env: &[(&str, String)]) -> Output {
-    let mut command = Command::new("timeout");
-    command
-        .args(["--kill-after=5", COMMAND_SECONDS])
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().unwrap_or_else(|e| panic!("{args:?}: {e}"));
-    let input = child.stdin.take().unwrap();
-    if let Some(bytes) = stdin {
-        std::io::Write::write_all(&mut { input }, bytes).unwrap();
-    }
-    child.wait_with_output().unwrap()
+    run_within(COMMAND_SECONDS, args, stdin, env)
 }
 
 /// Run a command that must succeed (bounded); its standard output.
 pub fn must(args: &[&str]) -> String {
     let output = run_bounded(args, None, &[]);
-    assert!(output.status.success(), "{}: {}", args.join(" "), describe(&output));
+    assert!(output.status.success(), "{}: {}", args.join(" "), text(&output));
     String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// Exit status, standard output and standard error, for assertion messages.
-pub fn describe(output: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 /// `ip -j ARGS` parsed; an empty answer (some `ip` versions print nothing
@@ -70,46 +49,6 @@ pub fn ip_json(args: &[&str]) -> Value {
         return json!([]);
     }
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("ip -j {args:?}: {e}: {text}"))
-}
-
-/// Network namespaces made by one lab, deleted on drop (also when a test
-/// panics); deleting a namespace deletes every link inside it.
-pub struct Namespaces {
-    prefix: String,
-    names: Vec<String>,
-}
-
-impl Namespaces {
-    pub fn new(tag: &str) -> Namespaces {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let prefix = format!(
-            "netc-lab-{}-{tag}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        );
-        Namespaces {
-            prefix,
-            names: Vec::new(),
-        }
-    }
-
-    /// Create `<prefix>-<role>` with `lo` up; its name.
-    pub fn add(&mut self, role: &str) -> String {
-        let name = format!("{}-{role}", self.prefix);
-        // Recorded before it exists, so a half-made namespace is deleted too.
-        self.names.push(name.clone());
-        must(&["ip", "netns", "add", &name]);
-        must(&["ip", "-n", &name, "link", "set", "lo", "up"]);
-        name
-    }
-}
-
-impl Drop for Namespaces {
-    fn drop(&mut self) {
-        for name in self.names.iter().rev() {
-            let _ = Command::new("ip").args(["netns", "del", name]).output();
-        }
-    }
 }
 
 /// A pod: a namespace whose `eth0` the CNI chain set up.
@@ -162,7 +101,7 @@ pub fn compile(dir: &Path, name: &str, text: &str, lock: Option<&str>) -> PathBu
     assert!(
         compiled.status.success(),
         "netc compile {name}: {}",
-        describe(&compiled)
+        super::common::text(&compiled)
     );
     out
 }
@@ -171,7 +110,7 @@ impl Lab {
     /// Compile `text`, then build the underlay and one namespace per node of
     /// its `peers.json`; nothing is applied yet.
     pub fn new(tag: &str, cni: &Path, text: &str, lock: Option<&str>) -> Lab {
-        let mut namespaces = Namespaces::new(tag);
+        let mut namespaces = Namespaces::new(&format!("lab-{tag}"));
         let dir = tempfile::tempdir().unwrap();
         let out = compile(dir.path(), "lab", text, lock);
         let peers: Value = serde_json::from_str(&std::fs::read_to_string(out.join("peers.json")).unwrap()).unwrap();
@@ -266,7 +205,7 @@ impl Lab {
             Some(0),
             "netc apply on {}: {}",
             self.nodes[index].name,
-            describe(&applied)
+            text(&applied)
         );
         String::from_utf8_lossy(&applied.stdout).into_owned()
     }
@@ -325,7 +264,7 @@ impl Lab {
             "Plan: 0 to create, 0 to update, 0 to recreate, 0 to delete.\n",
             "netc plan on {}: {}",
             self.nodes[index].name,
-            describe(&plan)
+            text(&plan)
         );
     }
 
@@ -398,7 +337,7 @@ impl Lab {
                 "CNI ADD {} for {pod_ns} on {}: {}\nconfig: {config}",
                 plugin["type"],
                 node.name,
-                describe(&output)
+                text(&output)
             );
             previous = Some(serde_json::from_slice(&output.stdout).unwrap());
         }
