@@ -27,7 +27,7 @@ use netc_runtime::engine::{Action, Disruption};
 #[path = "../../compiler/tests/common/mod.rs"]
 mod common;
 use common::powershell::syntax_errors;
-use common::{check_golden, repo_root};
+use common::{check_golden, files_under, repo_root};
 
 fn assert_parses(name: &str, script: &str) {
     let errors = syntax_errors(script);
@@ -140,25 +140,6 @@ fn applied(desired: &WindowsDesired) -> WindowsObserved {
         }
     }
     observed
-}
-
-fn files_under(dir: &Path) -> BTreeSet<String> {
-    let mut found = BTreeSet::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(current) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&current) else {
-            continue;
-        };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                found.insert(path.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/"));
-            }
-        }
-    }
-    found
 }
 
 #[test]

@@ -7,6 +7,7 @@
 
 pub mod powershell;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use netc_compiler::diagnostic::SourceFile;
@@ -39,6 +40,26 @@ pub fn check_golden(path: &Path, actual: &str) -> Option<String> {
             path.display()
         )),
     }
+}
+
+/// Every file below `dir`, as `/`-separated paths relative to it.
+pub fn files_under(dir: &Path) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&current) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                found.insert(path.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    found
 }
 
 /// Read a `.netc` file with a stable, relative display name.
