@@ -4,6 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+use common::is_root;
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
@@ -266,15 +269,6 @@ fn the_generated_agent_daemon_sets_pass_flags_netc_agent_accepts() {
             "netc rejected the DaemonSet's arguments {args:?}:\n{stderr}"
         );
     }
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1).map(|uid| uid == "0"))
-        .unwrap_or(false)
 }
 
 /// `netc --help` gives every command its own one-line summary.

@@ -144,6 +144,17 @@ fn plan_linux(target: &Target, loaded: Loaded) -> Outcome {
 }
 
 pub fn apply(target: &Target) -> Outcome {
+    // Privileges first: without them nothing is read or changed, whatever
+    // the program.
+    #[cfg(target_os = "linux")]
+    {
+        let euid = nix::unistd::geteuid();
+        if !euid.is_root() {
+            return fail(format!(
+                "`netc apply` changes network devices, routes, sysctls and files, so it must run as root (effective uid is {euid}); nothing was changed"
+            ));
+        }
+    }
     let loaded = match load(target) {
         Ok(loaded) => loaded,
         Err(outcome) => return outcome,
@@ -159,12 +170,6 @@ pub fn apply(target: &Target) -> Outcome {
 
 #[cfg(target_os = "linux")]
 fn apply_linux(target: &Target, loaded: Loaded) -> Outcome {
-    let euid = nix::unistd::geteuid();
-    if !euid.is_root() {
-        return fail(format!(
-            "`netc apply` changes network devices, routes, sysctls and files, so it must run as root (effective uid is {euid}); nothing was changed"
-        ));
-    }
     let session = match Session::new(&target.node_target(), loaded.0, loaded.1) {
         Ok(session) => session,
         Err(message) => return fail(message),
