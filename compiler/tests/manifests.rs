@@ -359,7 +359,11 @@ fn the_agent_daemon_sets_follow_the_agent_block() {
         let role = example.object(AGENT, "ClusterRole", binding["roleRef"]["name"].as_str().unwrap());
         assert_eq!(
             role["rules"],
-            serde_json::json!([{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch", "patch"]}])
+            // Least privilege: annotations go through nodes/status only.
+            serde_json::json!([
+                {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": [""], "resources": ["nodes/status"], "verbs": ["patch"]}
+            ])
         );
         let ns = example.object(AGENT, "Namespace", namespace);
         assert_eq!(

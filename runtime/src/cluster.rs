@@ -77,11 +77,39 @@ impl std::fmt::Display for ObjectRef {
     }
 }
 
-/// What `deploy` did.
+/// What a dry run found for one object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// The object does not exist yet.
+    Create,
+    /// The object exists and the apply would change it.
+    Change,
+    /// The object exists and the apply would leave it as it is.
+    Unchanged,
+}
+
+/// What `deploy` did (or, in a dry run, would do).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Deployed {
     pub applied: Vec<ObjectRef>,
     pub pruned: Vec<ObjectRef>,
+    /// Only in a dry run: what applying each object of `applied` would do.
+    pub changes: Vec<Change>,
+}
+
+/// Whether a server-side dry run of an apply changes `existing`: the two
+/// compared without the fields the server rewrites on every write.
+fn would_change(existing: &Value, dry_run: &Value) -> bool {
+    let strip = |object: &Value| {
+        let mut object = object.clone();
+        if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+            for field in ["managedFields", "resourceVersion", "generation"] {
+                metadata.remove(field);
+            }
+        }
+        object
+    };
+    strip(existing) != strip(dry_run)
 }
 
 fn kind_info(api_version: &str, kind: &str) -> Result<(ApiResource, bool), String> {
@@ -110,8 +138,10 @@ fn api(client: &Client, resource: &ApiResource, namespaced: bool, namespace: Opt
 /// Server-side apply every object of `documents` (field manager `netc`,
 /// conflicts forced: netc owns these fields), labelled as netc's; then, with
 /// `prune`, delete netc-labelled objects of netc's kinds that are not among
-/// them.
-pub async fn deploy(client: &Client, documents: &[Value], prune: bool) -> Result<Deployed, String> {
+/// them. With `dry_run`, the API server runs every apply and deletion as a
+/// server-side dry run (admission and validation included, nothing
+/// persisted), and `Deployed::changes` says what each apply would do.
+pub async fn deploy(client: &Client, documents: &[Value], prune: bool, dry_run: bool) -> Result<Deployed, String> {
     let mut deployed = Deployed::default();
     let mut ordered: Vec<&Value> = documents.iter().collect();
     // Apply in dependency order: namespaces first, DaemonSets last.
@@ -121,6 +151,9 @@ pub async fn deploy(client: &Client, documents: &[Value], prune: bool) -> Result
             .position(|(_, _, kind, _)| doc["kind"] == *kind)
             .unwrap_or(KINDS.len())
     });
+    // In a dry run, namespaces that would be created do not exist: objects
+    // inside them cannot be dry-run applied and would all be created.
+    let mut new_namespaces = BTreeSet::new();
     for document in ordered {
         let api_version = document["apiVersion"].as_str().unwrap_or_default();
         let kind = document["kind"].as_str().unwrap_or_default();
@@ -142,25 +175,53 @@ pub async fn deploy(client: &Client, documents: &[Value], prune: bool) -> Result
             namespace: namespace.clone(),
             name: name.clone(),
         };
-        api(client, &resource, namespaced, namespace.as_deref())
-            .patch(
-                &name,
-                &PatchParams::apply(FIELD_MANAGER).force(),
-                &Patch::Apply(&object),
-            )
+        let api = api(client, &resource, namespaced, namespace.as_deref());
+        if dry_run && namespace.as_ref().is_some_and(|n| new_namespaces.contains(n)) {
+            deployed.changes.push(Change::Create);
+            deployed.applied.push(target);
+            continue;
+        }
+        let mut params = PatchParams::apply(FIELD_MANAGER).force();
+        let existing = if dry_run {
+            params = params.dry_run();
+            api.get_opt(&name).await.map_err(|e| format!("reading {target}: {e}"))?
+        } else {
+            None
+        };
+        let result = api
+            .patch(&name, &params, &Patch::Apply(&object))
             .await
             .map_err(|e| format!("applying {target}: {e}"))?;
+        if dry_run {
+            deployed.changes.push(match existing {
+                None => {
+                    if kind == "Namespace" {
+                        new_namespaces.insert(name.clone());
+                    }
+                    Change::Create
+                }
+                Some(existing) => {
+                    let as_json = |o: &DynamicObject| serde_json::to_value(o).unwrap_or_default();
+                    if would_change(&as_json(&existing), &as_json(&result)) {
+                        Change::Change
+                    } else {
+                        Change::Unchanged
+                    }
+                }
+            });
+        }
         deployed.applied.push(target);
     }
     if prune {
-        deployed.pruned = prune_absent(client, &deployed.applied).await?;
+        deployed.pruned = prune_absent(client, &deployed.applied, dry_run).await?;
     }
     Ok(deployed)
 }
 
 /// Delete netc-labelled objects of netc's kinds that `keep` does not name;
-/// namespaced kinds first, namespaces last.
-async fn prune_absent(client: &Client, keep: &[ObjectRef]) -> Result<Vec<ObjectRef>, String> {
+/// namespaced kinds first, namespaces last. With `dry_run` the deletions are
+/// server-side dry runs.
+async fn prune_absent(client: &Client, keep: &[ObjectRef], dry_run: bool) -> Result<Vec<ObjectRef>, String> {
     let keep: BTreeSet<&ObjectRef> = keep.iter().collect();
     let selector = ListParams::default().labels(&format!("{}={}", MANAGED_BY.0, MANAGED_BY.1));
     let mut pruned = Vec::new();
@@ -186,8 +247,12 @@ async fn prune_absent(client: &Client, keep: &[ObjectRef]) -> Result<Vec<ObjectR
             if keep.contains(&found) {
                 continue;
             }
+            let params = DeleteParams {
+                dry_run,
+                ..DeleteParams::background()
+            };
             api(client, &resource, *namespaced, found.namespace.as_deref())
-                .delete(&name, &DeleteParams::background())
+                .delete(&name, &params)
                 .await
                 .map_err(|e| format!("pruning {found}: {e}"))?;
             pruned.push(found);
@@ -197,7 +262,10 @@ async fn prune_absent(client: &Client, keep: &[ObjectRef]) -> Result<Vec<ObjectR
 }
 
 /// The agent's report: its revision, state and message as annotations on
-/// its Node (a merge patch touches only these three).
+/// its Node (a merge patch touches only these three). Sent to the status
+/// subresource, like flanneld's annotations: the agent's ClusterRole may
+/// patch `nodes/status` only, which keeps a node's spec (taints,
+/// unschedulable) out of its reach; Node status updates keep metadata.
 pub async fn annotate_node(
     client: &Client,
     node: &str,
@@ -211,7 +279,7 @@ pub async fn annotate_node(
         ANNOTATION_MESSAGE: message,
     }}});
     Api::<Node>::all(client.clone())
-        .patch(node, &PatchParams::default(), &Patch::Merge(&patch))
+        .patch_status(node, &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .map(|_| ())
         .map_err(|e| format!("annotating node {node}: {e}"))
@@ -248,4 +316,75 @@ pub fn pod_cidr_mismatch(node: &str, kubernetes: &[String], compiled: &[String])
             compiled.join(", ")
         )
     })
+}
+
+/// What `netc deploy` will do with the registered Nodes' pod CIDRs, which
+/// netc's lock file owns: with `--kube-subnet-mgr` flanneld takes a node's
+/// subnet from `spec.podCIDRs`, so the two must agree.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PodCidrPlan {
+    /// Registered Nodes without pod CIDRs, and the compiled ones they get.
+    pub assign: Vec<(String, Vec<String>)>,
+    /// Registered Nodes whose pod CIDRs differ from the compiled ones: one
+    /// message each, with the fix. Any of these stops the deploy.
+    pub conflicts: Vec<String>,
+}
+
+/// Compare every registered Node named in `compiled` (node name to pod
+/// subnets) with its compiled subnets. Nodes the topology does not name, and
+/// compiled nodes not registered yet, are left alone.
+pub async fn plan_pod_cidrs(
+    client: &Client,
+    compiled: &std::collections::BTreeMap<String, Vec<String>>,
+) -> Result<PodCidrPlan, String> {
+    let nodes = Api::<Node>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| format!("listing the cluster's Nodes: {e}"))?;
+    let mut plan = PodCidrPlan::default();
+    for node in nodes.items {
+        let Some(name) = node.metadata.name.clone() else {
+            continue;
+        };
+        let Some(subnets) = compiled.get(&name) else {
+            continue;
+        };
+        let spec = node.spec.unwrap_or_default();
+        let assigned = match (spec.pod_cidrs, spec.pod_cidr) {
+            (Some(cidrs), _) if !cidrs.is_empty() => cidrs,
+            (_, Some(cidr)) => vec![cidr],
+            _ => Vec::new(),
+        };
+        let same = assigned.iter().collect::<BTreeSet<_>>() == subnets.iter().collect::<BTreeSet<_>>();
+        if assigned.is_empty() {
+            plan.assign.push((name, subnets.clone()));
+        } else if !same {
+            plan.conflicts.push(format!(
+                "node {name} has pod CIDR {} in the cluster, but the topology's lock file gives it {}: flanneld would use the cluster's, while subnet.env, the Windows source VIP and the ToR routes use netc's\n  = help: a Node's pod CIDR cannot change once set: pin `pod-subnet {}` in node {name}'s block so the topology follows the cluster, or delete the Node and let it register again (netc then assigns {}); and run kube-controller-manager with --allocate-node-cidrs=false, since netc owns the subnets",
+                assigned.join(", "),
+                subnets.join(", "),
+                assigned.join(" "),
+                subnets.join(", ")
+            ));
+        }
+    }
+    Ok(plan)
+}
+
+/// Set `spec.podCIDR` and `spec.podCIDRs` of each Node in `assign` (a merge
+/// patch of the spec; the API server allows it once, on a Node that has
+/// none).
+pub async fn assign_pod_cidrs(client: &Client, assign: &[(String, Vec<String>)], dry_run: bool) -> Result<(), String> {
+    let api = Api::<Node>::all(client.clone());
+    for (name, subnets) in assign {
+        let patch = json!({"spec": {"podCIDR": subnets[0], "podCIDRs": subnets}});
+        let params = PatchParams {
+            dry_run,
+            ..PatchParams::default()
+        };
+        api.patch(name, &params, &Patch::Merge(&patch))
+            .await
+            .map_err(|e| format!("setting the pod CIDRs of node {name}: {e}"))?;
+    }
+    Ok(())
 }

@@ -5,8 +5,9 @@
 //! type, body). No API server can run here.
 //!
 //! `against_a_real_cluster` runs `netc deploy` against the cluster of
-//! `$KUBECONFIG` when it is set (and says it is skipped otherwise): apply,
-//! read back, prune, clean up.
+//! `$KUBECONFIG` when it is set, else against a real etcd and kube-apiserver
+//! started on 127.0.0.1 (`common::control_plane`): apply, read back, prune,
+//! clean up. `tests/control_plane.rs` has the rest of the real-server tests.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -172,7 +173,7 @@ async fn deploy_applies_server_side_as_netc_and_prunes_only_stale_netc_objects()
         (applied, deleted, lists)
     });
 
-    let deployed = cluster::deploy(&client, &documents, true).await.unwrap();
+    let deployed = cluster::deploy(&client, &documents, true, false).await.unwrap();
     drop(client);
     let (applied, deleted, lists) = server.await.unwrap();
 
@@ -203,7 +204,7 @@ async fn deploy_applies_server_side_as_netc_and_prunes_only_stale_netc_objects()
 async fn a_kind_netc_does_not_emit_is_refused_before_any_request() {
     let (client, _handle) = mock_client();
     let foreign = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x", "namespace": "default"}});
-    let error = cluster::deploy(&client, &[foreign], true).await.unwrap_err();
+    let error = cluster::deploy(&client, &[foreign], true, false).await.unwrap_err();
     assert!(error.contains("netc does not deploy v1 Secret"), "{error}");
 }
 
@@ -226,7 +227,7 @@ async fn the_node_report_is_a_merge_patch_of_three_annotations() {
     let cidrs = cluster::node_pod_cidrs(&client, "node-1").await.unwrap();
     let (seen, get) = server.await.unwrap();
     assert_eq!(seen.method, Method::PATCH);
-    assert_eq!(seen.path, "/api/v1/nodes/node-1");
+    assert_eq!(seen.path, "/api/v1/nodes/node-1/status");
     assert_eq!(seen.content_type, "application/merge-patch+json");
     assert_eq!(
         seen.body,
@@ -366,7 +367,7 @@ fn the_agent_annotates_its_node_after_a_round() {
     );
     assert_eq!(
         (&seen[0].method, seen[0].path.as_str()),
-        (&Method::PATCH, "/api/v1/nodes/node-9")
+        (&Method::PATCH, "/api/v1/nodes/node-9/status")
     );
     let annotations = &seen[0].body["metadata"]["annotations"];
     assert_eq!(annotations["netc.dev/state"], "invalid");
@@ -429,9 +430,18 @@ fn after_an_apply_the_agent_compares_the_nodes_pod_cidr() {
 /// pruned), check it is gone.
 #[test]
 fn against_a_real_cluster() {
-    let Some(kubeconfig) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) else {
-        eprintln!("skipped: KUBECONFIG is not set (this test needs a real cluster)");
-        return;
+    // `$KUBECONFIG`'s cluster when it is set, else a real control plane of
+    // our own (etcd and kube-apiserver on 127.0.0.1).
+    let plane;
+    let kubeconfig = match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+        Some(kubeconfig) => kubeconfig,
+        None => {
+            plane = match common::control_plane::ControlPlane::start() {
+                Some(plane) => plane,
+                None => return,
+            };
+            plane.admin_kubeconfig.clone().into_os_string()
+        }
     };
     let netc = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_netc"))

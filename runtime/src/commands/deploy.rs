@@ -3,6 +3,7 @@
 //! the netc-labelled objects they no longer contain
 //! (`netc_runtime::cluster::deploy`).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -23,6 +24,34 @@ pub struct DeployArgs {
     /// Apply only; leave objects netc applied before and no longer emits.
     #[arg(long)]
     no_prune: bool,
+    /// Ask the API server what the deploy would do (server-side dry run:
+    /// admission and validation run, nothing is written) and print what
+    /// would be created, changed and pruned.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// The compiled pod subnets by node name, from `DIR/peers.json`; empty when
+/// the output has no peer table.
+fn compiled_subnets(dir: &std::path::Path) -> Result<BTreeMap<String, Vec<String>>, String> {
+    let path = dir.join("peers.json");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(format!("cannot read `{}`: {e}", path.display())),
+    };
+    let table: Value = serde_json::from_str(&text).map_err(|e| format!("`{}`: {e}", path.display()))?;
+    let mut subnets = BTreeMap::new();
+    for node in table["nodes"].as_array().into_iter().flatten() {
+        let (Some(name), Some(list)) = (node["name"].as_str(), node["subnets"].as_array()) else {
+            return Err(format!("`{}`: a node without name or subnets", path.display()));
+        };
+        let list: Vec<String> = list.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect();
+        if !list.is_empty() {
+            subnets.insert(name.to_owned(), list);
+        }
+    }
+    Ok(subnets)
 }
 
 /// Every document of every `DIR/manifests/*.yaml`, in file name order.
@@ -56,9 +85,35 @@ fn read_manifests(dir: &std::path::Path) -> Result<Vec<Value>, String> {
     Ok(documents)
 }
 
+/// One line per object (`+` create, `~` change, `=` unchanged, `-` prune),
+/// then a summary.
+fn print_dry_run(deployed: &cluster::Deployed) {
+    let mut counts = [0usize; 3];
+    for (object, change) in deployed.applied.iter().zip(&deployed.changes) {
+        let (sign, index) = match change {
+            cluster::Change::Create => ('+', 0),
+            cluster::Change::Change => ('~', 1),
+            cluster::Change::Unchanged => ('=', 2),
+        };
+        counts[index] += 1;
+        println!("{sign} {object}");
+    }
+    for object in &deployed.pruned {
+        println!("- {object}");
+    }
+    println!(
+        "Dry run: {} to create, {} to change, {} unchanged, {} to prune; nothing was written.",
+        counts[0],
+        counts[1],
+        counts[2],
+        deployed.pruned.len()
+    );
+}
+
 pub fn run(args: &DeployArgs) -> Outcome {
-    let documents = match read_manifests(&args.dir) {
-        Ok(documents) => documents,
+    let read = read_manifests(&args.dir).and_then(|d| Ok((d, compiled_subnets(&args.dir)?)));
+    let (documents, subnets) = match read {
+        Ok(read) => read,
         Err(message) => {
             eprintln!("error: {message}");
             return Outcome::Failure;
@@ -71,12 +126,41 @@ pub fn run(args: &DeployArgs) -> Outcome {
             return Outcome::Failure;
         }
     };
-    let result = runtime.block_on(async {
+    type Done = (cluster::Deployed, Vec<(String, Vec<String>)>);
+    let result: Result<Result<Done, Vec<String>>, String> = runtime.block_on(async {
         let client = cluster::client(args.kubeconfig.as_deref()).await?;
-        cluster::deploy(&client, &documents, !args.no_prune).await
+        // Pod CIDRs first: a Node that disagrees with the lock file stops
+        // the deploy before anything is written.
+        let cidrs = cluster::plan_pod_cidrs(&client, &subnets).await?;
+        if !cidrs.conflicts.is_empty() {
+            return Ok(Err(cidrs.conflicts));
+        }
+        let deployed = cluster::deploy(&client, &documents, !args.no_prune, args.dry_run).await?;
+        cluster::assign_pod_cidrs(&client, &cidrs.assign, args.dry_run).await?;
+        Ok(Ok((deployed, cidrs.assign)))
     });
     match result {
-        Ok(deployed) => {
+        Ok(Err(conflicts)) => {
+            for conflict in &conflicts {
+                eprintln!("error: {conflict}");
+            }
+            eprintln!(
+                "error: {} Node(s) disagree with the topology's pod subnets; nothing was deployed",
+                conflicts.len()
+            );
+            Outcome::Problems
+        }
+        Ok(Ok((deployed, assigned))) if args.dry_run => {
+            print_dry_run(&deployed);
+            for (node, subnets) in &assigned {
+                println!("+ podCIDRs of Node {node}: {}", subnets.join(", "));
+            }
+            Outcome::Clean
+        }
+        Ok(Ok((deployed, assigned))) => {
+            for (node, subnets) in &assigned {
+                println!("assigned Node {node} pod CIDRs {}", subnets.join(", "));
+            }
             for object in &deployed.applied {
                 println!("applied {object}");
             }

@@ -155,13 +155,23 @@ fn namespace() -> Namespace {
 fn cluster_role() -> ClusterRole {
     ClusterRole {
         metadata: meta(AGENT_SERVICE_ACCOUNT, None, &[NAME_LABEL]),
-        // The agent reads its Node and annotates it with its status.
-        rules: Some(vec![PolicyRule {
-            api_groups: Some(vec![String::new()]),
-            resources: Some(strings(&["nodes"])),
-            verbs: strings(&["get", "list", "watch", "patch"]),
-            ..PolicyRule::default()
-        }]),
+        // The agent reads its Node, and annotates it through the status
+        // subresource only, as flanneld does: `patch` on `nodes` would let
+        // one compromised node taint or relabel every node of the cluster.
+        rules: Some(vec![
+            PolicyRule {
+                api_groups: Some(vec![String::new()]),
+                resources: Some(strings(&["nodes"])),
+                verbs: strings(&["get", "list", "watch"]),
+                ..PolicyRule::default()
+            },
+            PolicyRule {
+                api_groups: Some(vec![String::new()]),
+                resources: Some(strings(&["nodes/status"])),
+                verbs: strings(&["patch"]),
+                ..PolicyRule::default()
+            },
+        ]),
         ..ClusterRole::default()
     }
 }

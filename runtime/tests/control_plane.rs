@@ -1,0 +1,493 @@
+//! netc's Kubernetes output against a real control plane: etcd,
+//! kube-apiserver (TLS, RBAC, ServiceAccount tokens) and
+//! kube-controller-manager, built from their Go modules
+//! (`tests/consumers/build.sh`) and started on 127.0.0.1 by
+//! `common::control_plane`. No mock answers here: the API server validates
+//! and admits every object, and the DaemonSet controller decides where the
+//! pods go.
+//!
+//! - `deploy_is_idempotent_and_prunes_only_its_own`: every object created
+//!   with field manager `netc`; a second deploy changes no resourceVersion;
+//!   a topology without the `agent` block prunes exactly the agent's
+//!   objects and leaves unlabelled ones; `--dry-run` reports and writes
+//!   nothing.
+//! - `daemonsets_place_pods_on_the_right_os`: Nodes registered with the
+//!   labels kubelet sets; flannel, kube-proxy and the agent get pods on
+//!   exactly the nodes of their OS.
+//! - `the_agent_reports_with_its_own_service_account`: the agent's Node
+//!   report and pod-CIDR read, with a token the API server issues for the
+//!   generated ServiceAccount, so the generated RBAC is proven sufficient.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::DaemonSet;
+use k8s_openapi::api::core::v1::{ConfigMap, Node, Pod, ServiceAccount};
+use k8s_openapi::api::rbac::v1::ClusterRole;
+use kube::api::{Api, ListParams, PostParams};
+use netc_runtime::cluster;
+use serde_json::json;
+
+mod common;
+
+use common::control_plane::{block_on, client, ControlPlane};
+use common::text;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn netc(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_netc")).args(args).output().unwrap()
+}
+
+/// `netc deploy DIR --kubeconfig FILE [extra]`, which must succeed; its
+/// standard output.
+fn deploy(dir: &Path, kubeconfig: &Path, extra: &[&str]) -> String {
+    let mut args = vec![
+        "deploy",
+        dir.to_str().unwrap(),
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    let output = netc(&args);
+    assert!(output.status.success(), "netc {args:?}\n{}", text(&output));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Every netc-labelled object of the kinds netc deploys, as
+/// `Kind namespace/name` → resourceVersion.
+async fn labelled(client: &kube::Client) -> BTreeMap<String, String> {
+    let selector = ListParams::default().labels("app.kubernetes.io/managed-by=netc");
+    let mut found = BTreeMap::new();
+    macro_rules! collect {
+        ($kind:ty, $name:literal) => {
+            for object in Api::<$kind>::all(client.clone()).list(&selector).await.unwrap() {
+                let metadata = object.metadata;
+                let key = match metadata.namespace {
+                    Some(ns) => format!("{} {ns}/{}", $name, metadata.name.unwrap()),
+                    None => format!("{} {}", $name, metadata.name.unwrap()),
+                };
+                found.insert(key, metadata.resource_version.unwrap());
+            }
+        };
+    }
+    collect!(k8s_openapi::api::core::v1::Namespace, "Namespace");
+    collect!(ServiceAccount, "ServiceAccount");
+    collect!(ConfigMap, "ConfigMap");
+    collect!(ClusterRole, "ClusterRole");
+    collect!(k8s_openapi::api::rbac::v1::ClusterRoleBinding, "ClusterRoleBinding");
+    collect!(DaemonSet, "DaemonSet");
+    found
+}
+
+/// The objects `netc deploy` printed as applied, as `Kind namespace/name`.
+fn applied(stdout: &str) -> BTreeSet<String> {
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("applied "))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn deploy_is_idempotent_and_prunes_only_its_own() {
+    let Some(plane) = ControlPlane::start() else {
+        return;
+    };
+    let kubeconfig = plane.admin_kubeconfig.clone();
+    let with_agent = workspace().join("golden/gitops-mixed");
+    let without_agent = workspace().join("golden/vxlan-mixed");
+
+    // A dry run against the empty cluster: everything to create, nothing
+    // written.
+    let dry = deploy(&with_agent, &kubeconfig, &["--dry-run"]);
+    assert!(dry.contains("+ DaemonSet netc-system/netc-agent"), "{dry}");
+    assert!(dry.contains("+ Namespace kube-flannel"), "{dry}");
+    assert!(
+        dry.contains(", 0 to change, 0 unchanged, 0 to prune; nothing was written."),
+        "{dry}"
+    );
+    block_on(async {
+        let client = client(&kubeconfig).await;
+        assert_eq!(labelled(&client).await, BTreeMap::new(), "a dry run wrote objects");
+    });
+
+    let first = deploy(&with_agent, &kubeconfig, &[]);
+    let created = applied(&first);
+    let versions = block_on(async {
+        let client = client(&kubeconfig).await;
+        let found = labelled(&client).await;
+        assert_eq!(found.keys().cloned().collect::<BTreeSet<_>>(), created, "{first}");
+        // Every object is netc's: applied by field manager `netc`.
+        for (group, version, kind, plural) in [
+            ("apps", "v1", "DaemonSet", "daemonsets"),
+            ("", "v1", "ConfigMap", "configmaps"),
+        ] {
+            let resource = kube::api::ApiResource {
+                group: group.into(),
+                version: version.into(),
+                api_version: if group.is_empty() {
+                    version.into()
+                } else {
+                    format!("{group}/{version}")
+                },
+                kind: kind.into(),
+                plural: plural.into(),
+            };
+            let list = Api::<kube::api::DynamicObject>::all_with(client.clone(), &resource)
+                .list(&ListParams::default().labels("app.kubernetes.io/managed-by=netc"))
+                .await
+                .unwrap();
+            assert!(!list.items.is_empty());
+            for object in list.items {
+                let managers: Vec<_> = object
+                    .metadata
+                    .managed_fields
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|f| f.manager)
+                    .collect();
+                assert!(
+                    managers.contains(&"netc".to_owned()),
+                    "{kind} {:?}: {managers:?}",
+                    object.metadata.name
+                );
+            }
+        }
+        found
+    });
+    assert!(created.contains("DaemonSet kube-flannel/kube-flannel-ds"), "{first}");
+    assert!(created.contains("DaemonSet netc-system/netc-agent-windows"), "{first}");
+
+    // The same again: the API server changes nothing.
+    deploy(&with_agent, &kubeconfig, &[]);
+    let dry = deploy(&with_agent, &kubeconfig, &["--dry-run"]);
+    assert!(
+        dry.contains(&format!(
+            "0 to create, 0 to change, {} unchanged, 0 to prune",
+            created.len()
+        )),
+        "{dry}"
+    );
+    block_on(async {
+        let client = client(&kubeconfig).await;
+        assert_eq!(labelled(&client).await, versions, "a second deploy changed objects");
+        // Objects netc did not make: one in netc's namespace, one
+        // cluster-wide. Pruning must leave both.
+        let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), "kube-flannel");
+        let foreign: ConfigMap =
+            serde_json::from_value(json!({"metadata": {"name": "operator-notes"}, "data": {"a": "b"}})).unwrap();
+        config_maps.create(&PostParams::default(), &foreign).await.unwrap();
+        let roles: Api<ClusterRole> = Api::all(client.clone());
+        let foreign: ClusterRole = serde_json::from_value(json!({"metadata": {"name": "operator-role"}})).unwrap();
+        roles.create(&PostParams::default(), &foreign).await.unwrap();
+    });
+
+    // Without the agent block: a dry run names exactly the agent's objects
+    // to prune, and the real deploy prunes them and nothing else.
+    let agent_objects: BTreeSet<String> = created
+        .iter()
+        .filter(|o| o.contains("netc-agent") || o.contains("netc-system"))
+        .cloned()
+        .collect();
+    let dry = deploy(&without_agent, &kubeconfig, &["--dry-run"]);
+    let would_prune: BTreeSet<String> = dry
+        .lines()
+        .filter_map(|l| l.strip_prefix("- "))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(would_prune, agent_objects, "{dry}");
+    let second = deploy(&without_agent, &kubeconfig, &[]);
+    let pruned: BTreeSet<String> = second
+        .lines()
+        .filter_map(|l| l.strip_prefix("pruned  "))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(pruned, agent_objects, "{second}");
+    block_on(async {
+        let client = client(&kubeconfig).await;
+        let left = labelled(&client).await;
+        assert!(left.keys().all(|k| !k.contains("netc-agent")), "{left:?}");
+        let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), "kube-flannel");
+        assert!(config_maps.get_opt("operator-notes").await.unwrap().is_some());
+        let roles: Api<ClusterRole> = Api::all(client.clone());
+        assert!(roles.get_opt("operator-role").await.unwrap().is_some());
+    });
+}
+
+/// Register a Node as kubelet does (the well-known labels; on Windows the
+/// build label too).
+async fn register_node(client: &kube::Client, name: &str, os: &str, windows_build: Option<&str>) {
+    let mut labels = json!({
+        "kubernetes.io/os": os,
+        "kubernetes.io/arch": "amd64",
+        "kubernetes.io/hostname": name,
+        "beta.kubernetes.io/os": os,
+        "beta.kubernetes.io/arch": "amd64",
+    });
+    if let Some(build) = windows_build {
+        labels["node.kubernetes.io/windows-build"] = json!(build);
+    }
+    let node: Node = serde_json::from_value(json!({"metadata": {"name": name, "labels": labels}})).unwrap();
+    Api::<Node>::all(client.clone())
+        .create(&PostParams::default(), &node)
+        .await
+        .unwrap();
+}
+
+/// The node a DaemonSet pod is bound to: the DaemonSet controller pins it
+/// with a `metadata.name` node affinity term.
+fn target_node(pod: &Pod) -> String {
+    let affinity = serde_json::to_value(&pod.spec.as_ref().unwrap().affinity).unwrap();
+    affinity["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]["matchFields"][0]
+        ["values"][0]
+        .as_str()
+        .unwrap_or_else(|| panic!("no node affinity in {affinity}"))
+        .to_owned()
+}
+
+/// A topology of three Linux and one Windows node with the agent block,
+/// compiled into a temporary directory.
+fn compile_mixed_cluster(dir: &Path) -> PathBuf {
+    let source = std::fs::read_to_string(workspace().join("examples/gitops-mixed.netc")).unwrap();
+    let source = source.replace(
+        "node win-1 {",
+        "node linux-2 {\n  os      linux\n  arch    amd64\n  address 203.0.113.12\n}\n\nnode win-1 {",
+    );
+    let file = dir.join("cluster.netc");
+    std::fs::write(&file, source).unwrap();
+    let out = dir.join("out");
+    let output = netc(&["compile", file.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", text(&output));
+    out
+}
+
+#[test]
+fn daemonsets_place_pods_on_the_right_os() {
+    let Some(mut plane) = ControlPlane::start() else {
+        return;
+    };
+    plane.start_controller_manager(&["daemonset", "serviceaccount"], &[]);
+    let scratch = tempfile::tempdir().unwrap();
+    let out = compile_mixed_cluster(scratch.path());
+    let kubeconfig = plane.admin_kubeconfig.clone();
+    block_on(async {
+        let client = client(&kubeconfig).await;
+        for name in ["master", "linux-1", "linux-2"] {
+            register_node(&client, name, "linux", None).await;
+        }
+        register_node(&client, "win-1", "windows", Some("10.0.20348")).await;
+    });
+    deploy(&out, &kubeconfig, &[]);
+
+    let linux: BTreeSet<String> = ["linux-1", "linux-2", "master"].map(String::from).into();
+    let windows: BTreeSet<String> = ["win-1".to_owned()].into();
+    let expected: BTreeMap<(&str, &str), &BTreeSet<String>> = [
+        (("kube-flannel", "kube-flannel-ds"), &linux),
+        (("kube-flannel", "kube-flannel-ds-windows-amd64"), &windows),
+        (("kube-system", "kube-proxy-windows"), &windows),
+        (("netc-system", "netc-agent"), &linux),
+        (("netc-system", "netc-agent-windows"), &windows),
+    ]
+    .into();
+    let placed = block_on(async {
+        let client = client(&kubeconfig).await;
+        let start = Instant::now();
+        loop {
+            let mut placed: BTreeMap<(&str, &str), BTreeSet<String>> = BTreeMap::new();
+            for (namespace, daemon_set) in expected.keys() {
+                let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+                for pod in pods.list(&ListParams::default()).await.unwrap() {
+                    let owner = pod.metadata.owner_references.clone().unwrap_or_default();
+                    if owner.iter().any(|o| o.kind == "DaemonSet" && o.name == *daemon_set) {
+                        placed
+                            .entry((namespace, daemon_set))
+                            .or_default()
+                            .insert(target_node(&pod));
+                    }
+                }
+            }
+            let done = expected.iter().all(|(k, v)| placed.get(k) == Some(*v));
+            if done || start.elapsed() > Duration::from_secs(90) {
+                break placed;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
+    let expected: BTreeMap<(&str, &str), BTreeSet<String>> =
+        expected.into_iter().map(|(k, v)| (k, v.clone())).collect();
+    assert_eq!(placed, expected, "{}", plane.logs());
+}
+
+#[test]
+fn the_agent_reports_with_its_own_service_account() {
+    let Some(plane) = ControlPlane::start() else {
+        return;
+    };
+    let kubeconfig = plane.admin_kubeconfig.clone();
+    let out = workspace().join("golden/gitops-mixed");
+    block_on(async {
+        let client = client(&kubeconfig).await;
+        register_node(&client, "linux-1", "linux", None).await;
+        register_node(&client, "master", "linux", None).await;
+    });
+    deploy(&out, &kubeconfig, &[]);
+
+    // A token for the generated ServiceAccount, as the kubelet would mount
+    // it into the agent's pod.
+    let token = block_on(async {
+        let client = client(&kubeconfig).await;
+        let request: k8s_openapi::api::authentication::v1::TokenRequest =
+            serde_json::from_value(json!({"spec": {"audiences": [], "expirationSeconds": 600}})).unwrap();
+        let accounts: Api<ServiceAccount> = Api::namespaced(client, "netc-system");
+        let issued = accounts
+            .create_token_request("netc-agent", &PostParams::default(), &request)
+            .await
+            .unwrap();
+        issued.status.unwrap().token
+    });
+    let agent_kubeconfig = plane.kubeconfig_for("netc-agent", &token);
+    block_on(async {
+        let agent = client(&agent_kubeconfig).await;
+        cluster::annotate_node(&agent, "linux-1", "abc123", "in-sync", "applied abc123")
+            .await
+            .unwrap_or_else(|e| panic!("the agent's RBAC does not allow its report: {e}"));
+        // The pod-CIDR check reads what `netc deploy` assigned: the lock
+        // file's subnet, so the agent finds no mismatch.
+        let assigned = cluster::node_pod_cidrs(&agent, "linux-1").await.unwrap();
+        assert_eq!(assigned, ["198.18.1.0/24"]);
+        assert_eq!(cluster::pod_cidr_mismatch("linux-1", &assigned, &assigned), None);
+        let admin = client(&kubeconfig).await;
+        let node = Api::<Node>::all(admin).get("linux-1").await.unwrap();
+        let annotations = node.metadata.annotations.unwrap();
+        assert_eq!(annotations[cluster::ANNOTATION_REVISION], "abc123");
+        assert_eq!(annotations[cluster::ANNOTATION_STATE], "in-sync");
+        // Least privilege: the agent's token cannot relabel or taint a
+        // Node (a patch of the Node itself, not its status)...
+        let relabel = json!({"metadata": {"labels": {"compromised": "yes"}}});
+        let error = Api::<Node>::all(agent.clone())
+            .patch(
+                "master",
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(&relabel),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(&error, kube::Error::Api(s) if s.code == 403), "{error}");
+        // ...nor read flannel's configuration.
+        let config_maps: Api<ConfigMap> = Api::namespaced(agent, "kube-flannel");
+        let error = config_maps.get("kube-flannel-cfg").await.unwrap_err();
+        assert!(matches!(&error, kube::Error::Api(s) if s.code == 403), "{error}");
+    });
+}
+
+/// The pod CIDRs of the registered Nodes, by name.
+async fn pod_cidrs(client: &kube::Client) -> BTreeMap<String, Vec<String>> {
+    let mut found = BTreeMap::new();
+    for node in Api::<Node>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+    {
+        let spec = node.spec.unwrap_or_default();
+        found.insert(node.metadata.name.unwrap(), spec.pod_cidrs.unwrap_or_default());
+    }
+    found
+}
+
+/// netc's lock file owns the pod subnets: `netc deploy` gives registered
+/// Nodes without pod CIDRs the compiled ones (flanneld with
+/// `--kube-subnet-mgr` reads them from there), and refuses, before writing
+/// anything, when a Node already has other ones.
+#[test]
+fn deploy_assigns_the_compiled_pod_cidrs() {
+    let Some(plane) = ControlPlane::start() else {
+        return;
+    };
+    let kubeconfig = plane.admin_kubeconfig.clone();
+    let out = workspace().join("golden/gitops-mixed");
+    let peers: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("peers.json")).unwrap()).unwrap();
+    let compiled = |name: &str| -> Vec<String> {
+        let node = peers["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["name"] == name)
+            .unwrap();
+        serde_json::from_value(node["subnets"].clone()).unwrap()
+    };
+    block_on(async {
+        let client = client(&kubeconfig).await;
+        register_node(&client, "master", "linux", None).await;
+        // linux-1 registered out of order: the controller manager gave it
+        // another node's subnet.
+        let node: Node = serde_json::from_value(json!({
+            "metadata": {"name": "linux-1", "labels": {"kubernetes.io/os": "linux"}},
+            "spec": {"podCIDR": compiled("master")[0], "podCIDRs": compiled("master")},
+        }))
+        .unwrap();
+        Api::<Node>::all(client)
+            .create(&PostParams::default(), &node)
+            .await
+            .unwrap();
+    });
+
+    let output = netc(&[
+        "deploy",
+        out.to_str().unwrap(),
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("node linux-1 has pod CIDR 198.18.0.0/24 in the cluster"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--allocate-node-cidrs=false"), "{stderr}");
+    block_on(async {
+        let client = client(&kubeconfig).await;
+        assert_eq!(
+            labelled(&client).await,
+            BTreeMap::new(),
+            "a refused deploy wrote objects"
+        );
+        assert_eq!(pod_cidrs(&client).await["master"], Vec::<String>::new());
+        // The fix the message gives: the Node registers again.
+        Api::<Node>::all(client.clone())
+            .delete("linux-1", &Default::default())
+            .await
+            .unwrap();
+        register_node(&client, "linux-1", "linux", None).await;
+    });
+
+    let dry = deploy(&out, &kubeconfig, &["--dry-run"]);
+    assert!(
+        dry.contains(&format!("+ podCIDRs of Node master: {}", compiled("master")[0])),
+        "{dry}"
+    );
+    block_on(async {
+        let client = client(&kubeconfig).await;
+        assert_eq!(
+            pod_cidrs(&client).await["master"],
+            Vec::<String>::new(),
+            "a dry run assigned"
+        );
+    });
+    let first = deploy(&out, &kubeconfig, &[]);
+    assert!(first.contains("assigned Node linux-1 pod CIDRs"), "{first}");
+    block_on(async {
+        let client = client(&kubeconfig).await;
+        let found = pod_cidrs(&client).await;
+        assert_eq!(found["master"], compiled("master"));
+        assert_eq!(found["linux-1"], compiled("linux-1"));
+    });
+    // Agreeing Nodes: nothing to assign, nothing refused.
+    let again = deploy(&out, &kubeconfig, &[]);
+    assert!(!again.contains("assigned Node"), "{again}");
+}
