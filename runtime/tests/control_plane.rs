@@ -232,7 +232,10 @@ async fn register_node(client: &kube::Client, name: &str, os: &str, windows_buil
     if let Some(build) = windows_build {
         labels["node.kubernetes.io/windows-build"] = json!(build);
     }
-    let node: Node = serde_json::from_value(json!({"metadata": {"name": name, "labels": labels}})).unwrap();
+    let annotations = json!({"volumes.kubernetes.io/controller-managed-attach-detach": "true"});
+    let node: Node =
+        serde_json::from_value(json!({"metadata": {"name": name, "labels": labels, "annotations": annotations}}))
+            .unwrap();
     Api::<Node>::all(client.clone())
         .create(&PostParams::default(), &node)
         .await

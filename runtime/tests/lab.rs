@@ -22,9 +22,22 @@
 //!    node-4), a commit that removes it prunes it; the commit-to-converged
 //!    time of every node is printed (`-- --nocapture`), not asserted beyond
 //!    a generous bound.
+//! g. `dataplane flannel`, for real, with vxlan (VNI 4096, port 4789) and
+//!    host-gw: a control plane (etcd, kube-apiserver) on 127.0.0.1, `netc
+//!    deploy` of the lab's output (Nodes get the lock file's pod CIDRs), and
+//!    in each node namespace the real flanneld (v0.28.9) started with the
+//!    deployed DaemonSet's args, the deployed ConfigMap's net-conf and a
+//!    flannel ServiceAccount token; its `subnet.env` must equal netc's byte
+//!    for byte, its device carry netc's VNI, port and MTU, its annotations
+//!    appear on the Nodes; pods attached through the real flannel CNI plugin
+//!    with the compiled `10-flannel.conflist` reach each other (ICMP, TCP,
+//!    `ping -M do` at the pod MTU). A forwarder (`lab/flannel.rs`) carries
+//!    the node namespaces' API connections to 127.0.0.1 of the root
+//!    namespace, which gains no route or address.
 //!
 //! Needs root and the tools (CNI plugins in `$NETC_CNI_PATH` or
-//! /usr/lib/cni, `ping`, `iptables-restore`, FRR for c); skipped with a
+//! /usr/lib/cni, `ping`, `iptables-restore`, FRR for c, the real consumers
+//! of `tests/consumers/` for g); skipped with a
 //! printed reason otherwise, unless `NETC_REQUIRE_ROOT_TESTS=1` (then it
 //! fails). Run with `cargo test -p netc --test lab -- --test-threads=2`.
 //!
@@ -48,6 +61,8 @@ mod agents;
 mod common;
 #[path = "lab/fixture.rs"]
 mod fixture;
+#[path = "lab/flannel.rs"]
+mod flannel;
 #[path = "lab/router.rs"]
 mod router;
 #[path = "lab/traffic.rs"]
@@ -634,4 +649,210 @@ fn agents_carry_commits_to_every_node() {
         }
     }
     assert_pods_reach_each_other(&lab, &[0, 1, 2], SMALL_TRANSFER);
+}
+
+/// Scenario g: `dataplane flannel`, for real. A control plane (etcd,
+/// kube-apiserver) on 127.0.0.1; `netc deploy` of the lab's output, which
+/// gives the registered Nodes the lock file's pod CIDRs; then in every node
+/// namespace the real flanneld, started with the deployed DaemonSet's
+/// arguments, the deployed ConfigMap's net-conf read back from the API and
+/// a token of the flannel ServiceAccount. flanneld must write netc's
+/// `subnet.env` byte for byte, make the device netc describes and annotate
+/// its Node; pods attached through the real flannel CNI plugin with the
+/// compiled conflist must reach each other across nodes.
+fn flannel_lab(tag: &str, backend: &str) {
+    let Some(cni) = prerequisites(false) else {
+        return;
+    };
+    let Some(tools) = common::control_plane::real_consumers(&["flanneld", "flannel"]) else {
+        return;
+    };
+    let Some(plane) = common::control_plane::ControlPlane::start() else {
+        return;
+    };
+    let mut topology = STATIC_VXLAN.replace("dataplane        static", "dataplane        flannel");
+    if backend == "host-gw" {
+        topology = topology.replace(
+            "  backend vxlan {\n    vni  4096\n    port 4789\n  }\n",
+            "  backend host-gw\n",
+        );
+    }
+    assert!(topology.contains("dataplane        flannel") && topology.contains(&format!("backend {backend}")));
+    let mut lab = Lab::new(tag, &cni, &topology, Some(STATIC_VXLAN_LOCK));
+    let kubeconfig = plane.admin_kubeconfig.clone();
+
+    // Register the Nodes as kubelet would, then deploy.
+    let (args, net_conf, token) = common::control_plane::block_on(async {
+        use k8s_openapi::api::core::v1::{ConfigMap, Node, ServiceAccount};
+        use kube::api::{Api, PostParams};
+        let client = common::control_plane::client(&kubeconfig).await;
+        for node in &lab.nodes {
+            // kubelet always annotates the Node it registers (flanneld
+            // 0.28.9 panics on a Node without annotations).
+            let object: Node = serde_json::from_value(serde_json::json!({"metadata": {
+                "name": node.name,
+                "annotations": {"volumes.kubernetes.io/controller-managed-attach-detach": "true"},
+                "labels": {"kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "kubernetes.io/hostname": node.name},
+            }}))
+            .unwrap();
+            Api::<Node>::all(client.clone())
+                .create(&PostParams::default(), &object)
+                .await
+                .unwrap();
+        }
+        let deployed = fixture::netc(&[
+            "deploy",
+            lab.out.to_str().unwrap(),
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+        ]);
+        assert!(deployed.status.success(), "netc deploy: {}", text(&deployed));
+        let ds: k8s_openapi::api::apps::v1::DaemonSet = Api::namespaced(client.clone(), "kube-flannel")
+            .get("kube-flannel-ds")
+            .await
+            .unwrap();
+        let container = &ds.spec.unwrap().template.spec.unwrap().containers[0];
+        let args = container.args.clone().unwrap_or_default();
+        let config: ConfigMap = Api::namespaced(client.clone(), "kube-flannel")
+            .get("kube-flannel-cfg")
+            .await
+            .unwrap();
+        let net_conf = config.data.unwrap()["net-conf.json"].clone();
+        let request: k8s_openapi::api::authentication::v1::TokenRequest =
+            serde_json::from_value(serde_json::json!({"spec": {"audiences": [], "expirationSeconds": 3600}})).unwrap();
+        let token = Api::<ServiceAccount>::namespaced(client, "kube-flannel")
+            .create_token_request("flannel", &PostParams::default(), &request)
+            .await
+            .unwrap()
+            .status
+            .unwrap()
+            .token;
+        (args, net_conf, token)
+    });
+    assert!(args.iter().any(|a| a == "--kube-subnet-mgr"), "{args:?}");
+
+    lab.apply_all();
+    let mut forwarders = Vec::new();
+    let mut daemons = Vec::new();
+    for node in &lab.nodes {
+        // flanneld picks the interface of the default route, as on a node.
+        must(&["ip", "-n", &node.ns, "route", "add", "default", "via", "198.51.100.1"]);
+        let forwarder = flannel::Forwarder::new(&node.ns, plane.port());
+        let dir = node.root.join("run/flannel");
+        std::fs::create_dir_all(&dir).unwrap();
+        let node_kubeconfig = dir.join("kubeconfig");
+        std::fs::write(
+            &node_kubeconfig,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:{}\n    insecure-skip-tls-verify: true\nusers:\n- name: flannel\n  user:\n    token: {token}\ncontexts:\n- name: c\n  context: {{cluster: c, user: flannel}}\ncurrent-context: c\n",
+                forwarder.port
+            ),
+        )
+        .unwrap();
+        let conf_path = dir.join("net-conf.json");
+        std::fs::write(&conf_path, &net_conf).unwrap();
+        daemons.push(flannel::Flanneld::start(
+            &tools[0],
+            &node.ns,
+            &node.name,
+            &dir,
+            &args,
+            &node_kubeconfig,
+            &conf_path,
+        ));
+        forwarders.push(forwarder);
+    }
+
+    for (node, daemon) in lab.nodes.iter().zip(daemons.iter_mut()) {
+        let written = daemon.wait_subnet_file(Duration::from_secs(60));
+        let compiled = std::fs::read_to_string(lab.out.join("nodes").join(&node.name).join("subnet.env")).unwrap();
+        assert_eq!(
+            written, compiled,
+            "{}: flanneld's subnet.env differs from netc's",
+            node.name
+        );
+        if backend == "vxlan" {
+            let link = &ip_json(&["-d", "-n", &node.ns, "link", "show", "dev", "flannel.4096"])[0];
+            let info = &link["linkinfo"]["info_data"];
+            assert_eq!(info["id"], 4096, "{}: {link}", node.name);
+            assert_eq!(info["port"], 4789, "{}: {link}", node.name);
+            assert_eq!(link["mtu"], 1450, "{}: {link}", node.name);
+        }
+    }
+    common::control_plane::block_on(async {
+        use k8s_openapi::api::core::v1::Node;
+        let client = common::control_plane::client(&kubeconfig).await;
+        for node in &lab.nodes {
+            let object = kube::api::Api::<Node>::all(client.clone())
+                .get(&node.name)
+                .await
+                .unwrap();
+            let annotations = object.metadata.annotations.unwrap_or_default();
+            assert_eq!(
+                annotations
+                    .get("flannel.alpha.coreos.com/backend-type")
+                    .map(String::as_str),
+                Some(backend),
+                "{}: {annotations:?}",
+                node.name
+            );
+            assert_eq!(
+                annotations.get("flannel.alpha.coreos.com/public-ip"),
+                Some(&node.address.to_string()),
+                "{}: {annotations:?}",
+                node.name
+            );
+        }
+    });
+
+    lab.add_pods(2);
+    let mtu = if backend == "vxlan" { 1450 } else { 1500 };
+    for node in &lab.nodes {
+        for pod in &node.pods {
+            assert_eq!(pod.mtu, mtu, "MTU of {}'s eth0", pod.ns);
+        }
+    }
+    // flanneld learns the other nodes from their annotations: wait until
+    // every node has a route to every other node's pod subnet.
+    let start = Instant::now();
+    for node in &lab.nodes {
+        for peer in lab.nodes.iter().filter(|p| p.name != node.name) {
+            while ip_json(&["-n", &node.ns, "route", "show", &peer.subnet.to_string()])
+                .as_array()
+                .is_none_or(|r| r.is_empty())
+            {
+                assert!(
+                    start.elapsed() < Duration::from_secs(60),
+                    "{}: no route to {} from flanneld",
+                    node.name,
+                    peer.subnet
+                );
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+    }
+    assert_pods_reach_each_other(&lab, &[0, 1, 2], SMALL_TRANSFER);
+    let largest = (mtu - 28).to_string();
+    let (source, target) = (&lab.nodes[0].pods[0], &lab.nodes[2].pods[1]);
+    let fits = ping(&source.ns, target.address, 2, &["-M", "do", "-s", &largest]);
+    assert!(fits.status.success(), "pod MTU {mtu} with DF: {}", text(&fits));
+    let refused = ping(
+        &source.ns,
+        target.address,
+        1,
+        &["-M", "do", "-s", &(mtu - 27).to_string()],
+    );
+    assert!(!refused.status.success(), "{}", text(&refused));
+    drop(daemons);
+    drop(forwarders);
+}
+
+#[test]
+fn flannel_vxlan_with_real_flanneld() {
+    flannel_lab("fv", "vxlan");
+}
+
+#[test]
+fn flannel_host_gw_with_real_flanneld() {
+    flannel_lab("fh", "host-gw");
 }

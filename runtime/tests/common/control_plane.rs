@@ -177,6 +177,11 @@ impl ControlPlane {
         self.spawn("kube-controller-manager", &tool[0], &args);
     }
 
+    /// The API server's port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.server.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
     fn root(&self) -> &Path {
         self.dir.as_ref().unwrap().path()
     }

@@ -239,8 +239,14 @@ impl Lab {
         for plugin in check["plugins"].as_array().unwrap() {
             let plugin = plugin.as_str().unwrap();
             let link = dir.join(plugin);
+            // Debian packages no flannel plugin; the real one is built with
+            // the other consumers (`tests/consumers/build.sh`).
+            let installed = match plugin {
+                "flannel" => super::common::control_plane::tools_bin().join(plugin),
+                _ => self.cni.join(plugin),
+            };
             if !link.exists() {
-                std::os::unix::fs::symlink(self.cni.join(plugin), &link).unwrap();
+                std::os::unix::fs::symlink(installed, &link).unwrap();
             }
         }
         dir
@@ -269,19 +275,23 @@ impl Lab {
     }
 
     /// The conflist `netc apply` wrote for node `index` (the program's file
-    /// operation whose path ends in `.conflist`, under the node's root).
+    /// operation whose path ends in `.conflist`, under the node's root); with
+    /// `dataplane flannel`, where flannel's DaemonSet installs it, the
+    /// compiled `nodes/NAME/10-flannel.conflist`.
     pub fn conflist(&self, index: usize) -> Value {
         let node = &self.nodes[index];
         let program = self.program(index);
-        let path = program["operations"]
+        let written = program["operations"]
             .as_array()
             .unwrap()
             .iter()
             .filter(|op| op["op"] == "file")
             .filter_map(|op| op["path"].as_str())
-            .find(|path| path.ends_with(".conflist"))
-            .unwrap_or_else(|| panic!("no conflist in {}'s program", node.name));
-        let file = node.root.join(path.trim_start_matches('/'));
+            .find(|path| path.ends_with(".conflist"));
+        let file = match written {
+            Some(path) => node.root.join(path.trim_start_matches('/')),
+            None => self.out.join("nodes").join(&node.name).join("10-flannel.conflist"),
+        };
         let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         serde_json::from_str(&text).unwrap()
     }
@@ -321,6 +331,13 @@ impl Lab {
             config["cniVersion"] = conflist["cniVersion"].clone();
             if config["ipam"]["type"] == "host-local" {
                 config["ipam"]["dataDir"] = json!(node.ipam);
+            }
+            if config["type"] == "flannel" {
+                // The lab's nodes share one filesystem: the node's own
+                // flanneld subnet file, scratch directory and leases.
+                config["subnetFile"] = json!(node.root.join("run/flannel/subnet.env"));
+                config["dataDir"] = json!(node.root.join("var/lib/cni/flannel"));
+                config["ipam"] = json!({"dataDir": node.ipam});
             }
             if let Some(previous) = &previous {
                 config["prevResult"] = previous.clone();
