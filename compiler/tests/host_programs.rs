@@ -456,3 +456,90 @@ fn the_schemas_check_programs_and_peer_tables() {
         "{problems:?}"
     );
 }
+
+/// `host.sh` treats a kernel without `/proc/modules` (no loadable modules)
+/// as having every module built in, as `netc apply` does, instead of
+/// failing in `modprobe`. As root: `/proc` is hidden by a tmpfs in a
+/// private mount namespace (`unshare --mount`), so nothing outside the test
+/// sees it; `modprobe` is a stub that fails and leaves a mark.
+#[test]
+fn host_sh_loads_no_module_on_a_kernel_without_proc_modules() {
+    if run(&["id", "-u"]).trim() != "0" {
+        let required = std::env::var("NETC_REQUIRE_ROOT_TESTS").as_deref() == Ok("1");
+        assert!(!required, "root is required (NETC_REQUIRE_ROOT_TESTS=1)");
+        eprintln!("skipped: needs root for a mount namespace");
+        return;
+    }
+    let artifacts = compile(&source(&repo_root().join("examples/static-vxlan.netc")));
+    let host_sh = String::from_utf8(artifacts.files["nodes/node-1/host.sh"].clone()).unwrap();
+    // The two functions involved, as the script defines them.
+    let start = host_sh.find("# netc_file PATH").unwrap();
+    let end = host_sh.find("# netc_sysctl").unwrap();
+    let dir = scratch("no-proc-modules");
+    let _cleanup = Cleanup {
+        namespaces: Vec::new(),
+        dir: dir.clone(),
+    };
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let mark = dir.join("modprobe-ran");
+    std::fs::write(
+        bin.join("modprobe"),
+        format!("#!/bin/sh\ntouch {}\nexit 1\n", mark.display()),
+    )
+    .unwrap();
+    make_executable(&bin.join("modprobe"));
+    let script = dir.join("module.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "set -euo pipefail\nroot=$1\n{}\nnetc_module netc_no_such_module /etc/modules-load.d/netc_no_such_module.conf\n",
+            &host_sh[start..end]
+        ),
+    )
+    .unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let persist = |root: &Path| root.join("etc/modules-load.d/netc_no_such_module.conf");
+
+    // In a private mount namespace, /proc becomes a tmpfs that holds an
+    // empty `modules` file (a kernel with loadable modules, none loaded) or
+    // nothing (a kernel without modules).
+    let run_with_proc = |root: &Path, modules: bool| {
+        let setup = if modules {
+            "mount -t tmpfs netc-proc /proc && : >/proc/modules"
+        } else {
+            "mount -t tmpfs netc-proc /proc"
+        };
+        Command::new("unshare")
+            .args([
+                "--mount",
+                "--fork",
+                "bash",
+                "-c",
+                &format!("{setup} && exec bash \"$0\" \"$1\""),
+            ])
+            .args([script.to_str().unwrap(), root.to_str().unwrap()])
+            .env("PATH", &path)
+            .output()
+            .unwrap()
+    };
+
+    // The control: with /proc/modules, a module that is not loaded is
+    // loaded with modprobe (which fails here).
+    let out = run_with_proc(&dir.join("root-with"), true);
+    assert!(!out.status.success() && mark.exists(), "{out:?}");
+    std::fs::remove_file(&mark).unwrap();
+
+    let without = dir.join("root-without");
+    let out = run_with_proc(&without, false);
+    assert!(
+        out.status.success(),
+        "without /proc/modules: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!mark.exists(), "modprobe ran on a kernel without /proc/modules");
+    assert_eq!(
+        std::fs::read_to_string(persist(&without)).unwrap(),
+        "netc_no_such_module\n"
+    );
+}

@@ -26,9 +26,11 @@ netc_file() {
   mv -f "$path.netc-tmp" "$path"
 }
 
-# netc_module NAME PERSIST: the module is loaded, and loaded at boot.
+# netc_module NAME PERSIST: the module is loaded, and loaded at boot. A
+# kernel without /proc/modules cannot load modules, so what it has is built
+# in (as `netc apply` assumes) and there is nothing to load.
 netc_module() {
-  [ -d "/sys/module/$1" ] || modprobe "$1"
+  [ -d "/sys/module/$1" ] || [ ! -e /proc/modules ] || modprobe "$1"
   netc_file "$2" 0644 "$1
 "
 }
