@@ -478,9 +478,23 @@ fn flanneld_flags_match_the_upstream_manifest_and_windows_snat() {
     for example in examples().into_iter().filter(|e| e.text(FLANNEL).is_some()) {
         let linux = example.object(FLANNEL, "DaemonSet", "kube-flannel-ds");
         let args = &container(&linux)["args"];
+        // Upstream's flags, plus the underlay pinned to the node's address
+        // (kubelet expands `$(NODE_IP)` from the downward API), as on Windows.
         assert_eq!(
             args,
-            &serde_json::json!(["--ip-masq", "--kube-subnet-mgr", "--healthz-port=8081"])
+            &serde_json::json!([
+                "--ip-masq",
+                "--kube-subnet-mgr",
+                "--iface=$(NODE_IP)",
+                "--healthz-port=8081"
+            ])
+        );
+        let env = container(&linux)["env"].as_array().unwrap();
+        assert!(
+            env.contains(
+                &serde_json::json!({"name": "NODE_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}})
+            ),
+            "{env:?}"
         );
         assert_eq!(container(&linux)["image"], "ghcr.io/flannel-io/flannel:v0.28.9");
         if example.text(FLANNEL_WINDOWS).is_some() {

@@ -27,7 +27,9 @@
 //!    deploy` of the lab's output (Nodes get the lock file's pod CIDRs), and
 //!    in each node namespace the real flanneld (v0.28.9) started with the
 //!    deployed DaemonSet's args, the deployed ConfigMap's net-conf and a
-//!    flannel ServiceAccount token; its `subnet.env` must equal netc's byte
+//!    flannel ServiceAccount token, on multi-homed nodes (the default route
+//!    leaves through another interface and address); its `subnet.env` must
+//!    equal netc's byte
 //!    for byte, its device carry netc's VNI, port and MTU, its annotations
 //!    appear on the Nodes; pods attached through the real flannel CNI plugin
 //!    with the compiled `10-flannel.conflist` reach each other (ICMP, TCP,
@@ -682,7 +684,7 @@ fn flannel_lab(tag: &str, backend: &str) {
     let kubeconfig = plane.admin_kubeconfig.clone();
 
     // Register the Nodes as kubelet would, then deploy.
-    let (args, net_conf, token) = common::control_plane::block_on(async {
+    let (args, env, net_conf, token) = common::control_plane::block_on(async {
         use k8s_openapi::api::core::v1::{ConfigMap, Node, ServiceAccount};
         use kube::api::{Api, PostParams};
         let client = common::control_plane::client(&kubeconfig).await;
@@ -713,6 +715,7 @@ fn flannel_lab(tag: &str, backend: &str) {
             .unwrap();
         let container = &ds.spec.unwrap().template.spec.unwrap().containers[0];
         let args = container.args.clone().unwrap_or_default();
+        let env = serde_json::to_value(container.env.clone().unwrap_or_default()).unwrap();
         let config: ConfigMap = Api::namespaced(client.clone(), "kube-flannel")
             .get("kube-flannel-cfg")
             .await
@@ -727,7 +730,7 @@ fn flannel_lab(tag: &str, backend: &str) {
             .status
             .unwrap()
             .token;
-        (args, net_conf, token)
+        (args, env, net_conf, token)
     });
     assert!(args.iter().any(|a| a == "--kube-subnet-mgr"), "{args:?}");
 
@@ -735,8 +738,41 @@ fn flannel_lab(tag: &str, backend: &str) {
     let mut forwarders = Vec::new();
     let mut daemons = Vec::new();
     for node in &lab.nodes {
-        // flanneld picks the interface of the default route, as on a node.
-        must(&["ip", "-n", &node.ns, "route", "add", "default", "via", "198.51.100.1"]);
+        // A multi-homed node: the default route leaves through a second
+        // interface (a veth pair inside the namespace) with another
+        // address. flanneld must still use the underlay address netc
+        // compiled for this node.
+        must(&[
+            "ip", "link", "add", "mgmt0", "netns", &node.ns, "type", "veth", "peer", "name", "mgmt1", "netns", &node.ns,
+        ]);
+        let other = format!("198.51.100.{}/32", 200 + u32::from(node.address.octets()[3]) % 50);
+        must(&["ip", "-n", &node.ns, "addr", "add", &other, "dev", "mgmt0"]);
+        for dev in ["mgmt0", "mgmt1"] {
+            must(&["ip", "-n", &node.ns, "link", "set", dev, "up"]);
+        }
+        must(&["ip", "-n", &node.ns, "route", "add", "default", "dev", "mgmt0"]);
+        // The container's environment as kubelet fills it in, and its
+        // arguments with `$(VAR)` expanded as kubelet expands them.
+        let mut container_env = Vec::new();
+        for var in env.as_array().unwrap() {
+            let value = match var["valueFrom"]["fieldRef"]["fieldPath"].as_str() {
+                Some("metadata.name") => format!("kube-flannel-ds-{}", node.name),
+                Some("metadata.namespace") => "kube-flannel".to_owned(),
+                Some("status.hostIP") => node.address.to_string(),
+                Some("spec.nodeName") => node.name.clone(),
+                Some(other) => panic!("a field the lab does not fill in: {other}"),
+                None => var["value"].as_str().unwrap_or_default().to_owned(),
+            };
+            container_env.push((var["name"].as_str().unwrap().to_owned(), value));
+        }
+        let expanded: Vec<String> = args
+            .iter()
+            .map(|arg| {
+                container_env.iter().fold(arg.clone(), |arg, (name, value)| {
+                    arg.replace(&format!("$({name})"), value)
+                })
+            })
+            .collect();
         let forwarder = flannel::Forwarder::new(&node.ns, plane.port());
         let dir = node.root.join("run/flannel");
         std::fs::create_dir_all(&dir).unwrap();
@@ -756,7 +792,10 @@ fn flannel_lab(tag: &str, backend: &str) {
             &node.ns,
             &node.name,
             &dir,
-            &args,
+            &flannel::Container {
+                args: expanded,
+                env: container_env,
+            },
             &node_kubeconfig,
             &conf_path,
         ));
@@ -777,6 +816,7 @@ fn flannel_lab(tag: &str, backend: &str) {
             assert_eq!(info["id"], 4096, "{}: {link}", node.name);
             assert_eq!(info["port"], 4789, "{}: {link}", node.name);
             assert_eq!(link["mtu"], 1450, "{}: {link}", node.name);
+            assert_eq!(info["local"], node.address.to_string(), "{}: {link}", node.name);
         }
     }
     common::control_plane::block_on(async {

@@ -87,6 +87,13 @@ impl Forwarder {
     }
 }
 
+/// The DaemonSet container as kubelet would run it on one node: arguments
+/// with `$(VAR)` expanded, and the environment filled in.
+pub struct Container {
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+}
+
 /// A flanneld process in a node namespace; killed on drop.
 pub struct Flanneld {
     child: Child,
@@ -95,18 +102,19 @@ pub struct Flanneld {
 }
 
 impl Flanneld {
-    /// Start `flanneld` in `ns` with the DaemonSet's container `args` and
-    /// environment, plus the paths a pod would get from its mounts: the
-    /// kubeconfig (the ServiceAccount token a pod would have mounted), the
-    /// net-conf of the ConfigMap, and a per-node subnet file (the lab's nodes
-    /// share one filesystem). `--healthz-ip` keeps the health endpoint the
-    /// DaemonSet enables on the namespace's 127.0.0.1.
+    /// Start `flanneld` in `ns` as the DaemonSet's `container`, plus
+    /// `NODE_NAME` (the lab's flanneld has no pod object to look its node up
+    /// from) and the paths a pod would get from its mounts: the kubeconfig
+    /// (the ServiceAccount token a pod would have mounted), the net-conf of
+    /// the ConfigMap, and a per-node subnet file (the lab's nodes share one
+    /// filesystem). `--healthz-ip` keeps the health endpoint the DaemonSet
+    /// enables on the namespace's 127.0.0.1.
     pub fn start(
         flanneld: &Path,
         ns: &str,
         node: &str,
         dir: &Path,
-        args: &[String],
+        container: &Container,
         kubeconfig: &Path,
         net_conf: &Path,
     ) -> Flanneld {
@@ -116,14 +124,13 @@ impl Flanneld {
         command
             .args(["netns", "exec", ns, "timeout", "--kill-after=5", "600"])
             .arg(flanneld)
-            .args(args)
+            .args(&container.args)
             .arg(format!("--kubeconfig-file={}", kubeconfig.display()))
             .arg(format!("--net-config-path={}", net_conf.display()))
             .arg(format!("--subnet-file={}", subnet_file.display()))
             .arg("--healthz-ip=127.0.0.1")
+            .envs(container.env.iter().map(|(k, v)| (k, v)))
             .env("NODE_NAME", node)
-            .env("POD_NAME", format!("kube-flannel-ds-{node}"))
-            .env("POD_NAMESPACE", "kube-flannel")
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&log).unwrap())
             .stderr(std::fs::File::options().append(true).open(&log).unwrap());

@@ -165,10 +165,16 @@ fn daemon_set_linux() -> k8s_openapi::api::apps::v1::DaemonSet {
         name: "kube-flannel".to_string(),
         image: Some(FLANNEL_IMAGE.to_string()),
         command: Some(strings(&["/opt/bin/flanneld"])),
-        // Linux flanneld masquerades pod traffic (FLANNEL_IPMASQ=true in subnet.env).
+        // Linux flanneld masquerades pod traffic (FLANNEL_IPMASQ=true in
+        // subnet.env). `--iface` pins the underlay to the node's address
+        // (kubelet's node IP, which the Windows DaemonSet pins too): left
+        // alone, flanneld takes the default route's interface, and a
+        // multi-homed node would advertise another address than the one
+        // its peers' routes, neighbours and FDB entries use.
         args: Some(strings(&[
             "--ip-masq",
             "--kube-subnet-mgr",
+            "--iface=$(NODE_IP)",
             &format!("--healthz-port={HEALTHZ_PORT}"),
         ])),
         ports: Some(vec![ContainerPort {
@@ -194,6 +200,7 @@ fn daemon_set_linux() -> k8s_openapi::api::apps::v1::DaemonSet {
         env: Some(vec![
             field_env("POD_NAME", "metadata.name"),
             field_env("POD_NAMESPACE", "metadata.namespace"),
+            field_env("NODE_IP", "status.hostIP"),
             value_env("EVENT_QUEUE_DEPTH", "5000"),
             value_env("CONT_WHEN_CACHE_NOT_READY", "false"),
         ]),
