@@ -318,24 +318,36 @@ pub fn pod_cidr_mismatch(node: &str, kubernetes: &[String], compiled: &[String])
     })
 }
 
-/// What `netc deploy` will do with the registered Nodes' pod CIDRs, which
+/// What the compiled topology says about one node (from `peers.json`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompiledNode {
+    /// The underlay address netc's peers, routes and Windows programs use.
+    pub address: String,
+    /// The pod subnets of the lock file.
+    pub subnets: Vec<String>,
+}
+
+/// What `netc deploy` will do with the registered Nodes, whose pod CIDRs
 /// netc's lock file owns: with `--kube-subnet-mgr` flanneld takes a node's
-/// subnet from `spec.podCIDRs`, so the two must agree.
+/// subnet from `spec.podCIDRs`, and its public address from kubelet's node
+/// IP (`--iface=$(NODE_IP)`), so both must agree with the topology.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct PodCidrPlan {
     /// Registered Nodes without pod CIDRs, and the compiled ones they get.
     pub assign: Vec<(String, Vec<String>)>,
-    /// Registered Nodes whose pod CIDRs differ from the compiled ones: one
-    /// message each, with the fix. Any of these stops the deploy.
+    /// Registered Nodes whose pod CIDRs or InternalIP differ from the
+    /// compiled ones: one message each, with the fix. Any of these stops the
+    /// deploy.
     pub conflicts: Vec<String>,
 }
 
-/// Compare every registered Node named in `compiled` (node name to pod
-/// subnets) with its compiled subnets. Nodes the topology does not name, and
-/// compiled nodes not registered yet, are left alone.
+/// Compare every registered Node named in `compiled` with its compiled pod
+/// subnets and address (a Node that reports no InternalIP yet is not
+/// judged on it). Nodes the topology does not name, and compiled nodes not
+/// registered yet, are left alone.
 pub async fn plan_pod_cidrs(
     client: &Client,
-    compiled: &std::collections::BTreeMap<String, Vec<String>>,
+    compiled: &std::collections::BTreeMap<String, CompiledNode>,
 ) -> Result<PodCidrPlan, String> {
     let nodes = Api::<Node>::all(client.clone())
         .list(&ListParams::default())
@@ -346,9 +358,27 @@ pub async fn plan_pod_cidrs(
         let Some(name) = node.metadata.name.clone() else {
             continue;
         };
-        let Some(subnets) = compiled.get(&name) else {
+        let Some(facts) = compiled.get(&name) else {
             continue;
         };
+        let internal: Vec<String> = node
+            .status
+            .and_then(|s| s.addresses)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|a| a.type_ == "InternalIP")
+            .map(|a| a.address)
+            .collect();
+        if !internal.is_empty() && !internal.contains(&facts.address) {
+            plan.conflicts.push(format!(
+                "node {name} reports InternalIP {} but the topology gives it address {}: flanneld (`--iface=$(NODE_IP)`) would reach its peers from kubelet's address, while netc's peer table, ToR routes and Windows programs use the topology's\n  = help: set `address {}` in node {name}'s block, or start the node's kubelet with --node-ip={}",
+                internal.join(", "),
+                facts.address,
+                internal[0],
+                facts.address
+            ));
+        }
+        let subnets = &facts.subnets;
         let spec = node.spec.unwrap_or_default();
         let assigned = match (spec.pod_cidrs, spec.pod_cidr) {
             (Some(cidrs), _) if !cidrs.is_empty() => cidrs,

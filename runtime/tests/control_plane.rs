@@ -388,6 +388,20 @@ fn the_agent_reports_with_its_own_service_account() {
     });
 }
 
+/// Report `address` as the Node's InternalIP, as kubelet does in its
+/// status.
+async fn set_internal_ip(client: &kube::Client, node: &str, address: &str) {
+    let status = json!({"status": {"addresses": [{"type": "InternalIP", "address": address}]}});
+    Api::<Node>::all(client.clone())
+        .patch_status(
+            node,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&status),
+        )
+        .await
+        .unwrap();
+}
+
 /// The pod CIDRs of the registered Nodes, by name.
 async fn pod_cidrs(client: &kube::Client) -> BTreeMap<String, Vec<String>> {
     let mut found = BTreeMap::new();
@@ -405,7 +419,8 @@ async fn pod_cidrs(client: &kube::Client) -> BTreeMap<String, Vec<String>> {
 /// netc's lock file owns the pod subnets: `netc deploy` gives registered
 /// Nodes without pod CIDRs the compiled ones (flanneld with
 /// `--kube-subnet-mgr` reads them from there), and refuses, before writing
-/// anything, when a Node already has other ones.
+/// anything, when a Node already has other ones, or reports another
+/// InternalIP than the topology's address (flanneld's `--iface`).
 #[test]
 fn deploy_assigns_the_compiled_pod_cidrs() {
     let Some(plane) = ControlPlane::start() else {
@@ -427,6 +442,9 @@ fn deploy_assigns_the_compiled_pod_cidrs() {
     block_on(async {
         let client = client(&kubeconfig).await;
         register_node(&client, "master", "linux", None).await;
+        // kubelet on master picked another address than the topology's
+        // 203.0.113.10 (a multi-homed host without --node-ip).
+        set_internal_ip(&client, "master", "203.0.113.99").await;
         // linux-1 registered out of order: the controller manager gave it
         // another node's subnet.
         let node: Node = serde_json::from_value(json!({
@@ -453,6 +471,11 @@ fn deploy_assigns_the_compiled_pod_cidrs() {
         "{stderr}"
     );
     assert!(stderr.contains("--allocate-node-cidrs=false"), "{stderr}");
+    assert!(
+        stderr.contains("node master reports InternalIP 203.0.113.99 but the topology gives it address 203.0.113.10"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--node-ip=203.0.113.10"), "{stderr}");
     block_on(async {
         let client = client(&kubeconfig).await;
         assert_eq!(
@@ -467,6 +490,8 @@ fn deploy_assigns_the_compiled_pod_cidrs() {
             .await
             .unwrap();
         register_node(&client, "linux-1", "linux", None).await;
+        // ...and kubelet on master restarted with --node-ip.
+        set_internal_ip(&client, "master", "203.0.113.10").await;
     });
 
     let dry = deploy(&out, &kubeconfig, &["--dry-run"]);

@@ -31,9 +31,9 @@ pub struct DeployArgs {
     dry_run: bool,
 }
 
-/// The compiled pod subnets by node name, from `DIR/peers.json`; empty when
-/// the output has no peer table.
-fn compiled_subnets(dir: &std::path::Path) -> Result<BTreeMap<String, Vec<String>>, String> {
+/// The compiled nodes (address and pod subnets) by name, from
+/// `DIR/peers.json`; empty when the output has no peer table.
+fn compiled_nodes(dir: &std::path::Path) -> Result<BTreeMap<String, cluster::CompiledNode>, String> {
     let path = dir.join("peers.json");
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
@@ -41,17 +41,22 @@ fn compiled_subnets(dir: &std::path::Path) -> Result<BTreeMap<String, Vec<String
         Err(e) => return Err(format!("cannot read `{}`: {e}", path.display())),
     };
     let table: Value = serde_json::from_str(&text).map_err(|e| format!("`{}`: {e}", path.display()))?;
-    let mut subnets = BTreeMap::new();
+    let mut nodes = BTreeMap::new();
     for node in table["nodes"].as_array().into_iter().flatten() {
-        let (Some(name), Some(list)) = (node["name"].as_str(), node["subnets"].as_array()) else {
-            return Err(format!("`{}`: a node without name or subnets", path.display()));
+        let (Some(name), Some(address), Some(list)) = (
+            node["name"].as_str(),
+            node["address"].as_str(),
+            node["subnets"].as_array(),
+        ) else {
+            return Err(format!("`{}`: a node without name, address or subnets", path.display()));
         };
-        let list: Vec<String> = list.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect();
-        if !list.is_empty() {
-            subnets.insert(name.to_owned(), list);
+        let subnets: Vec<String> = list.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect();
+        if !subnets.is_empty() {
+            let address = address.to_owned();
+            nodes.insert(name.to_owned(), cluster::CompiledNode { address, subnets });
         }
     }
-    Ok(subnets)
+    Ok(nodes)
 }
 
 /// Every document of every `DIR/manifests/*.yaml`, in file name order.
@@ -111,7 +116,7 @@ fn print_dry_run(deployed: &cluster::Deployed) {
 }
 
 pub fn run(args: &DeployArgs) -> Outcome {
-    let read = read_manifests(&args.dir).and_then(|d| Ok((d, compiled_subnets(&args.dir)?)));
+    let read = read_manifests(&args.dir).and_then(|d| Ok((d, compiled_nodes(&args.dir)?)));
     let (documents, subnets) = match read {
         Ok(read) => read,
         Err(message) => {
@@ -145,7 +150,7 @@ pub fn run(args: &DeployArgs) -> Outcome {
                 eprintln!("error: {conflict}");
             }
             eprintln!(
-                "error: {} Node(s) disagree with the topology's pod subnets; nothing was deployed",
+                "error: {} problem(s) with registered Nodes (pod subnets, addresses); nothing was deployed",
                 conflicts.len()
             );
             Outcome::Problems
