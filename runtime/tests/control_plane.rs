@@ -342,17 +342,7 @@ fn the_agent_reports_with_its_own_service_account() {
 
     // A token for the generated ServiceAccount, as the kubelet would mount
     // it into the agent's pod.
-    let token = block_on(async {
-        let client = client(&kubeconfig).await;
-        let request: k8s_openapi::api::authentication::v1::TokenRequest =
-            serde_json::from_value(json!({"spec": {"audiences": [], "expirationSeconds": 600}})).unwrap();
-        let accounts: Api<ServiceAccount> = Api::namespaced(client, "netc-system");
-        let issued = accounts
-            .create_token_request("netc-agent", &PostParams::default(), &request)
-            .await
-            .unwrap();
-        issued.status.unwrap().token
-    });
+    let token = plane.service_account_token("netc-system", "netc-agent");
     let agent_kubeconfig = plane.kubeconfig_for("netc-agent", &token);
     block_on(async {
         let agent = client(&agent_kubeconfig).await;

@@ -684,8 +684,8 @@ fn flannel_lab(tag: &str, backend: &str) {
     let kubeconfig = plane.admin_kubeconfig.clone();
 
     // Register the Nodes as kubelet would, then deploy.
-    let (args, env, net_conf, token) = common::control_plane::block_on(async {
-        use k8s_openapi::api::core::v1::{ConfigMap, Node, ServiceAccount};
+    let (args, env, net_conf) = common::control_plane::block_on(async {
+        use k8s_openapi::api::core::v1::{ConfigMap, Node};
         use kube::api::{Api, PostParams};
         let client = common::control_plane::client(&kubeconfig).await;
         for node in &lab.nodes {
@@ -721,17 +721,9 @@ fn flannel_lab(tag: &str, backend: &str) {
             .await
             .unwrap();
         let net_conf = config.data.unwrap()["net-conf.json"].clone();
-        let request: k8s_openapi::api::authentication::v1::TokenRequest =
-            serde_json::from_value(serde_json::json!({"spec": {"audiences": [], "expirationSeconds": 3600}})).unwrap();
-        let token = Api::<ServiceAccount>::namespaced(client, "kube-flannel")
-            .create_token_request("flannel", &PostParams::default(), &request)
-            .await
-            .unwrap()
-            .status
-            .unwrap()
-            .token;
-        (args, env, net_conf, token)
+        (args, env, net_conf)
     });
+    let token = plane.service_account_token("kube-flannel", "flannel");
     assert!(args.iter().any(|a| a == "--kube-subnet-mgr"), "{args:?}");
 
     lab.apply_all();
@@ -777,14 +769,8 @@ fn flannel_lab(tag: &str, backend: &str) {
         let dir = node.root.join("run/flannel");
         std::fs::create_dir_all(&dir).unwrap();
         let node_kubeconfig = dir.join("kubeconfig");
-        std::fs::write(
-            &node_kubeconfig,
-            format!(
-                "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:{}\n    insecure-skip-tls-verify: true\nusers:\n- name: flannel\n  user:\n    token: {token}\ncontexts:\n- name: c\n  context: {{cluster: c, user: flannel}}\ncurrent-context: c\n",
-                forwarder.port
-            ),
-        )
-        .unwrap();
+        let server = format!("https://127.0.0.1:{}", forwarder.port);
+        common::control_plane::write_kubeconfig(&node_kubeconfig, &server, &token);
         let conf_path = dir.join("net-conf.json");
         std::fs::write(&conf_path, &net_conf).unwrap();
         daemons.push(flannel::Flanneld::start(

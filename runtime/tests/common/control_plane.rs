@@ -195,13 +195,25 @@ impl ControlPlane {
     }
 
     fn write_kubeconfig(&self, path: &Path, token: &str) {
-        // The serving certificate is self-signed by the API server; the
-        // test talks to 127.0.0.1 only.
-        let text = format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {}\n    insecure-skip-tls-verify: true\nusers:\n- name: user\n  user:\n    token: {token}\ncontexts:\n- name: test\n  context:\n    cluster: test\n    user: user\ncurrent-context: test\n",
-            self.server
-        );
-        std::fs::write(path, text).unwrap();
+        write_kubeconfig(path, &self.server, token);
+    }
+
+    /// A token the API server issues for the ServiceAccount
+    /// `namespace/name` (a TokenRequest, as kubelet asks for a pod's).
+    pub fn service_account_token(&self, namespace: &str, name: &str) -> String {
+        block_on(async {
+            let client = client(&self.admin_kubeconfig).await;
+            let request: k8s_openapi::api::authentication::v1::TokenRequest =
+                serde_json::from_value(serde_json::json!({"spec": {"audiences": [], "expirationSeconds": 3600}}))
+                    .unwrap();
+            kube::Api::<k8s_openapi::api::core::v1::ServiceAccount>::namespaced(client, namespace)
+                .create_token_request(name, &Default::default(), &request)
+                .await
+                .unwrap_or_else(|e| panic!("a token for {namespace}/{name}: {e}"))
+                .status
+                .unwrap()
+                .token
+        })
     }
 
     fn spawn(&mut self, name: &str, program: &Path, args: &[String]) {
@@ -269,6 +281,15 @@ impl Drop for ControlPlane {
             );
         }
     }
+}
+
+/// Write a kubeconfig for `server` with `token`. The serving certificate is
+/// self-signed by the API server, and tests talk to 127.0.0.1 only.
+pub fn write_kubeconfig(path: &Path, server: &str, token: &str) {
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {server}\n    insecure-skip-tls-verify: true\nusers:\n- name: user\n  user:\n    token: {token}\ncontexts:\n- name: test\n  context:\n    cluster: test\n    user: user\ncurrent-context: test\n"
+    );
+    std::fs::write(path, text).unwrap();
 }
 
 /// A client from a kubeconfig file.
