@@ -33,6 +33,7 @@ Examples:
   sudo netc agent --repo https://git.example/net.git --path cluster.netc --node node-1
   netc status                                   # what the agent applied, attempted, held
   netc deploy out/                              # server-side apply the manifests, prune old ones
+  netc adopt topology.netc                      # take the cluster's pod CIDRs into the lock file
 
 Exit codes: 0 clean or warnings only, 1 errors in the topology, 2 usage or I/O errors
 (`netc diff`: 0 no change, 1 error, 2 changes).")]
@@ -140,6 +141,14 @@ enum Command {
     /// with that label that the manifests no longer contain are deleted
     /// (namespaces last), unless --no-prune.
     Deploy(commands::deploy::DeployArgs),
+    /// Take an existing cluster's pod CIDRs into the topology's lock file.
+    ///
+    /// For a cluster whose kube-controller-manager allocated the Nodes' pod
+    /// CIDRs: every registered Node the topology names gets its cluster pod
+    /// CIDRs in FILE.lock, if the topology can keep them (nothing is written
+    /// otherwise). From then on netc owns them: commit the lock file and run
+    /// kube-controller-manager with --allocate-node-cidrs=false.
+    Adopt(commands::adopt::AdoptArgs),
     /// Draw the topology: segments, nodes, pod subnets and ToR routes.
     ///
     /// Prints a Mermaid flowchart (for a README or a pull request; GitHub
@@ -191,6 +200,7 @@ fn main() -> ExitCode {
         Command::Agent(args) => commands::agent::agent(&args),
         Command::Status(args) => commands::agent::status(&args),
         Command::Deploy(args) => commands::deploy::run(&args),
+        Command::Adopt(args) => commands::adopt::run(&args),
         Command::Graph { file, format } => commands::graph::run(&file, format),
     };
     ExitCode::from(outcome.code())

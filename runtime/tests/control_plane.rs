@@ -509,3 +509,109 @@ fn deploy_assigns_the_compiled_pod_cidrs() {
     let again = deploy(&out, &kubeconfig, &[]);
     assert!(!again.contains("assigned Node"), "{again}");
 }
+
+/// Create a Node with pod CIDRs, as kube-controller-manager's node IPAM
+/// leaves it.
+async fn register_allocated_node(client: &kube::Client, name: &str, cidr: &str) {
+    let node: Node = serde_json::from_value(json!({
+        "metadata": {"name": name, "labels": {"kubernetes.io/os": "linux"}},
+        "spec": {"podCIDR": cidr, "podCIDRs": [cidr]},
+    }))
+    .unwrap();
+    Api::<Node>::all(client.clone())
+        .create(&PostParams::default(), &node)
+        .await
+        .unwrap();
+}
+
+/// `netc adopt`: an existing cluster whose controller manager allocated in
+/// registration order (linux-1 first) has the other subnets than netc's
+/// lock file; adopting writes the cluster's into the lock file, after which
+/// compile and deploy agree with the cluster. A pod CIDR the topology
+/// cannot hold is refused with nothing written.
+#[test]
+fn adopt_takes_the_clusters_pod_cidrs_into_the_lock_file() {
+    let Some(plane) = ControlPlane::start() else {
+        return;
+    };
+    let kubeconfig = plane.admin_kubeconfig.clone();
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("cluster.netc");
+    std::fs::copy(workspace().join("examples/gitops-mixed.netc"), &file).unwrap();
+    let lock_file = scratch.path().join("cluster.netc.lock");
+    let out = scratch.path().join("out");
+    let compile = || netc(&["compile", file.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert!(compile().status.success());
+    // Lock lines as `NAME PREFIX`, whatever the alignment.
+    let lines = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    let netc_lock = std::fs::read_to_string(&lock_file).unwrap();
+    assert!(
+        lines(&netc_lock).contains(&"master 198.18.0.0/24".to_owned()),
+        "{netc_lock}"
+    );
+
+    block_on(async {
+        let client = client(&kubeconfig).await;
+        register_allocated_node(&client, "linux-1", "198.18.0.0/24").await;
+        register_allocated_node(&client, "master", "198.18.1.0/24").await;
+        // Outside the topology's pod network: cannot be adopted.
+        register_allocated_node(&client, "win-1", "10.244.9.0/24").await;
+    });
+    let adopt = || {
+        netc(&[
+            "adopt",
+            file.to_str().unwrap(),
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+        ])
+    };
+    let refused = adopt();
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("nothing was written"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&lock_file).unwrap(),
+        netc_lock,
+        "a refused adopt changed the lock file"
+    );
+    // And the deploy refuses to go ahead while the two disagree.
+    let deployed = netc(&[
+        "deploy",
+        out.to_str().unwrap(),
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+    ]);
+    assert_eq!(deployed.status.code(), Some(1), "{}", text(&deployed));
+
+    block_on(async {
+        let client = client(&kubeconfig).await;
+        Api::<Node>::all(client.clone())
+            .delete("win-1", &Default::default())
+            .await
+            .unwrap();
+    });
+    let adopted = adopt();
+    assert!(adopted.status.success(), "{}", text(&adopted));
+    let lock = std::fs::read_to_string(&lock_file).unwrap();
+    for line in ["linux-1 198.18.0.0/24", "master 198.18.1.0/24", "win-1 198.18.2.0/24"] {
+        assert!(lines(&lock).contains(&line.to_owned()), "{line} not in\n{lock}");
+    }
+    // Adopting again changes nothing.
+    let again = adopt();
+    assert!(again.status.success(), "{}", text(&again));
+    assert_eq!(std::fs::read_to_string(&lock_file).unwrap(), lock);
+
+    // netc now compiles the cluster's subnets, and deploy agrees.
+    assert!(compile().status.success());
+    let env = std::fs::read_to_string(out.join("nodes/linux-1/subnet.env")).unwrap();
+    assert!(env.contains("FLANNEL_SUBNET=198.18.0.1/24"), "{env}");
+    let deployed = deploy(&out, &kubeconfig, &[]);
+    assert!(!deployed.contains("assigned Node"), "{deployed}");
+}
