@@ -17,6 +17,11 @@
 //! - `the_agent_reports_with_its_own_service_account`: the agent's Node
 //!   report and pod-CIDR read, with a token the API server issues for the
 //!   generated ServiceAccount, so the generated RBAC is proven sufficient.
+//! - Pod subnets: `netc deploy` assigns the lock file's pod CIDRs and
+//!   refuses Nodes that disagree (pod CIDRs, InternalIP);
+//!   `netc adopt` takes a cluster's allocation into the lock file; and the
+//!   real node IPAM controller, allocating in registration order, produces
+//!   exactly the disagreement deploy catches and adopt resolves.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -614,4 +619,80 @@ fn adopt_takes_the_clusters_pod_cidrs_into_the_lock_file() {
     assert!(env.contains("FLANNEL_SUBNET=198.18.0.1/24"), "{env}");
     let deployed = deploy(&out, &kubeconfig, &[]);
     assert!(!deployed.contains("assigned Node"), "{deployed}");
+}
+
+/// The defect this guards against, with the real node IPAM controller:
+/// kube-controller-manager (`--allocate-node-cidrs`) hands out subnets in
+/// registration order, netc in declaration order. A node that registers
+/// out of order gets another subnet than netc's lock file; `netc deploy`
+/// refuses, naming it, and `netc adopt` followed by a compile brings netc
+/// round to the cluster.
+#[test]
+fn the_controller_managers_allocation_is_caught_and_adopted() {
+    let Some(mut plane) = ControlPlane::start() else {
+        return;
+    };
+    plane.start_controller_manager(
+        &["nodeipam"],
+        &[
+            "--allocate-node-cidrs=true",
+            "--cluster-cidr=198.18.0.0/16",
+            "--node-cidr-mask-size=24",
+            "--service-cluster-ip-range=198.19.0.0/16",
+        ],
+    );
+    let kubeconfig = plane.admin_kubeconfig.clone();
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("cluster.netc");
+    std::fs::copy(workspace().join("examples/gitops-mixed.netc"), &file).unwrap();
+    let out = scratch.path().join("out");
+    let compile = || netc(&["compile", file.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert!(compile().status.success());
+
+    // linux-1 registers before master (declared first in the topology).
+    let allocated = block_on(async {
+        let client = client(&kubeconfig).await;
+        register_node(&client, "linux-1", "linux", None).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        register_node(&client, "master", "linux", None).await;
+        let start = Instant::now();
+        loop {
+            let found = pod_cidrs(&client).await;
+            if found.values().all(|c| !c.is_empty()) || start.elapsed() > Duration::from_secs(60) {
+                break found;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    assert_eq!(allocated["linux-1"], ["198.18.0.0/24"], "{}", plane.logs());
+    assert_eq!(allocated["master"], ["198.18.1.0/24"], "{}", plane.logs());
+
+    let refused = netc(&[
+        "deploy",
+        out.to_str().unwrap(),
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+    ]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("node linux-1 has pod CIDR 198.18.0.0/24 in the cluster"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("node master has pod CIDR 198.18.1.0/24 in the cluster"),
+        "{stderr}"
+    );
+
+    let adopted = netc(&[
+        "adopt",
+        file.to_str().unwrap(),
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+    ]);
+    assert!(adopted.status.success(), "{}", text(&adopted));
+    assert!(compile().status.success());
+    deploy(&out, &kubeconfig, &[]);
+    let env = std::fs::read_to_string(out.join("nodes/master/subnet.env")).unwrap();
+    assert!(env.contains("FLANNEL_SUBNET=198.18.1.1/24"), "{env}");
 }
