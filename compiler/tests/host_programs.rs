@@ -543,3 +543,46 @@ fn host_sh_loads_no_module_on_a_kernel_without_proc_modules() {
         "netc_no_such_module\n"
     );
 }
+
+/// On an overlay Windows node, `host.ps1` reads the pod subnet HNS has (the
+/// network flanneld made from the Node's `spec.podCIDR`) before it reserves
+/// the source VIP, and stops when it is not the compiled subnet: a VIP
+/// outside the HNS network breaks Services on the node. There is no
+/// PowerShell here, so this checks the script's text and order; the
+/// syntax is checked by `powershell_syntax.rs`.
+#[test]
+fn host_ps1_checks_the_hns_subnet_before_reserving_the_source_vip() {
+    let mut checked = 0;
+    for (name, artifacts) in examples() {
+        for (path, program) in programs(&artifacts) {
+            let json = serde_json::to_value(&program).unwrap();
+            let Some(reserve) = json["operations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|op| op["op"] == "source-vip-reserve")
+            else {
+                continue;
+            };
+            let (network, subnet) = (
+                reserve["network"].as_str().unwrap(),
+                reserve["subnet"].as_str().unwrap(),
+            );
+            let script_path = path.replace("program.json", "host.ps1");
+            let script = std::str::from_utf8(&artifacts.files[&script_path]).unwrap();
+            let read = script
+                .find(&format!("(Get-HnsNetwork | Where-Object Name -eq '{network}').Subnets"))
+                .unwrap_or_else(|| panic!("{name} {script_path}: no read of the HNS subnet"));
+            let compare = script
+                .find(&format!("if ($hnsSubnet -ne '{subnet}') {{ throw"))
+                .unwrap_or_else(|| panic!("{name} {script_path}: no comparison with {subnet}"));
+            let reservation = script.find("$env:CNI_COMMAND = 'ADD'").unwrap();
+            assert!(
+                read < compare && compare < reservation,
+                "{name} {script_path}: out of order"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3, "only {checked} overlay Windows nodes in the examples");
+}

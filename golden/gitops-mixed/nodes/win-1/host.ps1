@@ -139,6 +139,14 @@ foreach ($path in @('C:\k\sourcevip.json', 'C:\k\SourceVipRequest.json')) {
     if (-not $recorded -or -not (Test-NetcInSubnet $recorded '198.18.2.0/24')) { Remove-Item -Force -LiteralPath $path }
 }
 
+# The pod subnet is the one HNS has (flanneld made the network from the
+# Node's spec.podCIDR), read at run time as upstream's scripts do; a source
+# VIP outside it breaks Services on this node, so a subnet other than the
+# compiled one stops here.
+if (-not (Get-Command Get-HnsNetwork -ErrorAction SilentlyContinue)) { Import-Module C:\k\hns.psm1 }
+$hnsSubnet = @((Get-HnsNetwork | Where-Object Name -eq 'flannel.4096').Subnets | ForEach-Object { $_.AddressPrefix })[0]
+if (-not $hnsSubnet) { throw ("no HNS network " + 'flannel.4096' + " yet: flanneld creates it when it starts; run this again once flanneld runs") }
+if ($hnsSubnet -ne '198.18.2.0/24') { throw ("HNS network " + 'flannel.4096' + " has pod subnet $hnsSubnet, but the topology gives this node " + '198.18.2.0/24' + ": flanneld took the Node's spec.podCIDR, which differs from netc's lock file (run netc deploy, which refuses such Nodes, or netc adopt)") }
 # The source VIP: one host-local reservation under the CNI network name, in
 # the same store as the pods' addresses.
 if (-not (Test-Path -LiteralPath 'C:\k\sourcevip.json')) {
