@@ -682,3 +682,37 @@ fn netc_plan_renders_the_windows_driver() {
         "only the test's own observed.json"
     );
 }
+
+/// Before it reserves a source VIP, the apply script reads the pod subnet
+/// of the HNS network flanneld made (from the Node's `spec.podCIDR`) and
+/// stops when it is not the compiled one, as `host.ps1` does: a VIP outside
+/// the HNS network breaks Services. Text and order only (no PowerShell
+/// here; the syntax is checked with the goldens).
+#[test]
+fn the_source_vip_waits_for_the_compiled_hns_subnet() {
+    let mut checked = 0;
+    for (example, node, program) in windows_programs() {
+        let desired = desired(&program).unwrap();
+        let Some(WindowsObject::SourceVip { network, subnet, .. }) = desired
+            .objects
+            .iter()
+            .find(|o| matches!(o, WindowsObject::SourceVip { .. }))
+        else {
+            continue;
+        };
+        let apply = powershell(&plan(&desired, &WindowsObserved::default(), &WindowsInventory::new()));
+        let read = apply
+            .find(&format!("(Get-HnsNetwork | Where-Object Name -eq '{network}').Subnets"))
+            .unwrap_or_else(|| panic!("{example}/{node}: no read of the HNS subnet"));
+        let compare = apply
+            .find(&format!("if ($hnsSubnet -ne '{subnet}') {{ throw"))
+            .unwrap_or_else(|| panic!("{example}/{node}: no comparison with {subnet}"));
+        let reservation = apply.find("$env:CNI_COMMAND = 'ADD'").unwrap();
+        assert!(
+            read < compare && compare < reservation,
+            "{example}/{node}: out of order"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 3, "only {checked} Windows programs reserve a source VIP");
+}

@@ -141,6 +141,10 @@ foreach ($path in @('C:\k\sourcevip.json', 'C:\k\SourceVipRequest.json')) {
     $recorded = Get-NetcRecordedAddress $path
     if (-not $recorded -or -not (Test-NetcInSubnet $recorded '198.18.2.0/24')) { Remove-Item -Force -LiteralPath $path }
 }
+if (-not (Get-Command Get-HnsNetwork -ErrorAction SilentlyContinue)) { Import-Module C:\k\hns.psm1 }
+$hnsSubnet = @((Get-HnsNetwork | Where-Object Name -eq 'flannel.4096').Subnets | ForEach-Object { $_.AddressPrefix })[0]
+if (-not $hnsSubnet) { throw ("no HNS network " + 'flannel.4096' + " yet: flanneld creates it when it starts; run this again once flanneld runs") }
+if ($hnsSubnet -ne '198.18.2.0/24') { throw ("HNS network " + 'flannel.4096' + " has pod subnet $hnsSubnet, but the topology gives this node " + '198.18.2.0/24' + ": flanneld took the Node's spec.podCIDR, which differs from netc's lock file (run netc deploy, which refuses such Nodes, or netc adopt)") }
 if (-not (Test-Path -LiteralPath 'C:\k\sourcevip.json')) {
     Set-NetcFile 'C:\k\SourceVipRequest.json' '{"cniVersion":"0.3.0","ipam":{"dataDir":"/var/lib/cni/networks","ranges":[[{"subnet":"198.18.2.0/24"}]],"type":"host-local"},"name":"flannel.4096"}'
     $env:CNI_COMMAND = 'ADD'; $env:CNI_CONTAINERID = 'dummy'; $env:CNI_NETNS = 'dummy'; $env:CNI_IFNAME = 'dummy'; $env:CNI_PATH = (Split-Path -Parent 'C:\opt\cni\bin\host-local.exe')

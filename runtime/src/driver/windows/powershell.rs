@@ -528,6 +528,16 @@ fn make_so(object: &WindowsObject, action: Action) -> String {
                 "ipam": {"type": "host-local", "ranges": [[{"subnet": subnet}]], "dataDir": "/var/lib/cni/networks"},
             })
             .to_string();
+            // The pod subnet HNS has (flanneld made the network from the
+            // Node's spec.podCIDR), checked against the compiled one before
+            // a source VIP is reserved from it, as host.ps1 does.
+            let (q_network, q_subnet) = (ps_quote(network), ps_quote(subnet));
+            out.push_str(&format!(
+                "if (-not (Get-Command Get-HnsNetwork -ErrorAction SilentlyContinue)) {{ Import-Module C:\\k\\hns.psm1 }}\n\
+                 $hnsSubnet = @((Get-HnsNetwork | Where-Object Name -eq {q_network}).Subnets | ForEach-Object {{ $_.AddressPrefix }})[0]\n\
+                 if (-not $hnsSubnet) {{ throw (\"no HNS network \" + {q_network} + \" yet: flanneld creates it when it starts; run this again once flanneld runs\") }}\n\
+                 if ($hnsSubnet -ne {q_subnet}) {{ throw (\"HNS network \" + {q_network} + \" has pod subnet $hnsSubnet, but the topology gives this node \" + {q_subnet} + \": flanneld took the Node's spec.podCIDR, which differs from netc's lock file (run netc deploy, which refuses such Nodes, or netc adopt)\") }}\n"
+            ));
             let (path, request, plugin) = (ps_quote(path), ps_quote(request), ps_quote(plugin));
             out.push_str(&format!(
                 "if (-not (Test-Path -LiteralPath {path})) {{\n    \
