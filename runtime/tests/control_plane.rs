@@ -63,6 +63,19 @@ fn deploy(dir: &Path, kubeconfig: &Path, extra: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// `netc deploy DIR --kubeconfig FILE`, which must be refused (exit 1);
+/// its standard error.
+fn deploy_refused(dir: &Path, kubeconfig: &Path) -> String {
+    let output = netc(&[
+        "deploy",
+        dir.to_str().unwrap(),
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    String::from_utf8(output.stderr).unwrap()
+}
+
 /// Every netc-labelled object of the kinds netc deploys, as
 /// `Kind namespace/name` → resourceVersion.
 async fn labelled(client: &kube::Client) -> BTreeMap<String, String> {
@@ -453,14 +466,7 @@ fn deploy_assigns_the_compiled_pod_cidrs() {
             .unwrap();
     });
 
-    let output = netc(&[
-        "deploy",
-        out.to_str().unwrap(),
-        "--kubeconfig",
-        kubeconfig.to_str().unwrap(),
-    ]);
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = deploy_refused(&out, &kubeconfig);
     assert!(
         stderr.contains("node linux-1 has pod CIDR 198.18.0.0/24 in the cluster"),
         "{stderr}"
@@ -587,13 +593,7 @@ fn adopt_takes_the_clusters_pod_cidrs_into_the_lock_file() {
         "a refused adopt changed the lock file"
     );
     // And the deploy refuses to go ahead while the two disagree.
-    let deployed = netc(&[
-        "deploy",
-        out.to_str().unwrap(),
-        "--kubeconfig",
-        kubeconfig.to_str().unwrap(),
-    ]);
-    assert_eq!(deployed.status.code(), Some(1), "{}", text(&deployed));
+    deploy_refused(&out, &kubeconfig);
 
     block_on(async {
         let client = client(&kubeconfig).await;
@@ -667,14 +667,7 @@ fn the_controller_managers_allocation_is_caught_and_adopted() {
     assert_eq!(allocated["linux-1"], ["198.18.0.0/24"], "{}", plane.logs());
     assert_eq!(allocated["master"], ["198.18.1.0/24"], "{}", plane.logs());
 
-    let refused = netc(&[
-        "deploy",
-        out.to_str().unwrap(),
-        "--kubeconfig",
-        kubeconfig.to_str().unwrap(),
-    ]);
-    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
-    let stderr = String::from_utf8_lossy(&refused.stderr);
+    let stderr = deploy_refused(&out, &kubeconfig);
     assert!(
         stderr.contains("node linux-1 has pod CIDR 198.18.0.0/24 in the cluster"),
         "{stderr}"
