@@ -292,12 +292,35 @@ pub async fn node_pod_cidrs(client: &Client, node: &str) -> Result<Vec<String>, 
         .get(node)
         .await
         .map_err(|e| format!("reading node {node}: {e}"))?;
-    let spec = found.spec.unwrap_or_default();
-    Ok(match (spec.pod_cidrs, spec.pod_cidr) {
+    Ok(pod_cidrs_of(found))
+}
+
+/// A Node's pod CIDRs: `spec.podCIDRs`, or the older single `spec.podCIDR`.
+fn pod_cidrs_of(node: Node) -> Vec<String> {
+    let spec = node.spec.unwrap_or_default();
+    match (spec.pod_cidrs, spec.pod_cidr) {
         (Some(cidrs), _) if !cidrs.is_empty() => cidrs,
         (_, Some(cidr)) => vec![cidr],
         _ => Vec::new(),
-    })
+    }
+}
+
+/// The pod CIDRs of every registered Node, by name (one list request).
+pub async fn registered_pod_cidrs(client: &Client) -> Result<std::collections::BTreeMap<String, Vec<String>>, String> {
+    let nodes = Api::<Node>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| format!("listing the cluster's Nodes: {e}"))?;
+    Ok(nodes
+        .items
+        .into_iter()
+        .filter_map(|node| Some((node.metadata.name.clone()?, pod_cidrs_of(node))))
+        .collect())
+}
+
+/// Whether two lists of pod CIDRs hold the same prefixes, in any order.
+fn same_cidrs(a: &[String], b: &[String]) -> bool {
+    a.iter().collect::<BTreeSet<_>>() == b.iter().collect::<BTreeSet<_>>()
 }
 
 /// A warning when Kubernetes' pod CIDRs for the node differ from the
@@ -307,9 +330,7 @@ pub fn pod_cidr_mismatch(node: &str, kubernetes: &[String], compiled: &[String])
     if kubernetes.is_empty() {
         return None;
     }
-    let a: BTreeSet<&String> = kubernetes.iter().collect();
-    let b: BTreeSet<&String> = compiled.iter().collect();
-    (a != b).then(|| {
+    (!same_cidrs(kubernetes, compiled)).then(|| {
         format!(
             "node {node}: Kubernetes assigned pod CIDR {} but the topology gives {}; kubelet and the CNI config disagree about pod addresses (pin the node's pod-subnet to Kubernetes' value, or let the controller manager stop allocating)",
             kubernetes.join(", "),
@@ -363,11 +384,10 @@ pub async fn plan_pod_cidrs(
         };
         let internal: Vec<String> = node
             .status
-            .and_then(|s| s.addresses)
-            .unwrap_or_default()
-            .into_iter()
+            .iter()
+            .flat_map(|s| s.addresses.iter().flatten())
             .filter(|a| a.type_ == "InternalIP")
-            .map(|a| a.address)
+            .map(|a| a.address.clone())
             .collect();
         if !internal.is_empty() && !internal.contains(&facts.address) {
             plan.conflicts.push(format!(
@@ -379,16 +399,10 @@ pub async fn plan_pod_cidrs(
             ));
         }
         let subnets = &facts.subnets;
-        let spec = node.spec.unwrap_or_default();
-        let assigned = match (spec.pod_cidrs, spec.pod_cidr) {
-            (Some(cidrs), _) if !cidrs.is_empty() => cidrs,
-            (_, Some(cidr)) => vec![cidr],
-            _ => Vec::new(),
-        };
-        let same = assigned.iter().collect::<BTreeSet<_>>() == subnets.iter().collect::<BTreeSet<_>>();
+        let assigned = pod_cidrs_of(node);
         if assigned.is_empty() {
             plan.assign.push((name, subnets.clone()));
-        } else if !same {
+        } else if !same_cidrs(&assigned, subnets) {
             plan.conflicts.push(format!(
                 "node {name} has pod CIDR {} in the cluster, but the topology's lock file gives it {}: flanneld would use the cluster's, while subnet.env, the Windows source VIP and the ToR routes use netc's\n  = help: a Node's pod CIDR cannot change once set: pin `pod-subnet {}` in node {name}'s block so the topology follows the cluster, or delete the Node and let it register again (netc then assigns {}); and run kube-controller-manager with --allocate-node-cidrs=false, since netc owns the subnets",
                 assigned.join(", "),

@@ -48,7 +48,7 @@ pub fn run(args: &AdoptArgs) -> Outcome {
         eprintln!("error: `{}` has errors; fix them before adopting", source.name());
         return Outcome::Problems;
     };
-    let names: Vec<String> = topology.nodes.iter().map(|n| n.name.value.clone()).collect();
+    let names: std::collections::BTreeSet<&String> = topology.nodes.iter().map(|n| &n.name.value).collect();
 
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -57,22 +57,17 @@ pub fn run(args: &AdoptArgs) -> Outcome {
             return Outcome::Failure;
         }
     };
-    let found = runtime.block_on(async {
+    let registered = runtime.block_on(async {
         let client = cluster::client(args.kubeconfig.as_deref()).await?;
-        let mut found = Vec::new();
-        for name in &names {
-            match cluster::node_pod_cidrs(&client, name).await {
-                Ok(cidrs) if !cidrs.is_empty() => found.push((name.clone(), cidrs)),
-                Ok(_) => {}
-                // A node of the topology that has not registered yet.
-                Err(e) if e.contains("NotFound") || e.contains("not found") => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok::<_, String>(found)
+        cluster::registered_pod_cidrs(&client).await
     });
-    let found = match found {
-        Ok(found) => found,
+    // Registered Nodes the topology names and that have pod CIDRs; nodes
+    // that have not registered yet keep their lock lines.
+    let found: Vec<(String, Vec<String>)> = match registered {
+        Ok(registered) => registered
+            .into_iter()
+            .filter(|(name, cidrs)| names.contains(name) && !cidrs.is_empty())
+            .collect(),
         Err(message) => {
             eprintln!("error: {message}");
             return Outcome::Problems;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::Args;
+use netc_compiler::emit::program::types::PeerTable;
 use netc_runtime::cluster;
 use serde_json::Value;
 
@@ -40,22 +41,19 @@ fn compiled_nodes(dir: &std::path::Path) -> Result<BTreeMap<String, cluster::Com
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
         Err(e) => return Err(format!("cannot read `{}`: {e}", path.display())),
     };
-    let table: Value = serde_json::from_str(&text).map_err(|e| format!("`{}`: {e}", path.display()))?;
-    let mut nodes = BTreeMap::new();
-    for node in table["nodes"].as_array().into_iter().flatten() {
-        let (Some(name), Some(address), Some(list)) = (
-            node["name"].as_str(),
-            node["address"].as_str(),
-            node["subnets"].as_array(),
-        ) else {
-            return Err(format!("`{}`: a node without name, address or subnets", path.display()));
-        };
-        let subnets: Vec<String> = list.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect();
-        if !subnets.is_empty() {
-            let address = address.to_owned();
-            nodes.insert(name.to_owned(), cluster::CompiledNode { address, subnets });
-        }
-    }
+    let table: PeerTable = serde_json::from_str(&text).map_err(|e| format!("`{}`: {e}", path.display()))?;
+    let nodes = table
+        .nodes
+        .into_iter()
+        .filter(|peer| !peer.subnets.is_empty())
+        .map(|peer| {
+            let node = cluster::CompiledNode {
+                address: peer.address,
+                subnets: peer.subnets,
+            };
+            (peer.name, node)
+        })
+        .collect();
     Ok(nodes)
 }
 
