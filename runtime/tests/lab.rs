@@ -204,6 +204,18 @@ fn assert_pod_mtus(lab: &Lab, expected: u64) {
     }
 }
 
+/// The node's `flannel.4096` is the device the topology describes: VNI
+/// 4096, UDP port 4789, the pod MTU of a 1500-byte underlay (1450), and the
+/// node's underlay address as its local end.
+fn assert_vxlan_device(node: &fixture::Node) {
+    let link = &ip_json(&["-d", "-n", &node.ns, "link", "show", "dev", "flannel.4096"])[0];
+    let info = &link["linkinfo"]["info_data"];
+    assert_eq!(link["mtu"], 1450, "{}: {link}", node.name);
+    assert_eq!(info["id"], 4096, "{}: {link}", node.name);
+    assert_eq!(info["port"], 4789, "{}: {link}", node.name);
+    assert_eq!(info["local"], node.address.to_string(), "{}: {link}", node.name);
+}
+
 /// The vxlan lab of scenarios a, d and e: static-vxlan with its committed
 /// lock file, applied on all three nodes, two pods per node.
 fn vxlan_lab(tag: &str, cni: &std::path::Path) -> Lab {
@@ -211,12 +223,7 @@ fn vxlan_lab(tag: &str, cni: &std::path::Path) -> Lab {
     assert_eq!(lab.nodes.len(), 3, "static-vxlan has three nodes");
     lab.apply_all();
     for node in &lab.nodes {
-        let link = &ip_json(&["-d", "-n", &node.ns, "link", "show", "dev", "flannel.4096"])[0];
-        let info = &link["linkinfo"]["info_data"];
-        assert_eq!(link["mtu"], 1450, "{}: {link}", node.name);
-        assert_eq!(info["id"], 4096, "{}: {link}", node.name);
-        assert_eq!(info["port"], 4789, "{}: {link}", node.name);
-        assert_eq!(info["local"], node.address.to_string(), "{}: {link}", node.name);
+        assert_vxlan_device(node);
         assert_eq!(sysctl(&node.ns, "net.ipv4.ip_forward"), "1", "{}", node.name);
     }
     lab.add_pods(2);
@@ -797,12 +804,7 @@ fn flannel_lab(tag: &str, backend: &str) {
             node.name
         );
         if backend == "vxlan" {
-            let link = &ip_json(&["-d", "-n", &node.ns, "link", "show", "dev", "flannel.4096"])[0];
-            let info = &link["linkinfo"]["info_data"];
-            assert_eq!(info["id"], 4096, "{}: {link}", node.name);
-            assert_eq!(info["port"], 4789, "{}: {link}", node.name);
-            assert_eq!(link["mtu"], 1450, "{}: {link}", node.name);
-            assert_eq!(info["local"], node.address.to_string(), "{}: {link}", node.name);
+            assert_vxlan_device(node);
         }
     }
     common::control_plane::block_on(async {

@@ -701,17 +701,7 @@ fn the_source_vip_waits_for_the_compiled_hns_subnet() {
             continue;
         };
         let apply = powershell(&plan(&desired, &WindowsObserved::default(), &WindowsInventory::new()));
-        let read = apply
-            .find(&format!("(Get-HnsNetwork | Where-Object Name -eq '{network}').Subnets"))
-            .unwrap_or_else(|| panic!("{example}/{node}: no read of the HNS subnet"));
-        let compare = apply
-            .find(&format!("if ($hnsSubnet -ne '{subnet}') {{ throw"))
-            .unwrap_or_else(|| panic!("{example}/{node}: no comparison with {subnet}"));
-        let reservation = apply.find("$env:CNI_COMMAND = 'ADD'").unwrap();
-        assert!(
-            read < compare && compare < reservation,
-            "{example}/{node}: out of order"
-        );
+        common::powershell::assert_source_vip_guard(&format!("{example}/{node}"), &apply, network, subnet);
         checked += 1;
     }
     assert!(checked >= 3, "only {checked} Windows programs reserve a source VIP");

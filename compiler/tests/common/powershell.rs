@@ -50,3 +50,20 @@ fn describe(script: &str, node: tree_sitter::Node) -> String {
         &script[line_start..line_end]
     )
 }
+
+/// The source-VIP guard of a Windows script (`host.ps1` or the driver's
+/// apply script): it reads the pod subnet of the HNS network `network`,
+/// compares it with `subnet`, and only then runs host-local for the VIP.
+/// Text and order only: there is no PowerShell here.
+pub fn assert_source_vip_guard(name: &str, script: &str, network: &str, subnet: &str) {
+    let read = script
+        .find(&format!("(Get-HnsNetwork | Where-Object Name -eq '{network}').Subnets"))
+        .unwrap_or_else(|| panic!("{name}: no read of the HNS subnet"));
+    let compare = script
+        .find(&format!("if ($hnsSubnet -ne '{subnet}') {{ throw"))
+        .unwrap_or_else(|| panic!("{name}: no comparison with {subnet}"));
+    let reservation = script
+        .find("$env:CNI_COMMAND = 'ADD'")
+        .unwrap_or_else(|| panic!("{name}: no source-VIP reservation"));
+    assert!(read < compare && compare < reservation, "{name}: out of order");
+}
