@@ -37,7 +37,7 @@ use serde_json::json;
 
 mod common;
 
-use common::control_plane::{block_on, client, ControlPlane};
+use common::control_plane::{block_on, client, register_node, ControlPlane};
 use common::text;
 
 fn workspace() -> PathBuf {
@@ -235,29 +235,6 @@ fn deploy_is_idempotent_and_prunes_only_its_own() {
         let roles: Api<ClusterRole> = Api::all(client.clone());
         assert!(roles.get_opt("operator-role").await.unwrap().is_some());
     });
-}
-
-/// Register a Node as kubelet does (the well-known labels; on Windows the
-/// build label too).
-async fn register_node(client: &kube::Client, name: &str, os: &str, windows_build: Option<&str>) {
-    let mut labels = json!({
-        "kubernetes.io/os": os,
-        "kubernetes.io/arch": "amd64",
-        "kubernetes.io/hostname": name,
-        "beta.kubernetes.io/os": os,
-        "beta.kubernetes.io/arch": "amd64",
-    });
-    if let Some(build) = windows_build {
-        labels["node.kubernetes.io/windows-build"] = json!(build);
-    }
-    let annotations = json!({"volumes.kubernetes.io/controller-managed-attach-detach": "true"});
-    let node: Node =
-        serde_json::from_value(json!({"metadata": {"name": name, "labels": labels, "annotations": annotations}}))
-            .unwrap();
-    Api::<Node>::all(client.clone())
-        .create(&PostParams::default(), &node)
-        .await
-        .unwrap();
 }
 
 /// The node a DaemonSet pod is bound to: the DaemonSet controller pins it

@@ -692,22 +692,11 @@ fn flannel_lab(tag: &str, backend: &str) {
 
     // Register the Nodes as kubelet would, then deploy.
     let (args, env, net_conf) = common::control_plane::block_on(async {
-        use k8s_openapi::api::core::v1::{ConfigMap, Node};
-        use kube::api::{Api, PostParams};
+        use k8s_openapi::api::core::v1::ConfigMap;
+        use kube::api::Api;
         let client = common::control_plane::client(&kubeconfig).await;
         for node in &lab.nodes {
-            // kubelet always annotates the Node it registers (flanneld
-            // 0.28.9 panics on a Node without annotations).
-            let object: Node = serde_json::from_value(serde_json::json!({"metadata": {
-                "name": node.name,
-                "annotations": {"volumes.kubernetes.io/controller-managed-attach-detach": "true"},
-                "labels": {"kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "kubernetes.io/hostname": node.name},
-            }}))
-            .unwrap();
-            Api::<Node>::all(client.clone())
-                .create(&PostParams::default(), &object)
-                .await
-                .unwrap();
+            common::control_plane::register_node(&client, &node.name, "linux", None).await;
         }
         let deployed = fixture::netc(&[
             "deploy",

@@ -292,6 +292,31 @@ pub fn write_kubeconfig(path: &Path, server: &str, token: &str) {
     std::fs::write(path, text).unwrap();
 }
 
+/// Register a Node as kubelet does (the well-known labels; on Windows the
+/// build label too; and the annotation kubelet always sets: flanneld 0.28.9
+/// panics on a Node without annotations).
+pub async fn register_node(client: &kube::Client, name: &str, os: &str, windows_build: Option<&str>) {
+    let mut labels = serde_json::json!({
+        "kubernetes.io/os": os,
+        "kubernetes.io/arch": "amd64",
+        "kubernetes.io/hostname": name,
+        "beta.kubernetes.io/os": os,
+        "beta.kubernetes.io/arch": "amd64",
+    });
+    if let Some(build) = windows_build {
+        labels["node.kubernetes.io/windows-build"] = serde_json::json!(build);
+    }
+    let annotations = serde_json::json!({"volumes.kubernetes.io/controller-managed-attach-detach": "true"});
+    let node: k8s_openapi::api::core::v1::Node = serde_json::from_value(
+        serde_json::json!({"metadata": {"name": name, "labels": labels, "annotations": annotations}}),
+    )
+    .unwrap();
+    kube::Api::<k8s_openapi::api::core::v1::Node>::all(client.clone())
+        .create(&Default::default(), &node)
+        .await
+        .unwrap();
+}
+
 /// A client from a kubeconfig file.
 pub async fn client(kubeconfig: &Path) -> kube::Client {
     netc_runtime::cluster::client(Some(kubeconfig)).await.unwrap()
