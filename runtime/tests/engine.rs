@@ -78,7 +78,7 @@ fn every_golden_linux_program_expands() {
     for example in [
         "static-vxlan",
         "tor-routed",
-        "dual-stack-host-gw",
+        "dual-stack-linux",
         "host-gw-mixed",
         "vxlan-mixed",
     ] {

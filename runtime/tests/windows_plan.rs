@@ -148,7 +148,7 @@ fn applied(desired: &WindowsDesired) -> WindowsObserved {
 fn every_windows_program_plans_from_empty_to_its_golden() {
     let programs = windows_programs();
     let names: Vec<String> = programs.iter().map(|(e, n, _)| format!("{e}/{n}")).collect();
-    // vxlan-mixed (win-1, win-2), host-gw-mixed, dual-stack-host-gw, tor-routed.
+    // vxlan-mixed (win-1, win-2), host-gw-mixed, gitops-mixed, tor-routed.
     assert!(programs.len() >= 5, "only {names:?}");
     let root = repo_root().join("golden/windows-plan");
     let mut failures = Vec::new();

@@ -32,6 +32,7 @@ mod windows_settings_unused;
 // modules N0325-N0326 (the agent)
 mod agent_allowed_signer;
 mod agent_repo_url;
+mod windows_l2bridge_dual_stack;
 // modules N0401-N0414 (group C)
 mod address_families;
 mod cluster_dns;
@@ -79,6 +80,7 @@ pub static RULES: &[&Rule] = &[
     // rules N0325-N0326 (the agent)
     &agent_repo_url::RULE,
     &agent_allowed_signer::RULE,
+    &windows_l2bridge_dual_stack::RULE,
     // rules N0401-N0414 (group C)
     &network_overlap::RULE,
     &address_families::RULE,

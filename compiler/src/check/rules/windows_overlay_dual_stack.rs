@@ -38,6 +38,6 @@ fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
         )
         .label("Windows vxlan nodes get no IPv6 pod subnet")
         .with_secondary(windows.name.span, "Windows node declared here")
-        .help("use `backend host-gw` (Windows l2bridge networks support dual-stack), or remove the IPv6 prefixes from `pod-network` and `service-network`"),
+        .help("remove the IPv6 prefixes from `pod-network` and `service-network`, or keep dual-stack on Linux nodes only (flannel's Windows host-gw is IPv4-only too, N0328)"),
     );
 }
