@@ -284,6 +284,20 @@ fn two_static_vxlan_nodes_reach_each_other_after_host_sh() {
     assert!(routes.contains("198.18.2.0/24 via 198.18.2.0 onlink"), "{routes}");
     let rules = run(&["ip", "netns", "exec", a, "iptables", "-t", "nat", "-S", "NETC-POSTRTG"]);
     assert_eq!(rules.matches("MASQUERADE").count(), 1, "{rules}");
+    // Pod traffic is forwarded whatever the FORWARD policy; run twice, the
+    // chain and its hook are there once.
+    let forward = run(&["ip", "netns", "exec", a, "iptables", "-S", "NETC-FWD"]);
+    assert!(
+        forward.contains("-A NETC-FWD -s 198.18.0.0/16 -m comment --comment \"netc forward\" -j ACCEPT"),
+        "{forward}"
+    );
+    assert!(
+        forward.contains("-A NETC-FWD -d 198.18.0.0/16 -m comment --comment \"netc forward\" -j ACCEPT"),
+        "{forward}"
+    );
+    assert_eq!(forward.matches("-j ACCEPT").count(), 2, "{forward}");
+    let hooks = run(&["ip", "netns", "exec", a, "iptables", "-S", "FORWARD"]);
+    assert_eq!(hooks.matches("-j NETC-FWD").count(), 1, "{hooks}");
     let conflist = std::fs::read(dir.join("root-node-1/etc/cni/net.d/10-flannel.conflist")).unwrap();
     assert_eq!(
         conflist,

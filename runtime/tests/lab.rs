@@ -242,6 +242,42 @@ fn static_vxlan_pods_reach_each_other_across_nodes() {
     };
     let lab = vxlan_lab("vx", &cni);
     assert_pods_reach_each_other(&lab, &[0, 1, 2], SMALL_TRANSFER);
+
+    // The nodes' FORWARD policy is DROP: without netc's forward chain hooked
+    // in, node-1 forwards no pod traffic. netc sees the drift and repairs it.
+    let node = &lab.nodes[0];
+    must(&[
+        "ip",
+        "netns",
+        "exec",
+        &node.ns,
+        "iptables",
+        "-w",
+        "-D",
+        "FORWARD",
+        "-m",
+        "comment",
+        "--comment",
+        "netc forward",
+        "-j",
+        "NETC-FWD",
+    ]);
+    let (source, target) = (&node.pods[0], &lab.nodes[1].pods[1]);
+    let dropped = ping(&source.ns, target.address, 1, &["-W", "1"]);
+    assert!(
+        !dropped.status.success(),
+        "pod traffic forwarded without NETC-FWD: {}",
+        text(&dropped)
+    );
+    let plan = lab.netc_on("plan", 0, &lab.out);
+    let planned = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        planned.contains("forward chain NETC-FWD") && planned.contains("not hooked into FORWARD"),
+        "{planned}"
+    );
+    lab.apply(0, &lab.out);
+    lab.assert_plan_empty(0, &lab.out);
+    assert_pods_reach_each_other(&lab, &[0, 1], SMALL_TRANSFER);
 }
 
 #[test]

@@ -178,6 +178,21 @@ pub fn desired(program: &Program, peers: &PeerTable) -> Result<Vec<Object>, Erro
                     except,
                 })?;
             }
+            Operation::ForwardAccept { chain, networks } => {
+                let mut parsed = networks
+                    .iter()
+                    .map(|n| net(n, &format!("network of forward chain {chain}")))
+                    .collect::<Result<Vec<_>, Error>>()?;
+                if parsed.is_empty() {
+                    bail!("forward chain {chain} of node {} accepts no network", program.node);
+                }
+                // IPv4 first, as the driver observes them (iptables, then ip6tables).
+                parsed.sort_by_key(|n| n.addr().is_ipv6());
+                out.push(Object::ForwardAccept {
+                    chain: chain.clone(),
+                    networks: parsed.iter().map(ToString::to_string).collect(),
+                })?;
+            }
             Operation::FirewallRule { .. }
             | Operation::HnsNetwork { .. }
             | Operation::SourceVipCleanup { .. }

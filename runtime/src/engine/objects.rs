@@ -99,6 +99,13 @@ pub enum Object {
         source: String,
         except: Vec<String>,
     },
+    /// A `filter` chain jumped to from FORWARD that accepts traffic from
+    /// and to each network: iptables for IPv4, ip6tables for IPv6 (each
+    /// family's chain rewritten as a whole).
+    ForwardAccept {
+        chain: String,
+        networks: Vec<String>,
+    },
 }
 
 /// The identity of an `Object`. The variant order is the order keys sort in.
@@ -124,6 +131,7 @@ pub enum ObjectKey {
         mac: String,
     },
     Masquerade(String),
+    ForwardAccept(String),
 }
 
 impl Object {
@@ -147,6 +155,7 @@ impl Object {
                 mac: mac.clone(),
             },
             Object::Masquerade { chain, .. } => ObjectKey::Masquerade(chain.clone()),
+            Object::ForwardAccept { chain, .. } => ObjectKey::ForwardAccept(chain.clone()),
         }
     }
 
@@ -175,7 +184,7 @@ fn sysctl_names_device(key: &str, device: &str) -> bool {
 
 impl ObjectKey {
     /// The delete order: lower first. Dependents go before what they sit
-    /// on (routes, then FDB entries, then neighbours, the masquerade chain,
+    /// on (routes, then FDB entries, then neighbours, the iptables chains,
     /// addresses, and only then links); files last. Modules and sysctls are
     /// never deleted (see `plan`).
     pub(crate) fn delete_rank(&self) -> u8 {
@@ -183,7 +192,7 @@ impl ObjectKey {
             ObjectKey::Route(_) => 0,
             ObjectKey::Fdb { .. } => 1,
             ObjectKey::Neighbour { .. } => 2,
-            ObjectKey::Masquerade(_) => 3,
+            ObjectKey::Masquerade(_) | ObjectKey::ForwardAccept(_) => 3,
             ObjectKey::Address { .. } => 4,
             ObjectKey::Link(_) => 5,
             ObjectKey::File(_) => 6,
@@ -205,6 +214,7 @@ impl fmt::Display for ObjectKey {
             ObjectKey::Neighbour { device, ip } => write!(f, "neighbour {ip} dev {device}"),
             ObjectKey::Fdb { device, mac } => write!(f, "fdb {mac} dev {device}"),
             ObjectKey::Masquerade(chain) => write!(f, "masquerade chain {chain}"),
+            ObjectKey::ForwardAccept(chain) => write!(f, "forward chain {chain}"),
         }
     }
 }
@@ -277,6 +287,9 @@ impl fmt::Display for Object {
                     write!(f, " except {}", except.join(","))?;
                 }
                 Ok(())
+            }
+            Object::ForwardAccept { chain, networks } => {
+                write!(f, "forward chain {chain} accept {}", networks.join(","))
             }
         }
     }

@@ -406,6 +406,15 @@ fn compare(want: &Object, have: &Object) -> Option<Change> {
             field(&mut changes, "except", &except0.join(","), &except.join(","));
             Disruption::ConnectivityRisk
         }
+        (
+            Object::ForwardAccept { networks, .. },
+            Object::ForwardAccept {
+                networks: networks0, ..
+            },
+        ) => {
+            field(&mut changes, "networks", &networks0.join(","), &networks.join(","));
+            Disruption::ConnectivityRisk
+        }
         // Modules and addresses have no state beyond their key.
         _ => return None,
     };

@@ -150,6 +150,12 @@ impl Lab {
                 "under0",
             ]);
             must(&["ip", "-n", &ns, "link", "set", "under0", "up"]);
+            // Like a node running Docker, firewalld or ufw: forwarded traffic
+            // is dropped unless a rule accepts it (netc's NETC-FWD chain, or
+            // flanneld's FLANNEL-FWD).
+            for tool in ["iptables", "ip6tables"] {
+                must(&["ip", "netns", "exec", &ns, tool, "-w", "-P", "FORWARD", "DROP"]);
+            }
             let node_dir = dir.path().join(&name);
             nodes.push(Node {
                 name,

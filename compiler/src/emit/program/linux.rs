@@ -13,7 +13,8 @@
 //! Without flanneld (static dataplane, or backend tor) netc owns the node:
 //! forwarding, the CNI config and `subnet.env`, then the backend's objects
 //! (the §5.1 vxlan device and per-peer entries, host-gw routes, or the tor
-//! bridge) and masquerading for pod traffic leaving the pod network.
+//! bridge), masquerading for pod traffic leaving the pod network, and
+//! FORWARD accept rules for the pod network.
 
 use sha2::{Digest, Sha256};
 
@@ -29,6 +30,8 @@ pub const SUBNET_ENV: &str = "/run/flannel/subnet.env";
 pub const BRIDGE: &str = "cni0";
 /// Named like flannel's `FLANNEL-POSTRTG`, so the two never share a chain.
 pub const MASQ_CHAIN: &str = "NETC-POSTRTG";
+/// Named like flannel's `FLANNEL-FWD`, for the same reason.
+pub const FORWARD_CHAIN: &str = "NETC-FWD";
 /// Where the container runtime looks for CNI plugins.
 pub const CNI_BIN: &str = "/opt/cni/bin";
 /// The plugin flannel's DaemonSet copies into [`CNI_BIN`] when its pod
@@ -124,6 +127,17 @@ pub fn operations(topology: &Topology, node: &Node, subnets: &NodeSubnets, files
             except: vec![network.to_string()],
         });
     }
+    // Forwarded pod traffic is accepted whatever the FORWARD policy: Docker,
+    // firewalld and ufw set it to DROP, which silently drops pod traffic
+    // (flanneld's `FLANNEL-FWD` for the same reason, both families).
+    ops.push(Operation::ForwardAccept {
+        chain: FORWARD_CHAIN.into(),
+        networks: [false, true]
+            .into_iter()
+            .filter_map(|ipv6| pod_network(topology, ipv6))
+            .map(|network| network.to_string())
+            .collect(),
+    });
     ops
 }
 
@@ -261,6 +275,7 @@ pub(super) mod tests {
             "link-up",
             "vxlan-peers",
             "masquerade",
+            "forward-accept",
         ];
         assert_eq!(tags(&program), expected);
         let Operation::VxlanLink {
@@ -304,10 +319,13 @@ pub(super) mod tests {
     fn static_host_gw_and_tor_and_flannel_programs() {
         let host_gw = program(&cluster("static", "host-gw"), "node-1");
         let prefix = ["kernel-module", "sysctl", "sysctl", "cni-plugins", "file", "file"];
-        assert_eq!(tags(&host_gw), [&prefix[..], &["host-gw-peers", "masquerade"]].concat());
+        assert_eq!(
+            tags(&host_gw),
+            [&prefix[..], &["host-gw-peers", "masquerade", "forward-accept"]].concat()
+        );
 
         let tor = program(&cluster("static", "tor"), "node-3");
-        let bridge = ["bridge", "address", "link-up", "masquerade"];
+        let bridge = ["bridge", "address", "link-up", "masquerade", "forward-accept"];
         assert_eq!(tags(&tor), [&prefix[..], &bridge[..]].concat());
         assert!(tor.operations.contains(&Operation::Address {
             device: "cni0".into(),

@@ -100,6 +100,8 @@ fn environment() -> Environment<'static> {
     );
     env.add_filter("sh", |value: Value| sh_quote(&plain(&value)));
     env.add_filter("ps", |value: Value| ps_quote(&plain(&value)));
+    // An IPv6 prefix or address, for rules that differ per family.
+    env.add_test("ipv6", |value: String| value.contains(':'));
     env.add_function("unsupported", |op: String| -> Result<String, Error> {
         Err(Error::new(
             ErrorKind::InvalidOperation,

@@ -47,6 +47,11 @@
 //!   jumped to from POSTROUTING, that masquerades traffic from `source` except
 //!   to `except` prefixes, multicast, and packets kube-proxy already marked
 //!   for masquerading (mark 0x4000). One family only: IPv4.
+//! - `forward-accept {chain, networks}`: a `filter` chain `chain` (iptables
+//!   for the IPv4 networks, ip6tables for the IPv6 ones), jumped to from
+//!   FORWARD, that accepts forwarded traffic from and to each network:
+//!   flanneld's `FLANNEL-FWD`, so that a FORWARD policy of DROP (Docker,
+//!   firewalld, ufw) does not drop pod traffic.
 //!
 //! Windows
 //! - `firewall-rule {name, protocol, port, direction}`: an allow rule (the
@@ -154,6 +159,10 @@ pub enum Operation {
         source: String,
         except: Vec<String>,
     },
+    ForwardAccept {
+        chain: String,
+        networks: Vec<String>,
+    },
     FirewallRule {
         name: String,
         protocol: String,
@@ -202,6 +211,7 @@ impl Operation {
             Operation::VxlanPeers { .. } => "vxlan-peers",
             Operation::HostGwPeers { .. } => "host-gw-peers",
             Operation::Masquerade { .. } => "masquerade",
+            Operation::ForwardAccept { .. } => "forward-accept",
             Operation::FirewallRule { .. } => "firewall-rule",
             Operation::HnsNetwork { .. } => "hns-network",
             Operation::SourceVipCleanup { .. } => "source-vip-cleanup",

@@ -179,3 +179,15 @@ COMMIT
 NETC_RULES
 iptables -t nat -C POSTROUTING -m comment --comment "netc masq" -j 'NETC-POSTRTG' 2>/dev/null ||
   iptables -t nat -A POSTROUTING -m comment --comment "netc masq" -j 'NETC-POSTRTG'
+
+# Accept forwarded pod traffic whatever the FORWARD policy (Docker, firewalld
+# and ufw set it to DROP); the chain is rewritten as a whole, per family.
+iptables-restore --noflush <<'NETC_RULES'
+*filter
+:NETC-FWD - [0:0]
+-A NETC-FWD -s 198.18.0.0/16 -m comment --comment "netc forward" -j ACCEPT
+-A NETC-FWD -d 198.18.0.0/16 -m comment --comment "netc forward" -j ACCEPT
+COMMIT
+NETC_RULES
+iptables -C FORWARD -m comment --comment "netc forward" -j 'NETC-FWD' 2>/dev/null ||
+  iptables -A FORWARD -m comment --comment "netc forward" -j 'NETC-FWD'

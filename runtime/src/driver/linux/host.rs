@@ -1,5 +1,6 @@
 //! The host driver: observes and applies the kinds that are not netlink
-//! objects: files, sysctls, kernel modules and the masquerade chain.
+//! objects: files, sysctls, kernel modules and the iptables chains (the
+//! masquerade chain here, the forward chain in `forward.rs`).
 //!
 //! Design:
 //! - Files live under a root prefix (`/` on a node; a temporary directory
@@ -132,6 +133,11 @@ impl Host {
                         observed.insert(object);
                     }
                 }
+                ObjectKey::ForwardAccept(chain) => {
+                    if let Some(object) = super::forward::read(self, chain)? {
+                        observed.insert(object);
+                    }
+                }
                 _ => {}
             }
         }
@@ -180,6 +186,8 @@ impl Host {
             (Object::Module { name }, _) => run(Command::new("modprobe").arg(name)).map(drop),
             (Object::Masquerade { chain, .. }, Action::Delete) => self.delete_masquerade(chain),
             (Object::Masquerade { chain, source, except }, _) => self.write_masquerade(chain, source, except),
+            (Object::ForwardAccept { chain, .. }, Action::Delete) => super::forward::delete(self, chain),
+            (Object::ForwardAccept { chain, networks }, _) => super::forward::write(self, chain, networks),
             (object, _) => Err(Error(format!("not a host object: {object}"))),
         }
     }
@@ -221,7 +229,7 @@ impl Host {
     }
 
     /// `iptables ...`, inside the namespace when there is one.
-    fn iptables(&self, program: &str) -> Command {
+    pub(super) fn iptables(&self, program: &str) -> Command {
         match &self.netns {
             Some(ns) => {
                 let mut command = Command::new("ip");
@@ -311,30 +319,37 @@ impl Host {
         rules.push_str(&format!(
             "-A {chain} -s {source} ! -d 224.0.0.0/4 -m comment --comment \"{MASQ_COMMENT}\" -j MASQUERADE\nCOMMIT\n"
         ));
+        self.restore("iptables-restore", &rules)?;
+        if run(&mut self.hook("-C", chain)).is_err() {
+            run(&mut self.hook("-A", chain))?;
+        }
+        Ok(())
+    }
+
+    /// `TOOL --noflush` with `rules` on stdin (`iptables-restore` or
+    /// `ip6tables-restore`): the chains it names are replaced as a whole.
+    pub(super) fn restore(&self, tool: &str, rules: &str) -> Result<(), Error> {
         let mut child = self
-            .iptables("iptables-restore")
+            .iptables(tool)
             .args(["-w", "--noflush"])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| Error(format!("running iptables-restore: {e}")))?;
+            .map_err(|e| Error(format!("running {tool}: {e}")))?;
         if let Some(mut stdin) = child.stdin.take() {
             stdin
                 .write_all(rules.as_bytes())
-                .map_err(|e| Error(format!("writing to iptables-restore: {e}")))?;
+                .map_err(|e| Error(format!("writing to {tool}: {e}")))?;
         }
         let output = child
             .wait_with_output()
-            .map_err(|e| Error(format!("running iptables-restore: {e}")))?;
+            .map_err(|e| Error(format!("running {tool}: {e}")))?;
         if !output.status.success() {
             return Err(Error(format!(
-                "iptables-restore: {}",
+                "{tool}: {}",
                 String::from_utf8_lossy(&output.stderr).trim()
             )));
-        }
-        if run(&mut self.hook("-C", chain)).is_err() {
-            run(&mut self.hook("-A", chain))?;
         }
         Ok(())
     }
@@ -392,7 +407,7 @@ fn module_loaded(name: &str) -> bool {
 }
 
 /// Runs a command; its standard error is the error.
-fn run(command: &mut Command) -> Result<String, Error> {
+pub(super) fn run(command: &mut Command) -> Result<String, Error> {
     let output = command
         .stdin(Stdio::null())
         .output()

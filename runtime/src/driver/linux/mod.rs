@@ -1,4 +1,5 @@
 //! The Linux drivers.
 
+mod forward;
 pub mod host;
 pub mod netlink;
