@@ -328,3 +328,51 @@ fn tor_conflists_give_pods_addresses_and_clean_up() {
         add_and_delete(&cni, node, scratch.path());
     }
 }
+
+/// The Windows `cni.conf` of a tor node, as far as Linux can run it: its
+/// `ipam` section given to Debian's host-local (the same Go code as
+/// `host-local.exe`, containernetworking/plugins `plugins/ipam/host-local`)
+/// hands pods `.3`, `.4`, ...: never `.1` (the HNS network's gateway) nor
+/// `.2`, the host endpoint win-bridge makes every pod's gateway. The
+/// win-bridge half only runs on Windows.
+#[test]
+fn windows_tor_cni_conf_keeps_the_gateways_out_of_the_pod_range() {
+    let dir = std::env::var_os("NETC_CNI_PATH").map_or_else(|| PathBuf::from("/usr/lib/cni"), PathBuf::from);
+    let host_local = dir.join("host-local");
+    if !host_local.exists() {
+        assert!(!flag("NETC_REQUIRE_TOOLS"), "{} is missing", host_local.display());
+        eprintln!("skipped: {} is missing", host_local.display());
+        return;
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo().join("examples/tor-routed.netc")).unwrap();
+    let out = compile(scratch.path(), "tor-routed", &text);
+    let conf: Value = serde_json::from_slice(&std::fs::read(out.join("nodes/win-1/cni.conf")).unwrap()).unwrap();
+    assert_eq!(conf["type"], "win-bridge");
+    let subnet: Ipv4Net = conf["ipam"]["subnet"].as_str().unwrap().parse().unwrap();
+    let mut config = json!({"cniVersion": conf["cniVersion"], "name": conf["name"], "type": "win-bridge"});
+    config["ipam"] = conf["ipam"].clone();
+    config["ipam"]["dataDir"] = json!(scratch.path().join("leases"));
+    let input = serde_json::to_vec(&config).unwrap();
+    let mut given = Vec::new();
+    for pod in 0..3 {
+        let env = [
+            ("CNI_COMMAND", "ADD".to_string()),
+            ("CNI_CONTAINERID", format!("netc-win-pod-{pod}")),
+            ("CNI_NETNS", "/run/netns/netc-unused".to_string()),
+            ("CNI_IFNAME", "eth0".to_string()),
+            ("CNI_PATH", dir.display().to_string()),
+        ];
+        let output = run(&[host_local.to_str().unwrap()], Some(&input), &env);
+        assert!(
+            output.status.success(),
+            "host-local: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let address: Ipv4Net = result["ips"][0]["address"].as_str().unwrap().parse().unwrap();
+        given.push(u32::from(address.addr()) - u32::from(subnet.network()));
+    }
+    assert_eq!(given, [3, 4, 5], "host offsets handed to pods in {subnet}");
+}

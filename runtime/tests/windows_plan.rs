@@ -17,8 +17,9 @@ use std::path::Path;
 use ipnet::IpNet;
 use netc_compiler::emit::program::types::{Operation, Program, ProgramOs};
 use netc_runtime::driver::windows::{
-    desired, next_inventory, observe_script, plan, powershell, ObservedFirewallRule, ObservedHnsNetwork,
-    ObservedSubnet, WindowsDesired, WindowsInventory, WindowsKey, WindowsObject, WindowsObserved, WindowsPlan,
+    desired, next_inventory, observe_script, plan, powershell, ObservedFirewallRule, ObservedHnsEndpoint,
+    ObservedHnsNetwork, ObservedSubnet, WindowsDesired, WindowsInventory, WindowsKey, WindowsObject, WindowsObserved,
+    WindowsPlan,
 };
 use netc_runtime::engine::{Action, Disruption};
 
@@ -122,6 +123,12 @@ fn applied(desired: &WindowsDesired) -> WindowsObserved {
                     gateway: Some(gateway.clone()),
                 }],
                 adapter: Some(adapter.clone().unwrap_or_else(|| "Ethernet".into())),
+            }),
+            WindowsObject::HnsEndpoint { name, network, address } => observed.hns_endpoints.push(ObservedHnsEndpoint {
+                name: name.clone(),
+                network: Some(network.clone()),
+                address: Some(address.clone()),
+                forwarding: true,
             }),
             WindowsObject::SourceVip {
                 path,
@@ -274,9 +281,9 @@ fn drift_program() -> Program {
 
 /// The drifted host, as the observe script would print it: the firewall
 /// rule deleted by hand, the CNI config edited, the HNS network from an
-/// earlier pod subnet, and flannel's net-conf.json (from when the node ran
+/// earlier pod subnet with its host endpoint (detached), and flannel's net-conf.json (from when the node ran
 /// flannel, which netc installed then) still there.
-const DRIFT_OBSERVED: &str = r#"{"firewall_rules":[],"files":{"C:\\etc\\cni\\net.d\\10-flannel.conf":"{\"cniVersion\":\"0.3.0\",\"name\":\"cbr0\",\"type\":\"win-bridge\"}\n","C:\\etc\\kube-flannel\\net-conf.json":"{\"Network\":\"10.244.0.0/16\",\"Backend\":{\"Type\":\"host-gw\"}}\n"},"hns_networks":[{"name":"cbr0","type":"L2Bridge","subnets":[{"address_prefix":"10.244.9.0/24","gateway":"10.244.9.1"}],"adapter":"Ethernet"}],"source_vip_files":{}}"#;
+const DRIFT_OBSERVED: &str = r#"{"firewall_rules":[],"files":{"C:\\etc\\cni\\net.d\\10-flannel.conf":"{\"cniVersion\":\"0.3.0\",\"name\":\"cbr0\",\"type\":\"win-bridge\"}\n","C:\\etc\\kube-flannel\\net-conf.json":"{\"Network\":\"10.244.0.0/16\",\"Backend\":{\"Type\":\"host-gw\"}}\n"},"hns_networks":[{"name":"cbr0","type":"L2Bridge","subnets":[{"address_prefix":"10.244.9.0/24","gateway":"10.244.9.1"}],"adapter":"Ethernet"}],"hns_endpoints":[{"name":"cbr0_ep","network":"cbr0","address":"10.244.9.2","forwarding":false}],"source_vip_files":{}}"#;
 
 #[test]
 fn drift_is_planned_step_by_step() {
@@ -315,7 +322,17 @@ fn drift_is_planned_step_by_step() {
                 "hns-network cbr0".to_string(),
                 Disruption::ConnectivityRisk
             ),
+            (
+                Action::Recreate,
+                "hns-endpoint cbr0_ep".to_string(),
+                Disruption::ConnectivityRisk
+            ),
         ]
+    );
+    assert!(
+        plan.steps[4].reason.starts_with("address 10.244.9.2 -> 10.244.21.2"),
+        "{}",
+        plan.steps[4].reason
     );
     assert_eq!(plan.steps[2].reason, "content differs");
     let recreate = &plan.steps[3].reason;
@@ -375,6 +392,7 @@ fn only_owned_objects_are_pruned() {
         WindowsKey::FirewallRule("SomeoneElsesRule".into()),
         WindowsKey::File(r"C:\k\someone-else.json".into()),
         WindowsKey::HnsNetwork("cbr0".into()),
+        WindowsKey::HnsEndpoint("cbr0_ep".into()),
     ]);
     let nothing = WindowsDesired {
         node: desired.node.clone(),
@@ -386,6 +404,7 @@ fn only_owned_objects_are_pruned() {
     assert_eq!(
         order,
         [
+            "hns-endpoint cbr0_ep",
             "hns-network cbr0",
             "firewall-rule SomeoneElsesRule",
             r"file C:\etc\cni\net.d\10-flannel.conf",

@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use super::facts::{first_host, flanneld_runs, pod_mtu, segment_prefix, service_network};
-use crate::model::{BackendKind, Node, NodeSubnets, Os, Topology};
+use crate::model::{nth_address, BackendKind, Node, NodeSubnets, Os, Topology};
 
 /// The Linux conflist. With flanneld: flannel's own (the flannel meta plugin
 /// reads `subnet.env` and delegates to bridge + host-local). Without it
@@ -128,8 +128,13 @@ pub fn windows_cni_conf(topology: &Topology, node: &Node, subnets: &NodeSubnets)
     let mut conf = delegate;
     conf["cniVersion"] = json!(cni_version);
     conf["name"] = json!(name);
+    // `.1` is the network's gateway and `.2` the host endpoint win-bridge
+    // routes every pod through, so host-local numbers pods from `.3`.
     if let Some(subnet) = subnets.v4 {
         conf["ipam"] = json!({"type": "host-local", "subnet": subnet.to_string()});
+        if let Some(first_pod) = nth_address(subnet, 3) {
+            conf["ipam"]["rangeStart"] = json!(first_pod.to_string());
+        }
     }
     if v2 {
         conf["capabilities"] = json!({"portMappings": true, "dns": true});

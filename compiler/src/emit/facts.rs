@@ -31,6 +31,15 @@ pub fn first_host(subnet: IpNet) -> IpAddr {
     nth_address(subnet, 1).unwrap_or(subnet.addr())
 }
 
+/// The pods' gateway on a Windows l2bridge network: win-bridge gives every
+/// pod the subnet's `.2` (containernetworking/plugins v0.9.1,
+/// `plugins/main/windows/win-bridge`: "needs to be x.2"), where the host
+/// endpoint `<network>_ep` sits (flannel v0.28.9,
+/// `pkg/backend/hostgw/hostgw_windows.go`). Pods are numbered after it.
+pub fn l2bridge_pod_gateway(subnet: IpNet) -> IpAddr {
+    nth_address(subnet, 2).unwrap_or(subnet.addr())
+}
+
 /// The pod network prefix of one family, if the cluster has one.
 pub fn pod_network(topology: &Topology, ipv6: bool) -> Option<IpNet> {
     topology

@@ -1,5 +1,5 @@
 # Plan of node win-1 (windows), rendered by netc: what the Windows driver runs to
-# apply it (4 steps). Run as Administrator; the first error stops it. CNI
+# apply it (5 steps). Run as Administrator; the first error stops it. CNI
 # plugins are checked before the first change, the DaemonSets' processes
 # after the last.
 #Requires -RunAsAdministrator
@@ -103,6 +103,7 @@ Set-NetcFile 'C:\etc\cni\net.d\10-flannel.conf' '{
     ]
   },
   "ipam": {
+    "rangeStart": "10.244.21.3",
     "subnet": "10.244.21.0/24",
     "type": "host-local"
   },
@@ -153,6 +154,19 @@ Wait-NetcAddress '192.168.60.21'
 if (-not $adapter) { $adapter = (Get-NetIPAddress -IPAddress '192.168.60.21').InterfaceAlias }
 New-HnsNetwork -Type 'L2Bridge' -Name 'cbr0' -AddressPrefix '10.244.21.0/24' -Gateway '10.244.21.1' -AdapterName $adapter | Out-Null
 Wait-NetcAddress '192.168.60.21'
+
+# recreate hns-endpoint cbr0_ep: address 10.244.9.2 -> 10.244.21.2: HNS cannot change an endpoint in place, so it is removed and created again; pods on its network lose their gateway meanwhile [connectivity-risk]
+Get-HnsEndpoint | Where-Object Name -eq 'cbr0_ep' | Remove-HnsEndpoint
+$endpoint = Get-HnsEndpoint | Where-Object Name -eq 'cbr0_ep'
+if (-not $endpoint) {
+    $network = Get-HnsNetwork | Where-Object Name -eq 'cbr0'
+    if (-not $network) { throw ("no HNS network " + 'cbr0' + " for the host endpoint " + 'cbr0_ep') }
+    $endpoint = New-HnsEndpoint -NetworkId $network.Id -Name 'cbr0_ep' -IPAddress '10.244.21.2' -Gateway '0.0.0.0'
+}
+if (-not (Get-NetIPInterface -InterfaceAlias 'vEthernet (cbr0_ep)' -AddressFamily IPv4 -ErrorAction SilentlyContinue)) {
+    Attach-HnsHostEndpoint -EndpointID $endpoint.Id -CompartmentID 1
+}
+Set-NetIPInterface -InterfaceAlias 'vEthernet (cbr0_ep)' -AddressFamily IPv4 -Forwarding Enabled
 
 # After the last change: the processes the DaemonSets run (warnings only).
 Test-NetcProcess 'kube-proxy' 'kube-proxy.exe' @('--proxy-mode=kernelspace', '--hostname-override=win-1', '--kubeconfig=C:\k\config', '--network-name=cbr0', '--cluster-cidr=10.244.0.0/16')

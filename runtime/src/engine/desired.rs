@@ -195,6 +195,7 @@ pub fn desired(program: &Program, peers: &PeerTable) -> Result<Vec<Object>, Erro
             }
             Operation::FirewallRule { .. }
             | Operation::HnsNetwork { .. }
+            | Operation::HnsEndpoint { .. }
             | Operation::SourceVipCleanup { .. }
             | Operation::SourceVipReserve { .. }
             | Operation::Service { .. } => bail!(

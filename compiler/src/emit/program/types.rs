@@ -59,6 +59,11 @@
 //! - `file` as on Linux, without `mode`; `cni-plugins` as on Linux.
 //! - `hns-network {name, type, subnet, gateway, adapter, address}`: an HNS
 //!   network on the adapter `adapter`, or (null) the one carrying `address`.
+//! - `hns-endpoint {network, name, address}`: a host endpoint `name` at
+//!   `address` on the HNS network `network`, attached to the host's
+//!   compartment, with IPv4 forwarding on its `vEthernet (name)` interface:
+//!   the gateway win-bridge gives every pod of an l2bridge network (the
+//!   subnet's `.2`).
 //! - `source-vip-cleanup {subnet, files}`: each listed file that exists but
 //!   records an address outside `subnet` (a pod subnet from before the node
 //!   re-joined) or cannot be read is deleted.
@@ -178,6 +183,11 @@ pub enum Operation {
         adapter: Option<String>,
         address: String,
     },
+    HnsEndpoint {
+        network: String,
+        name: String,
+        address: String,
+    },
     SourceVipCleanup {
         subnet: String,
         files: Vec<String>,
@@ -214,6 +224,7 @@ impl Operation {
             Operation::ForwardAccept { .. } => "forward-accept",
             Operation::FirewallRule { .. } => "firewall-rule",
             Operation::HnsNetwork { .. } => "hns-network",
+            Operation::HnsEndpoint { .. } => "hns-endpoint",
             Operation::SourceVipCleanup { .. } => "source-vip-cleanup",
             Operation::SourceVipReserve { .. } => "source-vip-reserve",
             Operation::Service { .. } => "service",

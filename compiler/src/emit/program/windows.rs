@@ -9,7 +9,10 @@
 //! - host-gw: flanneld.exe creates the L2Bridge network `cbr0`; no VXLAN port,
 //!   no source VIP (kube-proxy needs one only for overlay).
 //! - tor: no flanneld; netc creates the L2Bridge network for the node's
-//!   subnet, which the upstream router routes to the node.
+//!   subnet, which the upstream router routes to the node, and the host
+//!   endpoint `<network>_ep` at the subnet's `.2` that win-bridge makes
+//!   every pod's gateway (what flanneld's host-gw and Microsoft's SDN
+//!   scripts create); the CNI config numbers pods from `.3`.
 //!
 //! In every case the CNI plugins the node's `cni.conf` calls are checked
 //! (§9, §6.5: `C:\opt\cni\bin`; nothing netc emits installs them), then the
@@ -23,7 +26,7 @@
 use super::linux::artifact;
 use super::types::Operation;
 use crate::emit::cni::plugin_types;
-use crate::emit::facts::{first_host, flanneld_runs, node_dir};
+use crate::emit::facts::{first_host, flanneld_runs, l2bridge_pod_gateway, node_dir};
 use crate::emit::manifests::{flanneld_flags, kube_proxy_flags, SOURCE_VIP_FILE};
 use crate::emit::Artifacts;
 use crate::model::{BackendKind, Node, NodeSubnets, Os, Topology};
@@ -85,6 +88,11 @@ pub fn operations(topology: &Topology, node: &Node, subnets: &NodeSubnets, files
             gateway: first_host(subnet).to_string(),
             adapter: node.interface.as_ref().map(|i| i.value.clone()),
             address: node.address.value.to_string(),
+        });
+        ops.push(Operation::HnsEndpoint {
+            network: network.clone(),
+            name: format!("{network}_ep"),
+            address: l2bridge_pod_gateway(subnet).to_string(),
         });
     }
     if let (true, Some(subnet)) = (overlay, subnet) {
@@ -203,7 +211,10 @@ mod tests {
         assert!(!args.iter().any(|a| a.starts_with("--source-vip")));
 
         let tor = program(&mixed("tor"), "win");
-        assert_eq!(tags(&tor), ["cni-plugins", "file", "hns-network", "service"]);
+        assert_eq!(
+            tags(&tor),
+            ["cni-plugins", "file", "hns-network", "hns-endpoint", "service"]
+        );
         assert_eq!(
             tor.operations[2],
             Operation::HnsNetwork {
@@ -214,6 +225,23 @@ mod tests {
                 adapter: None,
                 address: "10.1.0.21".into(),
             }
+        );
+        // win-bridge gives every pod the subnet's .2 as its gateway.
+        assert_eq!(
+            tor.operations[3],
+            Operation::HnsEndpoint {
+                network: "cbr0".into(),
+                name: "cbr0_ep".into(),
+                address: "10.244.1.2".into(),
+            }
+        );
+        let Operation::File { content, .. } = &tor.operations[1] else {
+            unreachable!()
+        };
+        let cni: serde_json::Value = serde_json::from_str(content).unwrap();
+        assert_eq!(
+            cni["ipam"]["rangeStart"], "10.244.1.3",
+            "pods must not take the gateway: {cni}"
         );
     }
 }

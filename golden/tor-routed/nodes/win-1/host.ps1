@@ -64,6 +64,7 @@ Set-NetcFile 'C:\etc\cni\net.d\10-flannel.conf' '{
     ]
   },
   "ipam": {
+    "rangeStart": "10.244.21.3",
     "subnet": "10.244.21.0/24",
     "type": "host-local"
   },
@@ -123,5 +124,23 @@ if ($existing -and -not ($existing.Type -eq 'L2Bridge' -and @($existing.Subnets 
 if (-not $existing) {
     New-HnsNetwork -Type 'L2Bridge' -Name 'cbr0' -AddressPrefix '10.244.21.0/24' -Gateway '10.244.21.1' -AdapterName $adapter | Out-Null
 }
+
+# Host endpoint cbr0_ep at 10.244.21.2 on cbr0: win-bridge gives every pod
+# the subnet's .2 as its gateway; attached to the host with forwarding on.
+if (-not (Get-Command New-HnsEndpoint -ErrorAction SilentlyContinue)) { Import-Module C:\k\hns.psm1 }
+$network = Get-HnsNetwork | Where-Object Name -eq 'cbr0'
+if (-not $network) { throw ("no HNS network " + 'cbr0' + " for the host endpoint " + 'cbr0_ep') }
+$endpoint = Get-HnsEndpoint | Where-Object Name -eq 'cbr0_ep'
+if ($endpoint -and -not ($endpoint.VirtualNetworkName -eq 'cbr0' -and [string]$endpoint.IPAddress -eq '10.244.21.2')) {
+    $endpoint | Remove-HnsEndpoint
+    $endpoint = $null
+}
+if (-not $endpoint) {
+    $endpoint = New-HnsEndpoint -NetworkId $network.Id -Name 'cbr0_ep' -IPAddress '10.244.21.2' -Gateway '0.0.0.0'
+}
+if (-not (Get-NetIPInterface -InterfaceAlias 'vEthernet (cbr0_ep)' -AddressFamily IPv4 -ErrorAction SilentlyContinue)) {
+    Attach-HnsHostEndpoint -EndpointID $endpoint.Id -CompartmentID 1
+}
+Set-NetIPInterface -InterfaceAlias 'vEthernet (cbr0_ep)' -AddressFamily IPv4 -Forwarding Enabled
 
 Test-NetcProcess 'kube-proxy' 'kube-proxy.exe' @('--proxy-mode=kernelspace', '--hostname-override=win-1', '--kubeconfig=C:\k\config', '--network-name=cbr0', '--cluster-cidr=10.244.0.0/16')

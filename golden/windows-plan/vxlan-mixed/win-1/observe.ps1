@@ -62,6 +62,24 @@ if ($hnsNames.Count -gt 0) {
     }
 }
 
+$hnsEndpoints = [Collections.Generic.List[object]]::new()
+$endpointNames = @()
+if ($endpointNames.Count -gt 0) {
+    if (-not (Get-Command Get-HnsEndpoint -ErrorAction SilentlyContinue)) { Import-Module C:\k\hns.psm1 }
+    $all = @(Get-HnsEndpoint)
+    foreach ($name in $endpointNames) {
+        foreach ($endpoint in @($all | Where-Object Name -eq $name)) {
+            $interface = Get-NetIPInterface -InterfaceAlias "vEthernet ($name)" -AddressFamily IPv4 -ErrorAction SilentlyContinue
+            $hnsEndpoints.Add([ordered]@{
+                name = $name
+                network = (Get-NetcProperty $endpoint 'VirtualNetworkName')
+                address = (Get-NetcProperty $endpoint 'IPAddress')
+                forwarding = ($null -ne $interface -and [string]$interface.Forwarding -eq 'Enabled')
+            })
+        }
+    }
+}
+
 $sourceVipFiles = [ordered]@{}
 foreach ($path in @('C:\k\SourceVipRequest.json', 'C:\k\sourcevip.json')) {
     if (Test-Path -LiteralPath $path -PathType Leaf) { $sourceVipFiles[$path] = Get-NetcRecordedAddress $path }
@@ -71,5 +89,6 @@ foreach ($path in @('C:\k\SourceVipRequest.json', 'C:\k\sourcevip.json')) {
     firewall_rules = @($firewallRules)
     files = $files
     hns_networks = @($hnsNetworks)
+    hns_endpoints = @($hnsEndpoints)
     source_vip_files = $sourceVipFiles
 } | ConvertTo-Json -Depth 6 -Compress

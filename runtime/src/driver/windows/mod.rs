@@ -28,6 +28,8 @@ pub mod plan;
 pub mod powershell;
 
 pub use objects::{desired, WindowsCheck, WindowsDesired, WindowsKey, WindowsObject};
-pub use observed::{ObservedFirewallRule, ObservedHnsNetwork, ObservedSubnet, WindowsInventory, WindowsObserved};
+pub use observed::{
+    ObservedFirewallRule, ObservedHnsEndpoint, ObservedHnsNetwork, ObservedSubnet, WindowsInventory, WindowsObserved,
+};
 pub use plan::{next_inventory, plan, WindowsConflict, WindowsPlan, WindowsStep};
 pub use powershell::{observe_script, powershell};

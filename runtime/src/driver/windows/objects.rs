@@ -10,6 +10,9 @@
 //! - `hns-network` is an `HnsNetwork`, keyed by its name (what
 //!   `Get-HnsNetwork` filters on and what kube-proxy's `--network-name`
 //!   and the CNI config's `name` refer to).
+//! - `hns-endpoint` is an `HnsEndpoint`, keyed by its name (the host
+//!   endpoint `<network>_ep`, whose `vEthernet (<name>)` interface carries
+//!   the pods' gateway).
 //! - `source-vip-reserve` is a `SourceVip`, keyed by the reservation file's
 //!   path. The `source-vip-cleanup` of the same subnet that precedes it (the
 //!   compiler always writes the pair) is folded into it as `stale_files`:
@@ -59,6 +62,14 @@ pub enum WindowsObject {
         adapter: Option<String>,
         address: String,
     },
+    /// A host endpoint at `address` on HNS network `network`, attached to
+    /// the host compartment, with IPv4 forwarding on its
+    /// `vEthernet (name)` interface.
+    HnsEndpoint {
+        name: String,
+        network: String,
+        address: String,
+    },
     /// The source VIP: `path` holds a host-local reservation in `subnet`
     /// made under CNI network `network` through the request file `request`;
     /// each of `stale_files` that records an address outside `subnet` (or
@@ -81,6 +92,7 @@ pub enum WindowsKey {
     FirewallRule(String),
     File(String),
     HnsNetwork(String),
+    HnsEndpoint(String),
     SourceVip(String),
 }
 
@@ -121,6 +133,7 @@ impl WindowsObject {
             WindowsObject::FirewallRule { name, .. } => WindowsKey::FirewallRule(name.clone()),
             WindowsObject::File { path, .. } => WindowsKey::File(path.clone()),
             WindowsObject::HnsNetwork { name, .. } => WindowsKey::HnsNetwork(name.clone()),
+            WindowsObject::HnsEndpoint { name, .. } => WindowsKey::HnsEndpoint(name.clone()),
             WindowsObject::SourceVip { path, .. } => WindowsKey::SourceVip(path.clone()),
         }
     }
@@ -128,15 +141,16 @@ impl WindowsObject {
 
 impl WindowsKey {
     /// The delete order, lower first: what sits on something goes before
-    /// it (the source VIP is an address of the pod subnet, the HNS network
-    /// carries that subnet), the firewall opening last among the network
-    /// objects, files at the end.
+    /// it (the source VIP is an address of the pod subnet, a host endpoint
+    /// sits on the HNS network, which carries that subnet), the firewall
+    /// opening last among the network objects, files at the end.
     pub(crate) fn delete_rank(&self) -> u8 {
         match self {
             WindowsKey::SourceVip(_) => 0,
-            WindowsKey::HnsNetwork(_) => 1,
-            WindowsKey::FirewallRule(_) => 2,
-            WindowsKey::File(_) => 3,
+            WindowsKey::HnsEndpoint(_) => 1,
+            WindowsKey::HnsNetwork(_) => 2,
+            WindowsKey::FirewallRule(_) => 3,
+            WindowsKey::File(_) => 4,
         }
     }
 }
@@ -147,6 +161,7 @@ impl fmt::Display for WindowsKey {
             WindowsKey::FirewallRule(name) => write!(f, "firewall-rule {name}"),
             WindowsKey::File(path) => write!(f, "file {path}"),
             WindowsKey::HnsNetwork(name) => write!(f, "hns-network {name}"),
+            WindowsKey::HnsEndpoint(name) => write!(f, "hns-endpoint {name}"),
             WindowsKey::SourceVip(path) => write!(f, "source-vip {path}"),
         }
     }
@@ -176,6 +191,9 @@ impl fmt::Display for WindowsObject {
                     Some(adapter) => write!(f, " adapter {adapter}"),
                     None => write!(f, " on the adapter of {address}"),
                 }
+            }
+            WindowsObject::HnsEndpoint { name, network, address } => {
+                write!(f, "hns-endpoint {name} {address} on {network}, attached, forwarding")
             }
             WindowsObject::SourceVip {
                 path, network, subnet, ..
@@ -278,6 +296,29 @@ pub fn desired(program: &Program) -> Result<WindowsDesired, Error> {
                 adapter: adapter.clone(),
                 address: address.clone(),
             },
+            Operation::HnsEndpoint { network, name, address } => {
+                if address.parse::<std::net::Ipv4Addr>().is_err() {
+                    bail!(
+                        "hns-endpoint {name} on node {} has an invalid IPv4 address {address}",
+                        program.node
+                    );
+                }
+                // The endpoint sits on the network: it must come first.
+                if !objects
+                    .iter()
+                    .any(|o| matches!(o, WindowsObject::HnsNetwork { name: n, .. } if n == network))
+                {
+                    bail!(
+                        "hns-endpoint {name} on node {} sits on HNS network {network}, which the program does not create before it",
+                        program.node
+                    );
+                }
+                WindowsObject::HnsEndpoint {
+                    name: name.clone(),
+                    network: network.clone(),
+                    address: address.clone(),
+                }
+            }
             Operation::SourceVipCleanup { subnet, files } => {
                 if let Some((pending, _)) = &cleanup {
                     bail!(
@@ -411,6 +452,29 @@ mod tests {
         assert!(mismatch.unwrap_err().0.contains("another subnet"));
         let alone = super::desired(&program(vec![cleanup("198.18.2.0/24")]));
         assert!(alone.unwrap_err().0.contains("not followed"));
+    }
+
+    #[test]
+    fn a_host_endpoint_needs_its_network_first_and_an_ipv4_address() {
+        let network = Operation::HnsNetwork {
+            name: "cbr0".into(),
+            kind: "L2Bridge".into(),
+            subnet: "198.18.5.0/24".into(),
+            gateway: "198.18.5.1".into(),
+            adapter: None,
+            address: "198.51.100.21".into(),
+        };
+        let endpoint = |address: &str| Operation::HnsEndpoint {
+            network: "cbr0".into(),
+            name: "cbr0_ep".into(),
+            address: address.into(),
+        };
+        let both = desired(&program(vec![network.clone(), endpoint("198.18.5.2")])).unwrap();
+        assert_eq!(both.objects[1].key(), WindowsKey::HnsEndpoint("cbr0_ep".into()));
+        let first = desired(&program(vec![endpoint("198.18.5.2"), network.clone()]));
+        assert!(first.unwrap_err().0.contains("does not create before it"));
+        let bad = desired(&program(vec![network, endpoint("198.18.5.2/24")]));
+        assert!(bad.unwrap_err().0.contains("invalid IPv4 address"));
     }
 
     #[test]

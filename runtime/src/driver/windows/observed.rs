@@ -10,6 +10,8 @@
 //!  "files": {"C:\\etc\\cni\\net.d\\10-flannel.conf": "{...}"},
 //!  "hns_networks": [{"name": "cbr0", "type": "L2Bridge", "adapter": "Ethernet",
 //!    "subnets": [{"address_prefix": "10.244.21.0/24", "gateway": "10.244.21.1"}]}],
+//!  "hns_endpoints": [{"name": "cbr0_ep", "network": "cbr0", "address": "10.244.21.2",
+//!    "forwarding": true}],
 //!  "source_vip_files": {"C:\\k\\sourcevip.json": "10.244.2.5/24"}}
 //! ```
 //!
@@ -36,6 +38,8 @@ pub struct WindowsObserved {
     pub files: BTreeMap<String, String>,
     #[serde(default)]
     pub hns_networks: Vec<ObservedHnsNetwork>,
+    #[serde(default)]
+    pub hns_endpoints: Vec<ObservedHnsEndpoint>,
     /// Path to the first address the file records (a CNI result's
     /// `.ips[0].address`, or a host-local request's subnet), `None` when it
     /// records none.
@@ -68,6 +72,22 @@ pub struct ObservedHnsNetwork {
     /// `NetworkAdapterName`: the physical adapter under the vSwitch.
     #[serde(default)]
     pub adapter: Option<String>,
+}
+
+/// One endpoint of `Get-HnsEndpoint` (hns.psm1) and its host interface.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObservedHnsEndpoint {
+    pub name: String,
+    /// `VirtualNetworkName`.
+    #[serde(default)]
+    pub network: Option<String>,
+    /// `IPAddress`.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// The host has a `vEthernet (<name>)` IPv4 interface (the endpoint is
+    /// attached to the host compartment) with forwarding enabled.
+    pub forwarding: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -22,6 +22,9 @@
 //! - HNS network: type (without case), the subnet (the only one), its
 //!   gateway, and the adapter when the program names one; more than one
 //!   network of the name is a difference too;
+//! - HNS endpoint: its network and address, and that it is attached to the
+//!   host with forwarding on; more than one endpoint of the name is a
+//!   difference too;
 //! - source VIP: the reservation exists, and no file of `stale_files`
 //!   records an address outside the subnet (or none at all).
 //!
@@ -33,6 +36,10 @@
 //! - creating an HNS network is a `Flap`: HNS builds a vSwitch on the
 //!   adapter and moves the host's address onto its `vEthernet` adapter, so
 //!   the node loses connectivity for a few seconds;
+//! - creating a host endpoint, attaching it or turning its forwarding on is
+//!   `Hitless`: until then the pods have no gateway, so nothing that works
+//!   today changes; recreating one (another network or address) is
+//!   `ConnectivityRisk`: the pods lose their gateway until it is back;
 //! - re-reserving a stale source VIP is a `Recreate`: the address changes,
 //!   and kube-proxy uses the new one only after it restarts;
 //! - recreating an HNS network (another type, subnet, gateway or adapter:
@@ -41,7 +48,8 @@
 //!   HNS re-creates the vSwitch;
 //! - every delete except a file's is `ConnectivityRisk`.
 //!
-//! Order: deletes first (source VIP, HNS network, firewall rule, file;
+//! Order: deletes first (source VIP, HNS endpoint, HNS network, firewall
+//! rule, file;
 //! then by key), then creates, updates and recreates in program order.
 //! Checks (`cni-plugins`, `service`) are carried along for the script; they
 //! are never steps. Cost: key lookups only, O(n log n).
@@ -54,7 +62,9 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use super::objects::{WindowsCheck, WindowsDesired, WindowsKey, WindowsObject};
-use super::observed::{ObservedFirewallRule, ObservedHnsNetwork, WindowsInventory, WindowsObserved};
+use super::observed::{
+    ObservedFirewallRule, ObservedHnsEndpoint, ObservedHnsNetwork, WindowsInventory, WindowsObserved,
+};
 use crate::engine::{Action, Disruption};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,6 +165,7 @@ struct Live<'a> {
     firewall_rules: BTreeMap<&'a str, &'a ObservedFirewallRule>,
     files: &'a BTreeMap<String, String>,
     hns_networks: BTreeMap<&'a str, Vec<&'a ObservedHnsNetwork>>,
+    hns_endpoints: BTreeMap<&'a str, Vec<&'a ObservedHnsEndpoint>>,
     source_vip_files: &'a BTreeMap<String, Option<String>>,
 }
 
@@ -164,10 +175,15 @@ impl<'a> Live<'a> {
         for network in &observed.hns_networks {
             hns_networks.entry(network.name.as_str()).or_default().push(network);
         }
+        let mut hns_endpoints: BTreeMap<&str, Vec<&ObservedHnsEndpoint>> = BTreeMap::new();
+        for endpoint in &observed.hns_endpoints {
+            hns_endpoints.entry(endpoint.name.as_str()).or_default().push(endpoint);
+        }
         Live {
             firewall_rules: observed.firewall_rules.iter().map(|r| (r.name.as_str(), r)).collect(),
             files: &observed.files,
             hns_networks,
+            hns_endpoints,
             source_vip_files: &observed.source_vip_files,
         }
     }
@@ -177,6 +193,7 @@ impl<'a> Live<'a> {
             WindowsKey::FirewallRule(name) => self.firewall_rules.contains_key(name.as_str()),
             WindowsKey::File(path) => self.files.contains_key(path),
             WindowsKey::HnsNetwork(name) => self.hns_networks.contains_key(name.as_str()),
+            WindowsKey::HnsEndpoint(name) => self.hns_endpoints.contains_key(name.as_str()),
             WindowsKey::SourceVip(path) => self.source_vip_files.contains_key(path),
         }
     }
@@ -216,6 +233,10 @@ pub fn plan(desired: &WindowsDesired, observed: &WindowsObserved, owned: &Window
             ),
             WindowsKey::HnsNetwork(_) => (
                 format!("no longer in the program; {HNS_REMOVAL}"),
+                Disruption::ConnectivityRisk,
+            ),
+            WindowsKey::HnsEndpoint(_) => (
+                "no longer in the program; pods on its network lose their gateway".to_string(),
                 Disruption::ConnectivityRisk,
             ),
             WindowsKey::SourceVip(_) => (
@@ -268,6 +289,16 @@ pub fn plan(desired: &WindowsDesired, observed: &WindowsObserved, owned: &Window
                 .get(name.as_str())
                 .map(|have| hns_network_change(have, kind, subnet, gateway, adapter.as_deref()))
                 .ok_or_else(|| (HNS_CREATION.to_string(), Disruption::Flap)),
+            WindowsObject::HnsEndpoint { name, network, address } => live
+                .hns_endpoints
+                .get(name.as_str())
+                .map(|have| hns_endpoint_change(have, network, address))
+                .ok_or_else(|| {
+                    (
+                        "absent; pods on the network have no gateway until it exists".to_string(),
+                        Disruption::Hitless,
+                    )
+                }),
             WindowsObject::SourceVip {
                 path,
                 subnet,
@@ -387,6 +418,37 @@ fn hns_network_change(
     (!changes.is_empty()).then_some(Change::Recreate(changes, Disruption::ConnectivityRisk))
 }
 
+fn hns_endpoint_change(have: &[&ObservedHnsEndpoint], network: &str, address: &str) -> Option<Change> {
+    let [endpoint] = have else {
+        return Some(Change::Recreate(
+            vec![format!("{} endpoints of that name -> 1", have.len())],
+            Disruption::ConnectivityRisk,
+        ));
+    };
+    let mut changes = Vec::new();
+    text_field(
+        &mut changes,
+        "network",
+        endpoint.network.as_deref().unwrap_or("(none)"),
+        network,
+    );
+    text_field(
+        &mut changes,
+        "address",
+        endpoint.address.as_deref().unwrap_or("(none)"),
+        address,
+    );
+    if !changes.is_empty() {
+        return Some(Change::Recreate(changes, Disruption::ConnectivityRisk));
+    }
+    (!endpoint.forwarding).then(|| {
+        Change::InPlace(
+            vec!["not attached to the host with forwarding on".into()],
+            Disruption::Hitless,
+        )
+    })
+}
+
 /// What a recreate of `object` does, after the list of differences.
 fn recreate_consequence(object: &WindowsObject) -> String {
     match object {
@@ -394,6 +456,9 @@ fn recreate_consequence(object: &WindowsObject) -> String {
             format!(": HNS cannot change a network in place, so it is removed and created again; {HNS_REMOVAL}")
         }
         WindowsObject::SourceVip { .. } => ": the stale files are removed and host-local reserves a new address, which kube-proxy uses once it restarts (the node re-joined with another pod subnet)".to_string(),
+        WindowsObject::HnsEndpoint { .. } => {
+            ": HNS cannot change an endpoint in place, so it is removed and created again; pods on its network lose their gateway meanwhile".to_string()
+        }
         WindowsObject::FirewallRule { .. } | WindowsObject::File { .. } => String::new(),
     }
 }
@@ -534,6 +599,62 @@ mod tests {
         let plan = plan(&want, &observed, &next_inventory(&want));
         assert_eq!(plan.steps[0].action, Action::Recreate);
         assert!(plan.steps[0].reason.starts_with("2 networks of that name -> 1"));
+    }
+
+    fn endpoint(address: &str) -> WindowsObject {
+        WindowsObject::HnsEndpoint {
+            name: "cbr0_ep".into(),
+            network: "cbr0".into(),
+            address: address.into(),
+        }
+    }
+
+    fn observed_endpoint(address: &str, forwarding: bool) -> WindowsObserved {
+        let mut observed = observed_network("198.18.5.0/24");
+        observed.hns_endpoints.push(ObservedHnsEndpoint {
+            name: "cbr0_ep".into(),
+            network: Some("cbr0".into()),
+            address: Some(address.into()),
+            forwarding,
+        });
+        observed
+    }
+
+    #[test]
+    fn a_host_endpoint_is_created_attached_or_recreated() {
+        let want = desired(vec![network("198.18.5.0/24"), endpoint("198.18.5.2")]);
+        let owned = next_inventory(&want);
+
+        let absent = plan(&want, &observed_network("198.18.5.0/24"), &owned);
+        let steps: Vec<_> = absent.steps.iter().map(|s| (s.action, s.disruption)).collect();
+        assert_eq!(steps, [(Action::Create, Disruption::Hitless)]);
+
+        assert!(plan(&want, &observed_endpoint("198.18.5.2", true), &owned).is_empty());
+
+        // Detached, or forwarding off: pods have no working gateway yet.
+        let detached = plan(&want, &observed_endpoint("198.18.5.2", false), &owned);
+        assert_eq!(detached.steps.len(), 1);
+        assert_eq!(
+            (detached.steps[0].action, detached.steps[0].disruption),
+            (Action::Update, Disruption::Hitless)
+        );
+
+        // Another address: recreated when netc owns it, a conflict otherwise.
+        let moved = observed_endpoint("198.18.9.2", true);
+        let recreate = plan(&want, &moved, &owned);
+        assert_eq!(recreate.steps[0].action, Action::Recreate);
+        assert!(recreate.steps[0].reason.starts_with("address 198.18.9.2 -> 198.18.5.2"));
+        let mut network_only = WindowsInventory::new();
+        network_only.insert(WindowsKey::HnsNetwork("cbr0".into()));
+        let foreign = plan(&want, &moved, &network_only);
+        assert!(foreign.steps.is_empty());
+        assert_eq!(foreign.conflicts[0].key, WindowsKey::HnsEndpoint("cbr0_ep".into()));
+
+        // Pruned before the network it sits on.
+        let nothing = desired(Vec::new());
+        let prune = plan(&nothing, &observed_endpoint("198.18.5.2", true), &owned);
+        let order: Vec<String> = prune.steps.iter().map(|s| s.key.to_string()).collect();
+        assert_eq!(order, ["hns-endpoint cbr0_ep", "hns-network cbr0"]);
     }
 
     #[test]

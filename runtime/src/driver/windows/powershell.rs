@@ -14,6 +14,11 @@
 //! - HNS networks: `Get-HnsNetwork`, `New-HnsNetwork`, `Remove-HnsNetwork`
 //!   from Microsoft's hns.psm1 (microsoft/SDN), imported from
 //!   `C:\k\hns.psm1` when no such command is loaded;
+//! - HNS host endpoints: hns.psm1's `Get-HnsEndpoint`, `New-HnsEndpoint`,
+//!   `Attach-HnsHostEndpoint` (compartment 1, the host's) and
+//!   `Remove-HnsEndpoint`, then `Set-NetIPInterface -Forwarding Enabled` on
+//!   its `vEthernet (<name>)` interface, as flanneld's host-gw backend and
+//!   Microsoft's SDN scripts do;
 //! - files: written aside and renamed with `Move-Item -Force`;
 //! - the source VIP: host-local run by hand with the request file, as
 //!   Microsoft's `GetSourceVip` does.
@@ -161,6 +166,7 @@ pub fn observe_script(desired: &WindowsDesired, owned: &WindowsInventory) -> Str
     let mut firewall_rules = BTreeSet::new();
     let mut files = BTreeSet::new();
     let mut hns_networks = BTreeSet::new();
+    let mut hns_endpoints = BTreeSet::new();
     let mut source_vip_files = BTreeSet::new();
     let desired_keys = desired.objects.iter().map(WindowsObject::key);
     for key in desired_keys.chain(owned.iter().cloned()) {
@@ -168,6 +174,7 @@ pub fn observe_script(desired: &WindowsDesired, owned: &WindowsInventory) -> Str
             WindowsKey::FirewallRule(name) => firewall_rules.insert(name),
             WindowsKey::File(path) => files.insert(path),
             WindowsKey::HnsNetwork(name) => hns_networks.insert(name),
+            WindowsKey::HnsEndpoint(name) => hns_endpoints.insert(name),
             WindowsKey::SourceVip(path) => source_vip_files.insert(path),
         };
     }
@@ -233,6 +240,24 @@ if ($hnsNames.Count -gt 0) {{
     }}
 }}
 
+$hnsEndpoints = [Collections.Generic.List[object]]::new()
+$endpointNames = {}
+if ($endpointNames.Count -gt 0) {{
+    if (-not (Get-Command Get-HnsEndpoint -ErrorAction SilentlyContinue)) {{ Import-Module C:\k\hns.psm1 }}
+    $all = @(Get-HnsEndpoint)
+    foreach ($name in $endpointNames) {{
+        foreach ($endpoint in @($all | Where-Object Name -eq $name)) {{
+            $interface = Get-NetIPInterface -InterfaceAlias "vEthernet ($name)" -AddressFamily IPv4 -ErrorAction SilentlyContinue
+            $hnsEndpoints.Add([ordered]@{{
+                name = $name
+                network = (Get-NetcProperty $endpoint 'VirtualNetworkName')
+                address = (Get-NetcProperty $endpoint 'IPAddress')
+                forwarding = ($null -ne $interface -and [string]$interface.Forwarding -eq 'Enabled')
+            }})
+        }}
+    }}
+}}
+
 $sourceVipFiles = [ordered]@{{}}
 foreach ($path in {}) {{
     if (Test-Path -LiteralPath $path -PathType Leaf) {{ $sourceVipFiles[$path] = Get-NetcRecordedAddress $path }}
@@ -242,12 +267,14 @@ foreach ($path in {}) {{
     firewall_rules = @($firewallRules)
     files = $files
     hns_networks = @($hnsNetworks)
+    hns_endpoints = @($hnsEndpoints)
     source_vip_files = $sourceVipFiles
 }} | ConvertTo-Json -Depth 6 -Compress
 "#,
         list(firewall_rules),
         list(files),
         list(hns_networks),
+        list(hns_endpoints),
         list(source_vip_files),
     ));
     out
@@ -262,7 +289,7 @@ pub fn powershell(plan: &WindowsPlan) -> String {
             Some(WindowsObject::File { .. } | WindowsObject::SourceVip { .. })
         )
     });
-    let hns = has_step(|s| matches!(s.key, WindowsKey::HnsNetwork(_)));
+    let hns = has_step(|s| matches!(s.key, WindowsKey::HnsNetwork(_) | WindowsKey::HnsEndpoint(_)));
     let hns_recreate = has_step(|s| s.action == Action::Recreate && matches!(s.key, WindowsKey::HnsNetwork(_)));
     let hns_made = has_step(|s| matches!(s.object, Some(WindowsObject::HnsNetwork { .. })));
     let source_vip = has_step(|s| matches!(s.object, Some(WindowsObject::SourceVip { .. })));
@@ -434,6 +461,9 @@ fn delete(key: &WindowsKey) -> String {
         WindowsKey::HnsNetwork(name) => {
             format!("Get-HnsNetwork | Where-Object Name -eq {} | Remove-HnsNetwork\n", ps_quote(name))
         }
+        WindowsKey::HnsEndpoint(name) => {
+            format!("Get-HnsEndpoint | Where-Object Name -eq {} | Remove-HnsEndpoint\n", ps_quote(name))
+        }
     }
 }
 
@@ -500,6 +530,29 @@ fn make_so(object: &WindowsObject, action: Action) -> String {
                     )
                 }
             }
+        }
+        WindowsObject::HnsEndpoint { name, network, address } => {
+            let (q_name, q_network, q_address) = (ps_quote(name), ps_quote(network), ps_quote(address));
+            let q_interface = ps_quote(&format!("vEthernet ({name})"));
+            let mut out = String::new();
+            if action == Action::Recreate {
+                out.push_str(&format!(
+                    "Get-HnsEndpoint | Where-Object Name -eq {q_name} | Remove-HnsEndpoint\n"
+                ));
+            }
+            out.push_str(&format!(
+                "$endpoint = Get-HnsEndpoint | Where-Object Name -eq {q_name}\n\
+                 if (-not $endpoint) {{\n    \
+                 $network = Get-HnsNetwork | Where-Object Name -eq {q_network}\n    \
+                 if (-not $network) {{ throw (\"no HNS network \" + {q_network} + \" for the host endpoint \" + {q_name}) }}\n    \
+                 $endpoint = New-HnsEndpoint -NetworkId $network.Id -Name {q_name} -IPAddress {q_address} -Gateway '0.0.0.0'\n\
+                 }}\n\
+                 if (-not (Get-NetIPInterface -InterfaceAlias {q_interface} -AddressFamily IPv4 -ErrorAction SilentlyContinue)) {{\n    \
+                 Attach-HnsHostEndpoint -EndpointID $endpoint.Id -CompartmentID 1\n\
+                 }}\n\
+                 Set-NetIPInterface -InterfaceAlias {q_interface} -AddressFamily IPv4 -Forwarding Enabled\n"
+            ));
+            out
         }
         WindowsObject::SourceVip {
             path,
