@@ -600,3 +600,45 @@ fn host_ps1_checks_the_hns_subnet_before_reserving_the_source_vip() {
     }
     assert!(checked >= 3, "only {checked} overlay Windows nodes in the examples");
 }
+
+/// Where flanneld runs, a node's named `interface` is checked in `host.sh`:
+/// the interface carrying the node's address (the one flanneld advertises)
+/// must be it, or the script stops before installing anything. `ip` is a
+/// stub printing an `ip -o addr show` listing with the address on `eth0`.
+#[test]
+fn host_sh_checks_the_named_interface_where_flanneld_runs() {
+    let Some(bash) = tool("NETC_BASH", "bash") else { return };
+    let dir = scratch("iface-check");
+    let guard = Cleanup {
+        namespaces: Vec::new(),
+        dir: dir.clone(),
+    };
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let listing = "2: eth0    inet 198.51.100.11/24 brd 198.51.100.255 scope global eth0\\\\       valid_lft forever\n\
+                   3: eth1    inet 203.0.113.11/24 scope global eth1\\\\       valid_lft forever\n";
+    std::fs::write(bin.join("ip"), format!("#!/bin/sh\nprintf '{listing}'\n")).unwrap();
+    make_executable(&bin.join("ip"));
+    let standard = dir.join("standard");
+    stub_plugins(&standard, &["flannel", "bridge", "host-local", "portmap"]);
+    let text = std::fs::read_to_string(repo_root().join("examples/static-vxlan.netc"))
+        .unwrap()
+        .replace("dataplane        static", "dataplane        flannel");
+    for (interface, passes) in [("eth1", false), ("eth0", true)] {
+        let named = text.replace(
+            "  address-start 198.51.100.11\n",
+            &format!("  address-start 198.51.100.11\n  interface     {interface}\n"),
+        );
+        let out = dir.join("out");
+        let _ = std::fs::remove_dir_all(&out);
+        write_tree(&compile(&SourceFile::new("t.netc", named)), &out);
+        let root = dir.join(format!("root-{interface}"));
+        let env = [("NETC_ROOT", root.clone()), ("NETC_CNI_BIN", standard.clone())];
+        let (ok, stderr) = run_host_sh(&bash, &dir, "node-1", &env);
+        assert_eq!(ok, passes, "{interface}: {stderr}");
+        if !passes {
+            assert!(stderr.contains("198.51.100.11 is not on interface eth1"), "{stderr}");
+        }
+    }
+    drop(guard);
+}

@@ -81,6 +81,7 @@ mod linux {
         peers: Vec<u8>,
         state_dir: PathBuf,
         missing_plugins: Vec<String>,
+        interface_problems: Vec<String>,
         desired: Vec<Object>,
         owned: Inventory,
         netlink: Netlink,
@@ -104,6 +105,9 @@ mod linux {
         Conflicts(Plan),
         /// CNI plugins the conflist calls are missing: nothing changed.
         MissingPlugins(Vec<String>),
+        /// The node's named interface does not carry its address: nothing
+        /// changed.
+        WrongInterface(Vec<String>),
         /// The host could not be read, or the state directory written before
         /// any change.
         Before(String),
@@ -128,6 +132,7 @@ mod linux {
                 "CNI plugins are missing ({}); the node's CNI configuration calls them and pods cannot start without them; nothing was changed",
                 missing.join(", ")
             ),
+            Failure::WrongInterface(problems) => write!(f, "{}; nothing was changed", problems.join("; ")),
             Failure::Before(message) => write!(f, "{message}; nothing was changed"),
             Failure::Step { message, .. } => write!(f, "{message}"),
             Failure::Drift(plan) => write!(
@@ -164,11 +169,13 @@ mod linux {
             let netlink = Netlink::in_namespace(target.netns.as_deref()).map_err(|e| e.0)?;
             let host = Host::new(&target.root, target.netns.as_deref());
             let missing_plugins = host.missing_cni_plugins(&parsed);
+            let interface_problems = host.interface_problems(&parsed).map_err(|e| e.0)?;
             Ok(Session {
                 program,
                 peers,
                 state_dir: target.state_dir.clone(),
                 missing_plugins,
+                interface_problems,
                 desired,
                 owned,
                 netlink,
@@ -179,6 +186,11 @@ mod linux {
         /// The CNI plugin binaries the program needs but this host lacks.
         pub fn missing_plugins(&self) -> &[String] {
             &self.missing_plugins
+        }
+
+        /// The program's `interface-address` checks that fail on this host.
+        pub fn interface_problems(&self) -> &[String] {
+            &self.interface_problems
         }
 
         fn keys(&self) -> BTreeSet<ObjectKey> {
@@ -228,6 +240,9 @@ mod linux {
             }
             if !self.missing_plugins.is_empty() {
                 return Err(Failure::MissingPlugins(self.missing_plugins.clone()));
+            }
+            if !self.interface_problems.is_empty() {
+                return Err(Failure::WrongInterface(self.interface_problems.clone()));
             }
             // A run killed mid-write leaves a temporary beside the file; sweep
             // them even where this run writes nothing.

@@ -722,6 +722,13 @@ fn flannel_lab(tag: &str, backend: &str) {
             "  backend host-gw\n",
         );
     }
+    // Each node names its underlay interface: netc apply checks that it
+    // carries the node's address, the interface flanneld will advertise.
+    topology = topology.replace(
+        "  address-start 198.51.100.11\n",
+        "  address-start 198.51.100.11\n  interface     under0\n",
+    );
+    assert!(topology.contains("interface     under0"));
     assert!(topology.contains("dataplane        flannel") && topology.contains(&format!("backend {backend}")));
     let mut lab = Lab::new(tag, &cni, &topology, Some(STATIC_VXLAN_LOCK));
     let kubeconfig = plane.admin_kubeconfig.clone();

@@ -339,3 +339,72 @@ fn plan_of_an_unknown_node_fails_cleanly() {
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     assert!(String::from_utf8_lossy(&output.stderr).contains("program.json"));
 }
+
+/// On the flannel dataplane a node's `interface` is a check: flanneld
+/// advertises the interface carrying the node's address (the DaemonSet's
+/// `--iface=$(NODE_IP)`), so the named interface must be that one. `plan`
+/// reports a node whose address sits elsewhere (exit 1) and `apply`
+/// refuses it with nothing changed; the right interface plans clean.
+#[test]
+fn a_named_interface_must_carry_the_node_address() {
+    if !is_root() && skip("not root") {
+        return;
+    }
+    let temp = tempfile::tempdir().unwrap();
+    let ns = NodeNamespace::new("if");
+    let compile = |interface: &str| {
+        let topology = fs::read_to_string(workspace().join("examples/static-vxlan.netc"))
+            .unwrap()
+            .replace("dataplane        static", "dataplane        flannel")
+            .replace(
+                "  address-start 198.51.100.11\n",
+                &format!("  address-start 198.51.100.11\n  interface     {interface}\n"),
+            );
+        assert!(topology.contains("interface"));
+        let source = temp.path().join(format!("{interface}.netc"));
+        fs::write(&source, topology).unwrap();
+        let out = temp.path().join(format!("out-{interface}"));
+        let compiled = netc(&["compile", source.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+        assert!(compiled.status.success(), "{}", text(&compiled));
+        out
+    };
+    let on_node = |command: &str, out: &Path| {
+        let root = temp.path().join("root");
+        let state = temp.path().join("state");
+        netc(&[
+            command,
+            "--node",
+            "node-1",
+            "--from",
+            out.to_str().unwrap(),
+            "--netns",
+            &ns.0,
+            "--root",
+            root.to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+        ])
+    };
+
+    // under1 is up but carries no address; node-1's is on under0.
+    let wrong = compile("under1");
+    let planned = on_node("plan", &wrong);
+    assert_eq!(planned.status.code(), Some(1), "{}", text(&planned));
+    let message = String::from_utf8_lossy(&planned.stderr);
+    assert!(
+        message.contains("interface under1") && message.contains("it is on under0"),
+        "{message}"
+    );
+    let applied = on_node("apply", &wrong);
+    assert_eq!(applied.status.code(), Some(1), "{}", text(&applied));
+    assert!(String::from_utf8_lossy(&applied.stderr).contains("nothing was changed"));
+    assert!(!temp.path().join("state/inventory.json").exists(), "apply wrote state");
+
+    let right = compile("under0");
+    let planned = on_node("plan", &right);
+    assert!(
+        !String::from_utf8_lossy(&planned.stderr).contains("interface under0"),
+        "{}",
+        text(&planned)
+    );
+}

@@ -136,7 +136,10 @@ fn plan_linux(target: &Target, loaded: Loaded) -> Outcome {
     };
     print_plan(&plan, target.format);
     report_missing_plugins(session.missing_plugins());
-    if plan.conflicts.is_empty() && session.missing_plugins().is_empty() {
+    for problem in session.interface_problems() {
+        eprintln!("error: {problem}");
+    }
+    if plan.conflicts.is_empty() && session.missing_plugins().is_empty() && session.interface_problems().is_empty() {
         Outcome::Clean
     } else {
         Outcome::Problems

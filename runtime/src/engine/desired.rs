@@ -123,8 +123,8 @@ pub fn desired(program: &Program, peers: &PeerTable) -> Result<Vec<Object>, Erro
                 content: content.clone(),
                 mode: mode.clone(),
             })?,
-            // Checked by the driver, owns nothing.
-            Operation::CniPlugins { .. } => {}
+            // Checked by the driver, own nothing.
+            Operation::CniPlugins { .. } | Operation::InterfaceAddress { .. } => {}
             Operation::VxlanLink {
                 name,
                 vni,

@@ -6,7 +6,9 @@
 //! CNI plugins the node's conflist calls are in `/opt/cni/bin` (§1: flannel's
 //! manifest installs only `flannel`; bridge, host-local and portmap come from
 //! packages). Where flanneld runs (flannel dataplane, overlay or host-gw
-//! backend) that is all: flanneld writes `subnet.env` and programs the device
+//! backend) that is all, with a check that the node's `interface`, when the
+//! topology names one, carries the node's address (flanneld advertises that
+//! interface): flanneld writes `subnet.env` and programs the device
 //! and peers, and flannel's DaemonSet installs the CNI config and the
 //! `flannel` plugin; a second writer would fight them.
 //!
@@ -50,6 +52,14 @@ pub fn operations(topology: &Topology, node: &Node, subnets: &NodeSubnets, files
     let dir = node_dir(node);
     let conflist = artifact(files, &format!("{dir}/10-flannel.conflist"));
     if flanneld_runs(topology) {
+        // flanneld picks the interface carrying the node's address; a named
+        // interface is checked to be that one (a multi-homed node).
+        if let Some(interface) = &node.interface {
+            ops.push(Operation::InterfaceAddress {
+                interface: interface.value.clone(),
+                address: node.address.value.to_string(),
+            });
+        }
         ops.push(cni_plugins(&conflist, true));
         return ops;
     }
@@ -337,5 +347,19 @@ pub(super) mod tests {
         // flanneld programs the rest: only the prerequisites (R18).
         let flannel = program(&cluster("flannel", "vxlan"), "node-1");
         assert_eq!(tags(&flannel), ["kernel-module", "sysctl", "cni-plugins"]);
+        // A named interface is checked to carry the address flanneld uses.
+        let named = cluster("flannel", "vxlan").replacen(
+            "  address-start 198.51.100.11\n",
+            "  address-start 198.51.100.11\n  interface eth1\n",
+            1,
+        );
+        let flannel = program(&named, "node-1");
+        assert_eq!(
+            flannel.operations[2],
+            Operation::InterfaceAddress {
+                interface: "eth1".into(),
+                address: "198.51.100.11".into()
+            }
+        );
     }
 }

@@ -43,6 +43,11 @@
 //! - `host-gw-peers {table, device}`: for every other node, a route `S via
 //!   ADDRESS` for each pod subnet of the node address's family, through
 //!   `device` (or the interface the kernel picks for the next hop when null).
+//! - `interface-address {interface, address}`: a check, never a change: the
+//!   interface `interface` carries `address`. Where flanneld runs, it
+//!   advertises the interface carrying the node's address (the DaemonSet's
+//!   `--iface=$(NODE_IP)`); this says that is the interface the topology
+//!   names, before anything is changed.
 //! - `masquerade {chain, source, except}`: IPv4 iptables `nat` chain `chain`,
 //!   jumped to from POSTROUTING, that masquerades traffic from `source` except
 //!   to `except` prefixes, multicast, and packets kube-proxy already marked
@@ -168,6 +173,10 @@ pub enum Operation {
         chain: String,
         networks: Vec<String>,
     },
+    InterfaceAddress {
+        interface: String,
+        address: String,
+    },
     FirewallRule {
         name: String,
         protocol: String,
@@ -222,6 +231,7 @@ impl Operation {
             Operation::HostGwPeers { .. } => "host-gw-peers",
             Operation::Masquerade { .. } => "masquerade",
             Operation::ForwardAccept { .. } => "forward-accept",
+            Operation::InterfaceAddress { .. } => "interface-address",
             Operation::FirewallRule { .. } => "firewall-rule",
             Operation::HnsNetwork { .. } => "hns-network",
             Operation::HnsEndpoint { .. } => "hns-endpoint",

@@ -101,15 +101,15 @@ fn delete_family(host: &Host, tool: &str, chain: &str) -> Result<(), Error> {
     if list(host, tool, chain)?.is_none() {
         return Ok(());
     }
-    run(host.iptables(tool).args(["-w", "-F", chain]))?;
-    run(host.iptables(tool).args(["-w", "-X", chain])).map(drop)
+    run(host.namespaced(tool).args(["-w", "-F", chain]))?;
+    run(host.namespaced(tool).args(["-w", "-X", chain])).map(drop)
 }
 
 /// `TOOL -S CHAIN`: the chain's rules, or `None` when there is no such
 /// chain (exit 1). Any other failure, such as not being root, is an error.
 fn list(host: &Host, tool: &str, chain: &str) -> Result<Option<String>, Error> {
     let output = host
-        .iptables(tool)
+        .namespaced(tool)
         .args(["-w", "-S", chain])
         .output()
         .map_err(|e| Error(format!("running {tool}: {e}")))?;
@@ -125,7 +125,7 @@ fn list(host: &Host, tool: &str, chain: &str) -> Result<Option<String>, Error> {
 
 /// `TOOL ACTION FORWARD -m comment --comment "netc forward" -j CHAIN`.
 fn hook(host: &Host, tool: &str, action: &str, chain: &str) -> std::process::Command {
-    let mut command = host.iptables(tool);
+    let mut command = host.namespaced(tool);
     command.args([
         "-w",
         action,

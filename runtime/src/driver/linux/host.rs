@@ -63,6 +63,36 @@ impl Host {
         self.root.join(path.trim_start_matches('/'))
     }
 
+    /// The `interface-address` checks of `program`: for each, `None` when
+    /// the named interface carries the address (in the namespace), else
+    /// what is wrong. A check, never a change.
+    pub fn interface_problems(&self, program: &Program) -> Result<Vec<String>, Error> {
+        let checks: Vec<(&String, &String)> = program
+            .operations
+            .iter()
+            .filter_map(|op| match op {
+                Operation::InterfaceAddress { interface, address } => Some((interface, address)),
+                _ => None,
+            })
+            .collect();
+        if checks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let listing = run(self.namespaced("ip").args(["-o", "addr", "show"]))?;
+        Ok(checks
+            .into_iter()
+            .filter_map(|(interface, address)| {
+                let carrier = interface_carrying(&listing, address);
+                (carrier != Some(interface.as_str())).then(|| {
+                    let found = carrier.map_or("no interface carries it".to_string(), |c| format!("it is on {c}"));
+                    format!(
+                        "the topology names interface {interface} for this node, but {address} is not on it ({found}): flanneld advertises the interface carrying the node's address, so fix the node's `interface` or `address`"
+                    )
+                })
+            })
+            .collect())
+    }
+
     /// The `cni-plugins` checks of `program`: every plugin binary its CNI
     /// configuration calls must be in the directory (under the root), except
     /// those a DaemonSet copies there when its pod starts (flannel's). The
@@ -228,8 +258,8 @@ impl Host {
         }))
     }
 
-    /// `iptables ...`, inside the namespace when there is one.
-    pub(super) fn iptables(&self, program: &str) -> Command {
+    /// `PROGRAM ...` (iptables, ip), inside the namespace when there is one.
+    pub(super) fn namespaced(&self, program: &str) -> Command {
         match &self.netns {
             Some(ns) => {
                 let mut command = Command::new("ip");
@@ -243,7 +273,7 @@ impl Host {
     /// `iptables -t nat ACTION POSTROUTING ... -j CHAIN`: the rule that
     /// hooks netc's chain in (`-C` checks, `-A` adds, `-D` deletes it).
     fn hook(&self, action: &str, chain: &str) -> Command {
-        let mut command = self.iptables("iptables");
+        let mut command = self.namespaced("iptables");
         command.args([
             "-w",
             "-t",
@@ -262,7 +292,7 @@ impl Host {
 
     fn read_masquerade(&self, chain: &str) -> Result<Option<Object>, Error> {
         let output = self
-            .iptables("iptables")
+            .namespaced("iptables")
             .args(["-w", "-t", "nat", "-S", chain])
             .output()
             .map_err(|e| Error(format!("running iptables: {e}")))?;
@@ -330,7 +360,7 @@ impl Host {
     /// `ip6tables-restore`): the chains it names are replaced as a whole.
     pub(super) fn restore(&self, tool: &str, rules: &str) -> Result<(), Error> {
         let mut child = self
-            .iptables(tool)
+            .namespaced(tool)
             .args(["-w", "--noflush"])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -359,9 +389,20 @@ impl Host {
         if self.read_masquerade(chain)?.is_none() {
             return Ok(());
         }
-        run(self.iptables("iptables").args(["-w", "-t", "nat", "-F", chain]))?;
-        run(self.iptables("iptables").args(["-w", "-t", "nat", "-X", chain])).map(drop)
+        run(self.namespaced("iptables").args(["-w", "-t", "nat", "-F", chain]))?;
+        run(self.namespaced("iptables").args(["-w", "-t", "nat", "-X", chain])).map(drop)
     }
+}
+
+/// The interface that `ip -o addr show` lists with `address`, if any
+/// (`2: eth0    inet 198.51.100.11/24 ...`: the second field, without a
+/// `@peer` suffix).
+fn interface_carrying<'a>(listing: &'a str, address: &str) -> Option<&'a str> {
+    listing.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let carries = fields.get(3)?.split('/').next() == Some(address);
+        carries.then(|| fields[1].split('@').next().unwrap_or(fields[1]))
+    })
 }
 
 /// `net.ipv6.conf.flannel/4096.accept_ra` ->
@@ -464,5 +505,16 @@ mod tests {
         })
         .unwrap();
         assert!(host.observe(&keys).unwrap().get(&file.key()).is_none());
+    }
+
+    #[test]
+    fn the_interface_carrying_an_address_is_found_in_ip_o_addr_show() {
+        let listing = "1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever\n\
+                       2: under0@if3    inet 198.51.100.11/24 scope global under0\\       valid_lft forever\n\
+                       4: mgmt0    inet 198.51.100.211/32 scope global mgmt0\\       valid_lft forever\n";
+        assert_eq!(interface_carrying(listing, "198.51.100.11"), Some("under0"));
+        assert_eq!(interface_carrying(listing, "198.51.100.211"), Some("mgmt0"));
+        // A prefix of another address is not that address.
+        assert_eq!(interface_carrying(listing, "198.51.100.1"), None);
     }
 }
