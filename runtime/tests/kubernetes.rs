@@ -338,6 +338,7 @@ fn agent_rounds(
         allow_disruption: false,
         allow_rollback: false,
         keys: Default::default(),
+        ssh: None,
         listen: None,
         kubernetes: netc_runtime::agent::Kubernetes::Off,
     };

@@ -27,6 +27,7 @@
 
 pub mod metrics;
 pub mod source;
+pub mod ssh;
 pub mod status;
 pub mod verify;
 
@@ -64,6 +65,8 @@ pub struct Config {
     pub allow_disruption: bool,
     pub allow_rollback: bool,
     pub keys: verify::Keys,
+    /// The key and known_hosts for an `ssh://` repository.
+    pub ssh: Option<ssh::SshAuth>,
     /// Where `/metrics` and `/healthz` are served; `None`: not at all.
     pub listen: Option<SocketAddr>,
     pub kubernetes: Kubernetes,
@@ -157,7 +160,7 @@ impl Agent {
                 .map_or(1, |d| d.subsec_nanos().into())
             | 1;
         Ok(Agent {
-            source: Source::new(&config.repo, &config.branch, &config.target.state_dir),
+            source: Source::new(&config.repo, &config.branch, &config.target.state_dir).with_ssh(config.ssh.clone()),
             config,
             status,
             metrics,

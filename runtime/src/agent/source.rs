@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use git2::{ErrorClass, FetchOptions, Oid, Repository};
 
+use super::ssh::SshAuth;
+
 /// Why the source could not give a commit.
 #[derive(Debug)]
 pub enum SourceError {
@@ -45,6 +47,7 @@ pub struct Source {
     url: String,
     branch: String,
     clone_dir: PathBuf,
+    ssh: Option<SshAuth>,
 }
 
 impl Source {
@@ -53,7 +56,14 @@ impl Source {
             url: url.to_owned(),
             branch: branch.to_owned(),
             clone_dir: state_dir.join("repo.git"),
+            ssh: None,
         }
+    }
+
+    /// Fetch with this key and known_hosts (an `ssh://` remote).
+    pub fn with_ssh(mut self, ssh: Option<SshAuth>) -> Source {
+        self.ssh = ssh;
+        self
     }
 
     pub fn clone_dir(&self) -> &Path {
@@ -114,9 +124,22 @@ impl Source {
                 .map_err(|e| SourceError::Other(e.message().to_owned()))?;
         }
         let refspec = format!("+refs/heads/{0}:refs/remotes/origin/{0}", self.branch);
+        let refusal = std::cell::RefCell::new(None);
         let mut options = FetchOptions::new();
         options.download_tags(git2::AutotagOption::None);
-        if let Err(e) = remote.fetch(&[&refspec], Some(&mut options), None) {
+        if let Some(ssh) = &self.ssh {
+            options.remote_callbacks(ssh.callbacks(&self.url, &refusal));
+        }
+        let fetched = remote.fetch(&[&refspec], Some(&mut options), None);
+        drop(options);
+        if let Some(refused) = refusal.into_inner() {
+            // Not a network fault: backing off would not change the key.
+            return Err(SourceError::Other(format!(
+                "cannot fetch from `{}`: {refused}",
+                self.url
+            )));
+        }
+        if let Err(e) = fetched {
             let message = format!(
                 "cannot fetch branch `{}` from `{}`: {}",
                 self.branch,

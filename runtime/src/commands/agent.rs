@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+use netc_runtime::agent::ssh::SshAuth;
 use netc_runtime::agent::status::Status;
 use netc_runtime::agent::{verify, Agent, Config, Kubernetes, Round};
 use netc_runtime::{node, state};
@@ -70,6 +71,14 @@ pub struct AgentArgs {
     /// (`gpg --export > keyring.gpg`).
     #[arg(long, value_name = "FILE")]
     gpg_keyring: Option<PathBuf>,
+    /// Log in to an ssh:// repository with this private key (a Secret's
+    /// `ssh-privatekey` in the agent's pod); needs --known-hosts.
+    #[arg(long, value_name = "FILE", requires = "known_hosts")]
+    ssh_key: Option<PathBuf>,
+    /// Accept an ssh:// server only if its host key is listed here
+    /// (OpenSSH's known_hosts format; `ssh-keyscan -H HOST` writes it).
+    #[arg(long, value_name = "FILE", requires = "ssh_key")]
+    known_hosts: Option<PathBuf>,
     /// Where to serve /metrics and /healthz, or `off`.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9464")]
     listen: String,
@@ -152,6 +161,13 @@ pub fn agent(args: &AgentArgs) -> Outcome {
         keys: verify::Keys {
             allowed_signers: args.allowed_signers.clone(),
             gpg_keyring: args.gpg_keyring.clone(),
+        },
+        ssh: match (&args.ssh_key, &args.known_hosts) {
+            (Some(key), Some(known_hosts)) => Some(SshAuth {
+                key: key.clone(),
+                known_hosts: known_hosts.clone(),
+            }),
+            _ => None,
         },
         listen,
         kubernetes: match (&args.kubeconfig, args.no_kubernetes) {
