@@ -91,10 +91,24 @@ pub enum Change {
 /// What `deploy` did (or, in a dry run, would do).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Deployed {
-    pub applied: Vec<ObjectRef>,
+    /// Every object applied, in apply order.
+    pub applied: Vec<AppliedObject>,
     pub pruned: Vec<ObjectRef>,
-    /// Only in a dry run: what applying each object of `applied` would do.
-    pub changes: Vec<Change>,
+}
+
+/// One applied object, and in a dry run what applying it would do.
+#[derive(Debug, PartialEq, Eq)]
+pub struct AppliedObject {
+    pub object: ObjectRef,
+    /// `Some` only in a dry run.
+    pub change: Option<Change>,
+}
+
+impl Deployed {
+    /// The objects applied, in apply order.
+    pub fn objects(&self) -> impl Iterator<Item = &ObjectRef> {
+        self.applied.iter().map(|a| &a.object)
+    }
 }
 
 /// Whether a server-side dry run of an apply changes `existing`: the two
@@ -140,7 +154,7 @@ fn api(client: &Client, resource: &ApiResource, namespaced: bool, namespace: Opt
 /// `prune`, delete netc-labelled objects of netc's kinds that are not among
 /// them. With `dry_run`, the API server runs every apply and deletion as a
 /// server-side dry run (admission and validation included, nothing
-/// persisted), and `Deployed::changes` says what each apply would do.
+/// persisted), and each `AppliedObject::change` says what its apply would do.
 pub async fn deploy(client: &Client, documents: &[Value], prune: bool, dry_run: bool) -> Result<Deployed, String> {
     let mut deployed = Deployed::default();
     let mut ordered: Vec<&Value> = documents.iter().collect();
@@ -177,8 +191,10 @@ pub async fn deploy(client: &Client, documents: &[Value], prune: bool, dry_run: 
         };
         let api = api(client, &resource, namespaced, namespace.as_deref());
         if dry_run && namespace.as_ref().is_some_and(|n| new_namespaces.contains(n)) {
-            deployed.changes.push(Change::Create);
-            deployed.applied.push(target);
+            deployed.applied.push(AppliedObject {
+                object: target,
+                change: Some(Change::Create),
+            });
             continue;
         }
         let mut params = PatchParams::apply(FIELD_MANAGER).force();
@@ -192,28 +208,27 @@ pub async fn deploy(client: &Client, documents: &[Value], prune: bool, dry_run: 
             .patch(&name, &params, &Patch::Apply(&object))
             .await
             .map_err(|e| format!("applying {target}: {e}"))?;
-        if dry_run {
-            deployed.changes.push(match existing {
-                None => {
-                    if kind == "Namespace" {
-                        new_namespaces.insert(name.clone());
-                    }
-                    Change::Create
+        let change = dry_run.then(|| match existing {
+            None => {
+                if kind == "Namespace" {
+                    new_namespaces.insert(name.clone());
                 }
-                Some(existing) => {
-                    let as_json = |o: &DynamicObject| serde_json::to_value(o).unwrap_or_default();
-                    if would_change(&as_json(&existing), &as_json(&result)) {
-                        Change::Change
-                    } else {
-                        Change::Unchanged
-                    }
+                Change::Create
+            }
+            Some(existing) => {
+                let as_json = |o: &DynamicObject| serde_json::to_value(o).unwrap_or_default();
+                if would_change(&as_json(&existing), &as_json(&result)) {
+                    Change::Change
+                } else {
+                    Change::Unchanged
                 }
-            });
-        }
-        deployed.applied.push(target);
+            }
+        });
+        deployed.applied.push(AppliedObject { object: target, change });
     }
     if prune {
-        deployed.pruned = prune_absent(client, &deployed.applied, dry_run).await?;
+        let applied: Vec<ObjectRef> = deployed.objects().cloned().collect();
+        deployed.pruned = prune_absent(client, &applied, dry_run).await?;
     }
     Ok(deployed)
 }

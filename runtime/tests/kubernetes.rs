@@ -177,7 +177,7 @@ async fn deploy_applies_server_side_as_netc_and_prunes_only_stale_netc_objects()
     drop(client);
     let (applied, deleted, lists) = server.await.unwrap();
 
-    let applied_refs: BTreeSet<ObjectRef> = deployed.applied.iter().cloned().collect();
+    let applied_refs: BTreeSet<ObjectRef> = deployed.objects().cloned().collect();
     assert_eq!(applied_refs, expected, "every manifest object, once");
     assert_eq!(applied.len(), documents.len());
     assert!(

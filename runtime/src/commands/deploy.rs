@@ -92,14 +92,14 @@ fn read_manifests(dir: &std::path::Path) -> Result<Vec<Value>, String> {
 /// then a summary.
 fn print_dry_run(deployed: &cluster::Deployed) {
     let mut counts = [0usize; 3];
-    for (object, change) in deployed.applied.iter().zip(&deployed.changes) {
-        let (sign, index) = match change {
-            cluster::Change::Create => ('+', 0),
-            cluster::Change::Change => ('~', 1),
-            cluster::Change::Unchanged => ('=', 2),
+    for applied in &deployed.applied {
+        let (sign, index) = match applied.change {
+            Some(cluster::Change::Create) => ('+', 0),
+            Some(cluster::Change::Change) => ('~', 1),
+            Some(cluster::Change::Unchanged) | None => ('=', 2),
         };
         counts[index] += 1;
-        println!("{sign} {object}");
+        println!("{sign} {}", applied.object);
     }
     for object in &deployed.pruned {
         println!("- {object}");
@@ -164,7 +164,7 @@ pub fn run(args: &DeployArgs) -> Outcome {
             for (node, subnets) in &assigned {
                 println!("assigned Node {node} pod CIDRs {}", subnets.join(", "));
             }
-            for object in &deployed.applied {
+            for object in deployed.objects() {
                 println!("applied {object}");
             }
             for object in &deployed.pruned {
