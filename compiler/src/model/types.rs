@@ -71,6 +71,15 @@ impl Topology {
         let pods = &self.cluster.pod_networks;
         pods.iter().any(|p| p.value.addr().is_ipv4()) && pods.iter().any(|p| p.value.addr().is_ipv6())
     }
+
+    /// The IPv6 prefix of a dual-stack pod network: what the rules about
+    /// IPv4-only backends and Windows networks point at.
+    pub fn dual_stack_ipv6_pods(&self) -> Option<&Spanned<IpNet>> {
+        if !self.is_dual_stack() {
+            return None;
+        }
+        self.cluster.pod_networks.iter().find(|p| p.value.addr().is_ipv6())
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -19,10 +19,10 @@ pub static RULE: Rule = Rule {
 
 fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
     let kind = &topology.cluster.backend.kind;
-    if !matches!(kind.value, BackendKind::Udp | BackendKind::Ipsec) || !topology.is_dual_stack() {
+    if !matches!(kind.value, BackendKind::Udp | BackendKind::Ipsec) {
         return;
     }
-    let Some(v6) = topology.cluster.pod_networks.iter().find(|p| p.value.addr().is_ipv6()) else {
+    let Some(v6) = topology.dual_stack_ipv6_pods() else {
         return;
     };
     out.push(

@@ -20,13 +20,10 @@ pub static RULE: Rule = Rule {
 
 fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
     let kind = &topology.cluster.backend.kind;
-    if !matches!(kind.value, BackendKind::HostGw | BackendKind::Tor) || !topology.is_dual_stack() {
+    if !matches!(kind.value, BackendKind::HostGw | BackendKind::Tor) {
         return;
     }
-    let Some(windows) = topology.windows_nodes().next() else {
-        return;
-    };
-    let Some(v6) = topology.cluster.pod_networks.iter().find(|p| p.value.addr().is_ipv6()) else {
+    let (Some(windows), Some(v6)) = (topology.windows_nodes().next(), topology.dual_stack_ipv6_pods()) else {
         return;
     };
     out.push(

@@ -18,13 +18,10 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
-    if topology.cluster.backend.vxlan.is_none() || !topology.is_dual_stack() {
+    if topology.cluster.backend.vxlan.is_none() {
         return;
     }
-    let Some(windows) = topology.windows_nodes().next() else {
-        return;
-    };
-    let Some(v6) = topology.cluster.pod_networks.iter().find(|p| p.value.addr().is_ipv6()) else {
+    let (Some(windows), Some(v6)) = (topology.windows_nodes().next(), topology.dual_stack_ipv6_pods()) else {
         return;
     };
     out.push(
