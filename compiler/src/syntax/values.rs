@@ -213,25 +213,56 @@ impl Values<'_> {
         None
     }
 
+    /// `MAJOR.MINOR` or `MAJOR.MINOR.PATCH`, with an optional `v`.
     pub fn kube_version(&mut self, atom: &Atom) -> Option<Spanned<KubeVersion>> {
         let text = atom.text.strip_prefix('v').unwrap_or(&atom.text);
-        let mut parts = text.split('.');
-        let parsed = match (parts.next(), parts.next(), parts.next()) {
-            (Some(major), Some(minor), None) => major.parse().ok().zip(minor.parse().ok()),
+        // Digits only: Rust's parser would also take `+1`.
+        let number = |part: &str| -> Option<u16> {
+            let digits = !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+            part.parse().ok().filter(|_| digits)
+        };
+        let parts: Vec<&str> = text.split('.').collect();
+        let parsed = match parts.as_slice() {
+            [major, minor] => number(major)
+                .zip(number(minor))
+                .map(|(major, minor)| KubeVersion::new(major, minor)),
+            [major, minor, patch] => match (number(major), number(minor), number(patch)) {
+                (Some(major), Some(minor), Some(patch)) => Some(KubeVersion::patch_release(major, minor, patch)),
+                _ => None,
+            },
             _ => None,
         };
         match parsed {
-            Some((major, minor)) => Some(Spanned::new(KubeVersion::new(major, minor), atom.span)),
+            Some(version) => Some(Spanned::new(version, atom.span)),
             None => {
                 self.invalid(
                     atom,
-                    format!("expected a Kubernetes version such as `1.30`, found `{}`", atom.text),
-                    "not a MAJOR.MINOR version",
-                    "write the minor release the cluster runs, as in `kubernetes 1.30`".to_string(),
+                    format!(
+                        "expected a Kubernetes version such as `1.30` or `1.33.13`, found `{}`",
+                        atom.text
+                    ),
+                    "not a MAJOR.MINOR or MAJOR.MINOR.PATCH version",
+                    "write the release the cluster runs, as in `kubernetes 1.33.13`, or its minor release, as in `kubernetes 1.33`".to_string(),
                 );
                 None
             }
         }
+    }
+
+    /// A container image reference: non-empty, without whitespace or
+    /// control characters (it goes into a manifest's `image` field as is).
+    pub fn image(&mut self, atom: &Atom) -> Option<Spanned<String>> {
+        let value = self.text(atom, "the image")?;
+        if value.value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            self.invalid(
+                atom,
+                format!("`{}` is not an image reference", value.value),
+                "contains a space",
+                "write the image as `REGISTRY/REPOSITORY:TAG`, as in `ghcr.io/flannel-io/flannel:v0.28.9`".to_string(),
+            );
+            return None;
+        }
+        Some(value)
     }
 
     /// A name: a bare word or a quoted string, non-empty.

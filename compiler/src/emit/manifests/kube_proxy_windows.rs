@@ -15,10 +15,9 @@ use super::{NODE_KUBECONFIG, SOURCE_VIP_FILE, WINDOWS_NODES};
 use crate::model::{BackendKind, KubeVersion, Topology};
 use crate::yaml;
 
-/// sig-windows-tools publishes one kube-proxy HostProcess image per
-/// Kubernetes release, tagged `v<release>-flannel-hostprocess`; it holds
-/// `kube-proxy\kube-proxy.exe` under the container's mount point.
-pub const KUBE_PROXY_IMAGE_REPOSITORY: &str = "sigwindowstools/kube-proxy";
+/// Where the image (`images { kube-proxy-windows }`, by default
+/// sig-windows-tools' image of the cluster's release, `model::defaults`)
+/// holds kube-proxy, below the container's mount point.
 const KUBE_PROXY_IN_IMAGE: &str = "kube-proxy\\kube-proxy.exe";
 
 /// `WinOverlay` is alpha (default off) in 1.14–1.19, beta (default on) in
@@ -101,7 +100,6 @@ fn script(topology: &Topology) -> String {
 }
 
 pub fn manifest(topology: &Topology) -> String {
-    let version = topology.cluster.kubernetes.value;
     let (command, args) = powershell(script(topology));
     // hostPath volumes of type File make the kubelet hold the pod, with an
     // event naming the file, until the node has it. The script reads the
@@ -116,10 +114,7 @@ pub fn manifest(topology: &Topology) -> String {
     }
     let container = Container {
         name: "kube-proxy".to_string(),
-        image: Some(format!(
-            "{KUBE_PROXY_IMAGE_REPOSITORY}:v{}.{}.0-flannel-hostprocess",
-            version.major, version.minor
-        )),
+        image: Some(topology.cluster.images.kube_proxy_windows.value.clone()),
         command: Some(command),
         args: Some(args),
         env: Some(vec![field_env("NODE_NAME", "spec.nodeName")]),
@@ -159,6 +154,8 @@ pub fn manifest(topology: &Topology) -> String {
         "is not reachable from HostProcess pods, so the node's kubeconfig is used, as in".to_string(),
         "Microsoft's SDN scripts.".to_string(),
     ];
+    comment.push(String::new());
+    comment.extend(image_comment(topology));
     if overlay(topology) {
         comment.push(String::new());
         comment.push(format!(
@@ -168,6 +165,43 @@ pub fn manifest(topology: &Topology) -> String {
     }
     let comment: Vec<&str> = comment.iter().map(String::as_str).collect();
     yaml::stream(&comment, &[yaml::document(&daemon_set)])
+}
+
+/// Which image runs and why: the written one, or the default of the
+/// cluster's release, saying which patch a minor-only `kubernetes` gets.
+fn image_comment(topology: &Topology) -> Vec<String> {
+    let image = &topology.cluster.images.kube_proxy_windows;
+    let kubernetes = &topology.cluster.kubernetes;
+    if image.written {
+        return vec![format!(
+            "The image, {}, is the topology's `images {{ kube-proxy-windows }}`.",
+            image.value
+        )];
+    }
+    let release = match kubernetes.value.patch {
+        Some(_) => vec![format!(
+            "The image, {}, is kube-proxy of the cluster's release (`kubernetes {}`).",
+            image.value, kubernetes.value
+        )],
+        None => vec![
+            format!("The image is {}:", image.value),
+            format!(
+                "`kubernetes {}` names no patch release, so netc takes v{}.0, which every minor release",
+                kubernetes.value, kubernetes.value
+            ),
+            format!(
+                "has. Write the release the cluster runs, as in `kubernetes {}.N`, to run kube-proxy",
+                kubernetes.value
+            ),
+            "of that patch release.".to_string(),
+        ],
+    };
+    let mut lines = release;
+    lines.extend([
+        "It is sig-windows-tools' `-calico-hostprocess` flavour, the one built for every release;".to_string(),
+        "netc runs only its kube-proxy.exe, which both flavours hold at the same path.".to_string(),
+    ]);
+    lines
 }
 
 #[cfg(test)]

@@ -16,9 +16,8 @@ mod kube_proxy_windows;
 mod objects;
 
 pub use agent::{AGENT_NAMESPACE, AGENT_SERVICE_ACCOUNT};
-pub use flannel::{FLANNEL_CNI_PLUGIN_IMAGE, FLANNEL_IMAGE};
-pub use flannel_windows::{flanneld_flags, FLANNEL_WINDOWS_IMAGE};
-pub use kube_proxy_windows::{feature_gates, flags as kube_proxy_flags, KUBE_PROXY_IMAGE_REPOSITORY};
+pub use flannel_windows::flanneld_flags;
+pub use kube_proxy_windows::{feature_gates, flags as kube_proxy_flags};
 pub use objects::MANAGED_BY;
 
 use super::facts;
