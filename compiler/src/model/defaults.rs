@@ -20,7 +20,7 @@ pub const FLANNEL_IMAGE: &str = "ghcr.io/flannel-io/flannel:v0.28.9";
 /// The flannel CNI plugin image that same manifest installs.
 pub const FLANNEL_CNI_PLUGIN_IMAGE: &str = "ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3";
 /// Windows flanneld, the same flannel release as [`FLANNEL_IMAGE`] so that
-/// the default images never skew.
+/// the default images never skew (N0327).
 ///
 /// flannel-io publishes no Windows image: v0.28.9's `release.yml` builds
 /// images for `linux/*` platforms only, and uploads `flanneld.exe` (the

@@ -32,6 +32,8 @@ mod windows_settings_unused;
 // modules N0325-N0326 (the agent)
 mod agent_allowed_signer;
 mod agent_repo_url;
+// module N0327 (images)
+mod flannel_version_skew;
 // modules N0401-N0414 (group C)
 mod address_families;
 mod cluster_dns;
@@ -79,6 +81,8 @@ pub static RULES: &[&Rule] = &[
     // rules N0325-N0326 (the agent)
     &agent_repo_url::RULE,
     &agent_allowed_signer::RULE,
+    // rule N0327 (images)
+    &flannel_version_skew::RULE,
     // rules N0401-N0414 (group C)
     &network_overlap::RULE,
     &address_families::RULE,
