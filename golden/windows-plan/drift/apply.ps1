@@ -155,4 +155,4 @@ New-HnsNetwork -Type 'L2Bridge' -Name 'cbr0' -AddressPrefix '10.244.21.0/24' -Ga
 Wait-NetcAddress '192.168.60.21'
 
 # After the last change: the processes the DaemonSets run (warnings only).
-Test-NetcProcess 'kube-proxy' 'kube-proxy.exe' @('--proxy-mode=kernelspace', '--hostname-override=win-1', '--kubeconfig=C:\k\config', '--network-name=cbr0', '--cluster-cidr=10.244.0.0/16')
+Test-NetcProcess 'kube-proxy' 'kube-proxy.exe' @('--proxy-mode=kernelspace', '--hostname-override=win-1', '--network-name=cbr0', '--cluster-cidr=10.244.0.0/16')

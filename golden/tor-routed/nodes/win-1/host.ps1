@@ -124,4 +124,4 @@ if (-not $existing) {
     New-HnsNetwork -Type 'L2Bridge' -Name 'cbr0' -AddressPrefix '10.244.21.0/24' -Gateway '10.244.21.1' -AdapterName $adapter | Out-Null
 }
 
-Test-NetcProcess 'kube-proxy' 'kube-proxy.exe' @('--proxy-mode=kernelspace', '--hostname-override=win-1', '--kubeconfig=C:\k\config', '--network-name=cbr0', '--cluster-cidr=10.244.0.0/16')
+Test-NetcProcess 'kube-proxy' 'kube-proxy.exe' @('--proxy-mode=kernelspace', '--hostname-override=win-1', '--network-name=cbr0', '--cluster-cidr=10.244.0.0/16')
