@@ -582,6 +582,38 @@ fn windows_daemon_sets_reach_the_api_server_with_their_own_service_account() {
     assert!(checked >= 8, "only {checked} Windows DaemonSets checked");
 }
 
+/// A cluster kubeadm did not make: with `api-server`, kube-proxy-windows.yaml
+/// carries netc's kubeconfig ConfigMap of kubeadm's shape, and every Windows
+/// DaemonSet mounts it instead of kubeadm's `kube-proxy`.
+#[test]
+fn api_server_gives_the_windows_daemon_sets_a_kubeconfig_of_netcs_own() {
+    let text = std::fs::read_to_string(repo_root().join("examples/gitops-mixed.netc")).unwrap();
+    let text = text.replacen(
+        "  kubernetes ",
+        "  api-server       https://198.51.100.5:6443\n  kubernetes ",
+        1,
+    );
+    let example = compile("gitops-mixed-api-server", &text);
+    let config_map = example.object(KUBE_PROXY_WINDOWS, "ConfigMap", "netc-api-server");
+    assert_eq!(config_map["metadata"]["namespace"], "kube-system");
+    let kubeconfig = config_map["data"]["kubeconfig.conf"].as_str().unwrap();
+    assert!(
+        kubeconfig.contains("    server: https://198.51.100.5:6443\n"),
+        "{kubeconfig}"
+    );
+    for (path, name) in [
+        (FLANNEL_WINDOWS, "kube-flannel-ds-windows-amd64"),
+        (KUBE_PROXY_WINDOWS, "kube-proxy-windows"),
+        (AGENT_WINDOWS, "netc-agent-windows"),
+    ] {
+        let ds = example.object(path, "DaemonSet", name);
+        let (volume, _) = config_map_mount(&ds, "/netc/api-server/");
+        assert_eq!(volume["configMap"]["name"], "netc-api-server", "{path}");
+        let text = example.text(path).unwrap();
+        assert!(text.contains("The API server is the topology's `api-server`"), "{path}");
+    }
+}
+
 #[test]
 fn kube_proxy_uses_the_network_name_of_every_windows_cni_config() {
     for example in examples().into_iter().filter(|e| e.text(KUBE_PROXY_WINDOWS).is_some()) {

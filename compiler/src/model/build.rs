@@ -164,6 +164,7 @@ fn cluster(document: &Document, nodes: &[Node], diagnostics: &mut Vec<Diagnostic
         backend,
         windows,
         images,
+        api_server: decl.api_server.clone(),
     })
 }
 

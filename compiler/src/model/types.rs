@@ -90,6 +90,10 @@ pub struct Cluster {
     pub backend: Backend,
     pub windows: Windows,
     pub images: Images,
+    /// The control-plane endpoint as written (`https://HOST:PORT`). With
+    /// it netc writes the kubeconfig its Windows DaemonSets reach the API
+    /// server with; without it they use kubeadm's `kube-proxy` ConfigMap.
+    pub api_server: Option<Spanned<String>>,
 }
 
 #[derive(Clone, Debug)]

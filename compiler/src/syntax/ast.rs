@@ -41,6 +41,9 @@ pub struct ClusterDecl {
     pub backend: Option<BackendDecl>,
     pub windows: Option<WindowsDecl>,
     pub images: Option<ImagesDecl>,
+    /// `https://HOST:PORT`, for clusters without kubeadm's `kube-proxy`
+    /// ConfigMap.
+    pub api_server: Option<Spanned<String>>,
 }
 
 /// `backend TYPE` or `backend TYPE { ... }`. Only vxlan and ipsec take

@@ -23,6 +23,7 @@ pub const CLUSTER_KEYS: &[&str] = &[
     "backend",
     "windows",
     "images",
+    "api-server",
 ];
 pub const VXLAN_KEYS: &[&str] = &["vni", "port", "gbp", "direct-routing", "mac-prefix"];
 pub const IPSEC_KEYS: &[&str] = &["psk", "udp-encap", "esp-proposal"];
@@ -286,6 +287,7 @@ impl Lowering<'_> {
             backend: None,
             windows: None,
             images: None,
+            api_server: None,
         };
         for item in &block.items {
             match item {
@@ -383,6 +385,12 @@ impl Lowering<'_> {
                 let kind = v.single(s, "backend vxlan").and_then(|a| v.keyword::<BackendKind>(a));
                 let backend = kind.map(BackendDecl::new);
                 self.set_backend(c, &s.key, backend);
+            }
+            "api-server" => {
+                let value = v
+                    .single(s, "api-server https://10.0.0.10:6443")
+                    .and_then(|a| v.api_server(a));
+                self.assign(&mut c.api_server, &s.key, value);
             }
             "images" => self.push(
                 Diagnostic::error("N0108", s.key.span, "`images` is a block")
@@ -942,6 +950,32 @@ mod tests {
                 .collect();
             assert_eq!(found, ["N0105"], "{bad}");
         }
+    }
+
+    #[test]
+    fn the_images_block_takes_its_four_images_once() {
+        let with = |images: &str| {
+            let cluster = BASE.replace("}\nsegment", &format!("{images}}}\nsegment"));
+            crate::analyze(&SourceFile::new("t.netc", cluster))
+                .diagnostics
+                .into_iter()
+                .map(|d| (d.code, d.message))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(with("  images {\n    flannel \"f:v0.28.9\"\n  }\n"), vec![]);
+        assert_eq!(
+            with("  images {\n    flanel \"f:v0.28.9\"\n  }\n"),
+            vec![("N0104", "unknown setting `flanel` in `images`".to_string())]
+        );
+        assert_eq!(
+            with("  images {\n    flannel \"f v0.28.9\"\n  }\n"),
+            vec![("N0105", "`f v0.28.9` is not an image reference".to_string())]
+        );
+        assert_eq!(
+            with("  images {\n  }\n  images {\n  }\n"),
+            vec![("N0106", "`images` is set twice".to_string())]
+        );
+        assert_eq!(with("  images flannel\n")[0].0, "N0108");
     }
 
     #[test]

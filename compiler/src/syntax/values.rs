@@ -265,6 +265,52 @@ impl Values<'_> {
         Some(value)
     }
 
+    /// The API server's URL as a kubeconfig's `server`: `https://HOST:PORT`,
+    /// HOST a DNS name, an IPv4 address or a bracketed IPv6 address, and
+    /// nothing after the port. The characters are restricted so that the
+    /// value can stand unquoted in the kubeconfig netc writes.
+    pub fn api_server(&mut self, atom: &Atom) -> Option<Spanned<String>> {
+        let text = atom.text.as_str();
+        let problem = match text.strip_prefix("https://") {
+            None => Some("the API server is reached over `https://`"),
+            Some(rest) => match rest.rsplit_once(':') {
+                None => Some("no port: write the API server's port, usually 6443"),
+                Some((host, port)) => {
+                    let port_ok = !port.is_empty()
+                        && port.bytes().all(|b| b.is_ascii_digit())
+                        && port.parse::<u16>().is_ok_and(|p| p > 0);
+                    let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+                        Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
+                        None => {
+                            !host.is_empty()
+                                && host.len() <= 253
+                                && host
+                                    .bytes()
+                                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+                        }
+                    };
+                    match (host_ok, port_ok) {
+                        (true, true) => None,
+                        (false, _) => Some("not a host name or address (an IPv6 address goes in brackets)"),
+                        (true, false) => Some("not a port from 1 to 65535, or something follows it"),
+                    }
+                }
+            },
+        };
+        match problem {
+            None => Some(Spanned::new(text.to_string(), atom.span)),
+            Some(label) => {
+                self.invalid(
+                    atom,
+                    format!("expected the API server as `https://HOST:PORT`, found `{text}`"),
+                    label,
+                    "write the control-plane endpoint, as in `api-server https://10.0.0.10:6443`".to_string(),
+                );
+                None
+            }
+        }
+    }
+
     /// A name: a bare word or a quoted string, non-empty.
     pub fn text(&mut self, atom: &Atom, what: &str) -> Option<Spanned<String>> {
         if atom.text.trim().is_empty() {

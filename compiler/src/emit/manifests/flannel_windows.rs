@@ -81,7 +81,7 @@ pub fn manifest(topology: &Topology) -> String {
         ..ConfigMap::default()
     };
     let (command, args) = powershell(script());
-    let (api_volume, api_mount) = windows_api::volume();
+    let (api_volume, api_mount) = windows_api::volume(topology);
     let container = Container {
         name: "kube-flannel".to_string(),
         image: Some(topology.cluster.images.flannel_windows.value.clone()),
@@ -130,7 +130,7 @@ pub fn manifest(topology: &Topology) -> String {
         "kube-flannel.yaml, which creates the ClusterRole flannel bound here.".to_string(),
         String::new(),
     ];
-    comment.extend(windows_api::comment());
+    comment.extend(windows_api::comment(topology));
     comment.push(String::new());
     comment.extend(image_comment(topology));
     let comment: Vec<&str> = comment.iter().map(String::as_str).collect();

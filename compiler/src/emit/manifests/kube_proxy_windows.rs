@@ -121,7 +121,7 @@ pub fn manifest(topology: &Topology) -> String {
     // host path directly: a HostProcess container sees the host's disks,
     // while where volumes appear inside it differs between containerd 1.6
     // and 1.7.
-    let (api_volume, api_mount) = windows_api::volume();
+    let (api_volume, api_mount) = windows_api::volume(topology);
     let mut volumes = vec![api_volume];
     let mut mounts = vec![api_mount];
     if overlay(topology) {
@@ -172,7 +172,7 @@ pub fn manifest(topology: &Topology) -> String {
         format!("ServiceAccount bound to the ClusterRole {NODE_PROXIER}, as kubeadm binds its kube-proxy's."),
         String::new(),
     ];
-    comment.extend(windows_api::comment());
+    comment.extend(windows_api::comment(topology));
     comment.push(String::new());
     comment.extend(image_comment(topology));
     if overlay(topology) {
@@ -184,7 +184,13 @@ pub fn manifest(topology: &Topology) -> String {
     }
     let comment: Vec<&str> = comment.iter().map(String::as_str).collect();
     let account_labels = [("k8s-app", "kube-proxy-windows")];
-    let documents = [
+    // With `api-server`, the kubeconfig every Windows DaemonSet mounts: this
+    // manifest exists whenever a Windows node does.
+    let mut documents: Vec<String> = windows_api::config_map(topology)
+        .map(|config_map| yaml::document(&config_map))
+        .into_iter()
+        .collect();
+    documents.extend([
         yaml::document(&service_account(SERVICE_ACCOUNT, WINDOWS_NAMESPACE, &account_labels)),
         yaml::document(&cluster_role_binding(
             SERVICE_ACCOUNT,
@@ -193,7 +199,7 @@ pub fn manifest(topology: &Topology) -> String {
             &account_labels,
         )),
         yaml::document(&daemon_set),
-    ];
+    ]);
     yaml::stream(&comment, &documents)
 }
 
