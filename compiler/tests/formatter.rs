@@ -54,3 +54,49 @@ fn files_with_syntax_errors_are_refused() {
     let errors = netc_compiler::format(&source(&path)).unwrap_err();
     assert_eq!(errors.len(), 3);
 }
+
+/// An `images` block and a patch release, written untidily, format to the
+/// canonical layout and read back as the same images and release.
+#[test]
+fn images_and_a_patch_release_survive_formatting() {
+    let untidy = "cluster demo {\n  pod-network 10.244.0.0/16\n  service-network 10.96.0.0/12\n  kubernetes v1.33.13\n  \
+                  images { flannel \"registry.example/flannel:v0.28.9\"; flannel-windows \"registry.example/flannel:v0.28.9-hostprocess\"\n  \
+                  kube-proxy-windows   registry.example/kube-proxy:v1.33.13  # a bare word\n  }\n}\n\
+                  segment s {\n  prefix 10.1.0.0/24\n}\nnode a {\n  os linux\n  address 10.1.0.10\n}\n";
+    let formatted = netc_compiler::format(&SourceFile::new("t.netc", untidy)).unwrap();
+    assert!(
+        formatted.contains(
+            "  images {\n    flannel            \"registry.example/flannel:v0.28.9\"\n    \
+             flannel-windows    \"registry.example/flannel:v0.28.9-hostprocess\"\n    \
+             kube-proxy-windows registry.example/kube-proxy:v1.33.13  # a bare word\n  }\n"
+        ),
+        "{formatted}"
+    );
+    assert!(formatted.contains("  kubernetes      v1.33.13\n"), "{formatted}");
+    let read = |text: &str| {
+        let topology = netc_compiler::analyze(&SourceFile::new("t.netc", text))
+            .topology
+            .unwrap();
+        let images = topology.cluster.images;
+        (
+            topology.cluster.kubernetes.value.to_string(),
+            images.flannel.value,
+            images.flannel_cni_plugin.value,
+            images.flannel_windows.value,
+            images.kube_proxy_windows.value,
+        )
+    };
+    let expected = (
+        "1.33.13".to_string(),
+        "registry.example/flannel:v0.28.9".to_string(),
+        "ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3".to_string(),
+        "registry.example/flannel:v0.28.9-hostprocess".to_string(),
+        "registry.example/kube-proxy:v1.33.13".to_string(),
+    );
+    assert_eq!(read(untidy), expected);
+    assert_eq!(read(&formatted), expected);
+    assert_eq!(
+        model_dump(&SourceFile::new("t.netc", untidy)),
+        model_dump(&SourceFile::new("t.netc", formatted))
+    );
+}

@@ -373,9 +373,11 @@ fn the_agent_daemon_sets_follow_the_agent_block() {
 
         if example.text(AGENT_WINDOWS).is_some() {
             let windows = example.object(AGENT_WINDOWS, "DaemonSet", "netc-agent-windows");
-            assert_eq!(windows["metadata"]["namespace"], namespace);
+            // Beside kubeadm's kube-proxy ConfigMap, with an account of its own
+            // (windows_daemon_sets_reach_the_api_server_with_their_own_service_account).
+            assert_eq!(windows["metadata"]["namespace"], "kube-system");
             let wpod = &windows["spec"]["template"]["spec"];
-            assert_eq!(wpod["serviceAccountName"], account);
+            assert_eq!(wpod["serviceAccountName"], "netc-agent-windows");
             assert_eq!(wpod["hostNetwork"], true);
             // The two DaemonSets must not select each other's pods.
             assert_ne!(windows["spec"]["selector"], ds["spec"]["selector"]);
@@ -395,7 +397,12 @@ fn the_agent_daemon_sets_follow_the_agent_block() {
                 let (linux_volume, _) = config_map_mount(&ds, "/etc/netc");
                 assert_eq!(volume["configMap"], linux_volume["configMap"], "the same ConfigMap");
             } else {
-                assert!(wpod.get("volumes").is_none(), "{}", example.name);
+                let volumes = wpod["volumes"].as_array().unwrap();
+                assert!(
+                    volumes.iter().all(|v| v["configMap"]["name"] != "netc-agent-trust"),
+                    "{}",
+                    example.name
+                );
             }
             let mut wanted = vec![
                 format!("--repo={}", agent.repo.value),
@@ -404,11 +411,12 @@ fn the_agent_daemon_sets_follow_the_agent_block() {
                 "--state-dir=C:\\ProgramData\\netc".to_string(),
                 format!("--interval={interval}"),
                 "--listen=127.0.0.1:9464".to_string(),
-                // A HostProcess pod reaches the API server with the node's kubeconfig.
-                "--kubeconfig=C:\\k\\config".to_string(),
             ];
             wanted.sort();
             assert_eq!(script_flags, wanted, "{}", example.name);
+            // A HostProcess pod reaches the API server with the kubeconfig
+            // its script writes from the mounted ConfigMap.
+            assert!(script.contains("  ('--kubeconfig=' + $kubeconfig)\n"), "{script}");
             assert!(script.contains("('--node=' + $env:NODE_NAME)"), "{script}");
             assert!(script.contains("'netc.exe'"), "{script}");
             // No --root on Windows: the HostProcess pod sees the node's paths.
@@ -501,10 +509,8 @@ fn flanneld_flags_match_the_upstream_manifest_and_windows_snat() {
             let windows = example.object(FLANNEL_WINDOWS, "DaemonSet", "kube-flannel-ds-windows-amd64");
             let flags = script_flags(&windows);
             assert!(flags.contains(&"--kube-subnet-mgr".to_string()), "{flags:?}");
-            assert!(
-                flags.contains(&"--kubeconfig-file=C:\\k\\config".to_string()),
-                "{flags:?}"
-            );
+            let script = container(&windows)["args"][0].as_str().unwrap();
+            assert!(script.contains("  ('--kubeconfig-file=' + $kubeconfig),\n"), "{script}");
             // OutBoundNAT in the CNI config does the SNAT on Windows (R22).
             assert!(!flags.iter().any(|f| f.starts_with("--ip-masq")), "{flags:?}");
             let script = container(&windows)["args"][0].as_str().unwrap();
@@ -516,6 +522,95 @@ fn flanneld_flags_match_the_upstream_manifest_and_windows_snat() {
                 .iter()
                 .any(|e| e["name"] == "NODE_IP" && e["valueFrom"]["fieldRef"]["fieldPath"] == "status.hostIP"));
         }
+    }
+}
+
+/// Every Windows DaemonSet (flanneld, kube-proxy, the agent) runs in
+/// kube-system beside kubeadm's `kube-proxy` ConfigMap, mounts it, and
+/// authenticates with its own pod's ServiceAccount token: a ServiceAccount
+/// of its own, bound to the ClusterRole it needs. No host kubeconfig.
+#[test]
+fn windows_daemon_sets_reach_the_api_server_with_their_own_service_account() {
+    let cases = [
+        (
+            FLANNEL_WINDOWS,
+            "kube-flannel-ds-windows-amd64",
+            "flannel-windows",
+            "flannel",
+        ),
+        (
+            KUBE_PROXY_WINDOWS,
+            "kube-proxy-windows",
+            "kube-proxy-windows",
+            "system:node-proxier",
+        ),
+        (AGENT_WINDOWS, "netc-agent-windows", "netc-agent-windows", "netc-agent"),
+    ];
+    let mut checked = 0;
+    for example in examples() {
+        for (path, name, account, role) in cases {
+            let Some(text) = example.text(path) else {
+                continue;
+            };
+            assert!(!text.contains("C:\\k\\config"), "{}: {path}", example.name);
+            let ds = example.object(path, "DaemonSet", name);
+            assert_eq!(ds["metadata"]["namespace"], "kube-system", "{}", example.name);
+            let pod = &ds["spec"]["template"]["spec"];
+            assert_eq!(pod["serviceAccountName"], account, "{}: {path}", example.name);
+            assert_eq!(pod["automountServiceAccountToken"], true, "{}: {path}", example.name);
+            let volumes = pod["volumes"].as_array().unwrap();
+            assert!(volumes.iter().all(|v| v["hostPath"]["path"] != "C:\\k\\config"));
+            let (volume, mount) = config_map_mount(&ds, "/netc/api-server/");
+            assert_eq!(volume["configMap"]["name"], "kube-proxy", "{}: {path}", example.name);
+            assert_eq!(mount["readOnly"], true);
+            let script = container(&ds)["args"][0].as_str().unwrap();
+            assert!(
+                script.contains("(Join-Path $env:CONTAINER_SANDBOX_MOUNT_POINT 'netc\\api-server\\kubeconfig.conf')"),
+                "{script}"
+            );
+            let sa = example.object(path, "ServiceAccount", account);
+            assert_eq!(sa["metadata"]["namespace"], "kube-system");
+            let binding = example.object(path, "ClusterRoleBinding", account);
+            assert_eq!(binding["roleRef"]["name"], role, "{}: {path}", example.name);
+            assert_eq!(
+                binding["subjects"],
+                serde_json::json!([{"kind": "ServiceAccount", "name": account, "namespace": "kube-system"}])
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8, "only {checked} Windows DaemonSets checked");
+}
+
+/// A cluster kubeadm did not make: with `api-server`, kube-proxy-windows.yaml
+/// carries netc's kubeconfig ConfigMap of kubeadm's shape, and every Windows
+/// DaemonSet mounts it instead of kubeadm's `kube-proxy`.
+#[test]
+fn api_server_gives_the_windows_daemon_sets_a_kubeconfig_of_netcs_own() {
+    let text = std::fs::read_to_string(repo_root().join("examples/gitops-mixed.netc")).unwrap();
+    let text = text.replacen(
+        "  kubernetes ",
+        "  api-server       https://198.51.100.5:6443\n  kubernetes ",
+        1,
+    );
+    let example = compile("gitops-mixed-api-server", &text);
+    let config_map = example.object(KUBE_PROXY_WINDOWS, "ConfigMap", "netc-api-server");
+    assert_eq!(config_map["metadata"]["namespace"], "kube-system");
+    let kubeconfig = config_map["data"]["kubeconfig.conf"].as_str().unwrap();
+    assert!(
+        kubeconfig.contains("    server: https://198.51.100.5:6443\n"),
+        "{kubeconfig}"
+    );
+    for (path, name) in [
+        (FLANNEL_WINDOWS, "kube-flannel-ds-windows-amd64"),
+        (KUBE_PROXY_WINDOWS, "kube-proxy-windows"),
+        (AGENT_WINDOWS, "netc-agent-windows"),
+    ] {
+        let ds = example.object(path, "DaemonSet", name);
+        let (volume, _) = config_map_mount(&ds, "/netc/api-server/");
+        assert_eq!(volume["configMap"]["name"], "netc-api-server", "{path}");
+        let text = example.text(path).unwrap();
+        assert!(text.contains("The API server is the topology's `api-server`"), "{path}");
     }
 }
 

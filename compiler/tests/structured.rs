@@ -273,3 +273,57 @@ proptest! {
         }
     }
 }
+
+/// `images` and a patch release in YAML mean what they mean in `.netc`:
+/// the same bytes, and the manifests run the written images.
+#[test]
+fn yaml_images_and_patch_release_compile_to_the_bytes_of_the_netc_form() {
+    let windows_node = "  - name: win-1\n    os: windows\n    build: 20348\n    address: 10.127.130.21\n";
+    let yaml = format!(
+        "{}{windows_node}",
+        GOOD.replace(
+            "  service-network: 10.96.0.0/12\n",
+            "  service-network: 10.96.0.0/12\n  kubernetes: \"1.33.13\"\n  images:\n    flannel: registry.example/flannel:v0.28.9\n    \
+             flannel-cni-plugin: registry.example/flannel-cni-plugin:v1.9.1-flannel3\n    \
+             flannel-windows: registry.example/flannel:v0.28.9-hostprocess\n",
+        )
+    );
+    let netc = "cluster demo {\n  pod-network 10.244.0.0/16\n  service-network 10.96.0.0/12\n  kubernetes 1.33.13\n  \
+                images {\n    flannel \"registry.example/flannel:v0.28.9\"\n    \
+                flannel-cni-plugin \"registry.example/flannel-cni-plugin:v1.9.1-flannel3\"\n    \
+                flannel-windows \"registry.example/flannel:v0.28.9-hostprocess\"\n  }\n}\n\
+                segment mgmt {\n  prefix 10.127.130.0/24\n}\nnode master {\n  os linux\n  address 10.127.130.10\n}\n\
+                node win-1 {\n  os windows\n  build 20348\n  address 10.127.130.21\n}\n";
+    let compile = |name: &str, text: &str| {
+        let compilation = netc_compiler::compile(&SourceFile::new(name, text), &Lock::default());
+        assert!(
+            compilation.diagnostics.is_empty(),
+            "{name}: {:#?}",
+            compilation.diagnostics
+        );
+        compilation.artifacts.unwrap().files
+    };
+    let (ours, theirs) = (compile("t.yaml", &yaml), compile("t.netc", netc));
+    assert_eq!(ours, theirs);
+    let manifest = |name: &str| String::from_utf8(ours[&format!("manifests/{name}")].clone()).unwrap();
+    let linux = manifest("kube-flannel.yaml");
+    assert!(linux.contains("image: registry.example/flannel:v0.28.9\n"), "{linux}");
+    assert!(
+        linux.contains("image: registry.example/flannel-cni-plugin:v1.9.1-flannel3\n"),
+        "{linux}"
+    );
+    let windows = manifest("kube-flannel-windows.yaml");
+    assert!(
+        windows.contains("image: registry.example/flannel:v0.28.9-hostprocess\n"),
+        "{windows}"
+    );
+    // Not written: the default of the written patch release.
+    let proxy = manifest("kube-proxy-windows.yaml");
+    assert!(
+        proxy.contains("image: sigwindowstools/kube-proxy:v1.33.13-calico-hostprocess\n"),
+        "{proxy}"
+    );
+    // A value that is no image reference is refused by the schema.
+    let spaced = yaml.replace("flannel: registry.example/flannel:v0.28.9", "flannel: \"a b\"");
+    assert_eq!(diagnostics("t.yaml", &spaced)[0].0, "N0109");
+}

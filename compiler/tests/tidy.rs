@@ -85,6 +85,7 @@ fn readme_lists_every_code_and_documents_every_keyword() {
         VXLAN_KEYS,
         IPSEC_KEYS,
         WINDOWS_KEYS,
+        IMAGES_KEYS,
         SEGMENT_KEYS,
         NODE_KEYS,
         RANGE_KEYS,

@@ -13,7 +13,12 @@
 //!   nothing.
 //! - `daemonsets_place_pods_on_the_right_os`: Nodes registered with the
 //!   labels kubelet sets; flannel, kube-proxy and the agent get pods on
-//!   exactly the nodes of their OS.
+//!   exactly the nodes of their OS; the Windows pods mount their own
+//!   ServiceAccount's token and kubeadm's `kube-proxy` ConfigMap, and no
+//!   kubeconfig of the node.
+//! - `the_windows_service_accounts_are_sufficient`: tokens issued for the
+//!   Windows DaemonSets' ServiceAccounts do what flanneld, kube-proxy and
+//!   the agent do, and kube-proxy's no more.
 //! - `the_agent_reports_with_its_own_service_account`: the agent's Node
 //!   report and pod-CIDR read, with a token the API server issues for the
 //!   generated ServiceAccount, so the generated RBAC is proven sufficient.
@@ -179,7 +184,7 @@ fn deploy_is_idempotent_and_prunes_only_its_own() {
         found
     });
     assert!(created.contains("DaemonSet kube-flannel/kube-flannel-ds"), "{first}");
-    assert!(created.contains("DaemonSet netc-system/netc-agent-windows"), "{first}");
+    assert!(created.contains("DaemonSet kube-system/netc-agent-windows"), "{first}");
 
     // The same again: the API server changes nothing.
     deploy(&with_agent, &kubeconfig, &[]);
@@ -286,10 +291,10 @@ fn daemonsets_place_pods_on_the_right_os() {
     let windows: BTreeSet<String> = ["win-1".to_owned()].into();
     let expected: BTreeMap<(&str, &str), &BTreeSet<String>> = [
         (("kube-flannel", "kube-flannel-ds"), &linux),
-        (("kube-flannel", "kube-flannel-ds-windows-amd64"), &windows),
+        (("kube-system", "kube-flannel-ds-windows-amd64"), &windows),
         (("kube-system", "kube-proxy-windows"), &windows),
         (("netc-system", "netc-agent"), &linux),
-        (("netc-system", "netc-agent-windows"), &windows),
+        (("kube-system", "netc-agent-windows"), &windows),
     ]
     .into();
     let placed = block_on(async {
@@ -319,6 +324,141 @@ fn daemonsets_place_pods_on_the_right_os() {
     let expected: BTreeMap<(&str, &str), BTreeSet<String>> =
         expected.into_iter().map(|(k, v)| (k, v.clone())).collect();
     assert_eq!(placed, expected, "{}", plane.logs());
+
+    // The Windows pods, as the API server admitted them: no kubeconfig from
+    // the node, their own ServiceAccount's token mounted (the ServiceAccount
+    // admission plugin adds the projected token volume), and kubeadm's
+    // kube-proxy ConfigMap for the API server's address.
+    let windows_pods = [
+        ("kube-flannel-ds-windows-amd64", "flannel-windows"),
+        ("kube-proxy-windows", "kube-proxy-windows"),
+        ("netc-agent-windows", "netc-agent-windows"),
+    ];
+    block_on(async {
+        let client = client(&kubeconfig).await;
+        let pods: Api<Pod> = Api::namespaced(client, "kube-system");
+        let pods = pods.list(&ListParams::default()).await.unwrap();
+        for (daemon_set, account) in windows_pods {
+            let pod = pods
+                .iter()
+                .find(|p| {
+                    let owners = p.metadata.owner_references.clone().unwrap_or_default();
+                    owners.iter().any(|o| o.kind == "DaemonSet" && o.name == daemon_set)
+                })
+                .unwrap_or_else(|| panic!("no pod of {daemon_set}"));
+            let spec = pod.spec.clone().unwrap();
+            assert_eq!(spec.service_account_name.as_deref(), Some(account), "{daemon_set}");
+            assert_ne!(spec.automount_service_account_token, Some(false), "{daemon_set}");
+            let volumes = spec.volumes.unwrap_or_default();
+            let text = serde_json::to_string(&volumes).unwrap();
+            assert!(!text.contains("C:\\\\k\\\\config"), "{daemon_set}: {text}");
+            assert!(volumes
+                .iter()
+                .all(|v| v.host_path.as_ref().is_none_or(|h| h.path != "C:\\k\\config")));
+            let token = volumes.iter().any(|v| {
+                v.projected
+                    .as_ref()
+                    .is_some_and(|p| p.sources.iter().flatten().any(|s| s.service_account_token.is_some()))
+            });
+            assert!(token, "{daemon_set}: no ServiceAccount token volume in {text}");
+            let mounted = spec.containers[0]
+                .volume_mounts
+                .iter()
+                .flatten()
+                .any(|m| m.mount_path == "/var/run/secrets/kubernetes.io/serviceaccount");
+            assert!(mounted, "{daemon_set}: the token is not mounted");
+            assert!(
+                volumes
+                    .iter()
+                    .any(|v| v.config_map.as_ref().is_some_and(|c| c.name == "kube-proxy")),
+                "{daemon_set}: {text}"
+            );
+        }
+    });
+}
+
+/// The Windows DaemonSets' own ServiceAccounts can do what their processes
+/// do, with tokens the API server issues for them: flanneld reads Nodes
+/// and its pod and annotates its Node's status (the ClusterRole `flannel`),
+/// kube-proxy watches Services, EndpointSlices and Nodes and records events
+/// (`system:node-proxier`, from the API server's bootstrap policy), and the
+/// agent annotates its Node (`netc-agent`).
+#[test]
+fn the_windows_service_accounts_are_sufficient() {
+    let Some(plane) = ControlPlane::start() else {
+        return;
+    };
+    let kubeconfig = plane.admin_kubeconfig.clone();
+    let out = workspace().join("golden/gitops-mixed");
+    block_on(async {
+        let client = client(&kubeconfig).await;
+        register_node(&client, "win-1", "windows", Some("10.0.20348")).await;
+    });
+    deploy(&out, &kubeconfig, &[]);
+    let as_account = |name: &str| {
+        let token = plane.service_account_token("kube-system", name);
+        plane.kubeconfig_for(name, &token)
+    };
+    let annotate = json!({"metadata": {"annotations": {"flannel.alpha.coreos.com/backend-type": "vxlan"}}});
+    let flannel = as_account("flannel-windows");
+    let proxy = as_account("kube-proxy-windows");
+    let agent = as_account("netc-agent-windows");
+    block_on(async {
+        let flannel = client(&flannel).await;
+        let nodes: Api<Node> = Api::all(flannel.clone());
+        nodes.list(&ListParams::default()).await.unwrap();
+        nodes
+            .patch_status(
+                "win-1",
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(&annotate),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("flanneld cannot annotate its Node: {e}"));
+        let pods: Api<Pod> = Api::namespaced(flannel, "kube-system");
+        let error = pods.get("no-such-pod").await.unwrap_err();
+        assert!(matches!(&error, kube::Error::Api(s) if s.code == 404), "{error}");
+
+        let proxy = client(&proxy).await;
+        Api::<k8s_openapi::api::core::v1::Service>::all(proxy.clone())
+            .list(&ListParams::default())
+            .await
+            .unwrap_or_else(|e| panic!("kube-proxy cannot list Services: {e}"));
+        Api::<k8s_openapi::api::discovery::v1::EndpointSlice>::all(proxy.clone())
+            .list(&ListParams::default())
+            .await
+            .unwrap_or_else(|e| panic!("kube-proxy cannot list EndpointSlices: {e}"));
+        Api::<Node>::all(proxy.clone()).get("win-1").await.unwrap();
+        let event: k8s_openapi::api::events::v1::Event = serde_json::from_value(json!({
+            "metadata": {"name": "kube-proxy-windows-test", "namespace": "default"},
+            "eventTime": "2025-01-01T00:00:00.000000Z",
+            "reportingController": "kube-proxy",
+            "reportingInstance": "kube-proxy-win-1",
+            "action": "StartKubeProxy",
+            "reason": "Starting",
+            "type": "Normal",
+        }))
+        .unwrap();
+        Api::<k8s_openapi::api::events::v1::Event>::namespaced(proxy.clone(), "default")
+            .create(&PostParams::default(), &event)
+            .await
+            .unwrap_or_else(|e| panic!("kube-proxy cannot record events: {e}"));
+        // Least privilege: kube-proxy's account writes no Node.
+        let error = Api::<Node>::all(proxy)
+            .patch_status(
+                "win-1",
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(&annotate),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(&error, kube::Error::Api(s) if s.code == 403), "{error}");
+
+        let agent = client(&agent).await;
+        cluster::annotate_node(&agent, "win-1", "abc123", "in-sync", "applied abc123")
+            .await
+            .unwrap_or_else(|e| panic!("the Windows agent's RBAC does not allow its report: {e}"));
+    });
 }
 
 #[test]

@@ -149,6 +149,8 @@ fn cluster(document: &Document, nodes: &[Node], diagnostics: &mut Vec<Diagnostic
 
     let backend = backend(decl, nodes);
     let windows = windows(decl, &backend);
+    let kubernetes = Field::or(decl.kubernetes, KUBERNETES, decl.header);
+    let images = images(decl, kubernetes.value);
     Some(Cluster {
         name: decl.name.clone(),
         header: decl.header,
@@ -157,10 +159,12 @@ fn cluster(document: &Document, nodes: &[Node], diagnostics: &mut Vec<Diagnostic
         cluster_dns,
         node_subnet_len: Field::or(decl.node_subnet_len, NODE_SUBNET_LEN, decl.header),
         underlay_mtu: Field::or(decl.underlay_mtu, UNDERLAY_MTU, decl.header),
-        kubernetes: Field::or(decl.kubernetes, KUBERNETES, decl.header),
+        kubernetes,
         dataplane: Field::or(decl.dataplane, Dataplane::Flannel, decl.header),
         backend,
         windows,
+        images,
+        api_server: decl.api_server.clone(),
     })
 }
 
@@ -249,6 +253,23 @@ fn windows(decl: &ClusterDecl, backend: &Backend) -> Windows {
         ),
         preserve_destination: Field::or(written.and_then(|w| w.preserve_destination), false, anchor),
         session_affinity: Field::or(written.and_then(|w| w.session_affinity), false, anchor),
+    }
+}
+
+/// Written images, or the defaults; a default points at the `images`
+/// block when there is one, else at the cluster.
+fn images(decl: &ClusterDecl, kubernetes: KubeVersion) -> Images {
+    let written = decl.images.as_ref();
+    let anchor = written.map_or(decl.header, |i| i.header);
+    let pick = |f: fn(&crate::syntax::ast::ImagesDecl) -> &Option<Spanned<String>>, default: String| {
+        Field::or(written.and_then(|i| f(i).clone()), default, anchor)
+    };
+    Images {
+        declared: written.map(|i| i.header),
+        flannel: pick(|i| &i.flannel, FLANNEL_IMAGE.to_string()),
+        flannel_cni_plugin: pick(|i| &i.flannel_cni_plugin, FLANNEL_CNI_PLUGIN_IMAGE.to_string()),
+        flannel_windows: pick(|i| &i.flannel_windows, FLANNEL_WINDOWS_IMAGE.to_string()),
+        kube_proxy_windows: pick(|i| &i.kube_proxy_windows, kube_proxy_windows_image(kubernetes)),
     }
 }
 

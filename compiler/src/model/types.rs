@@ -98,6 +98,11 @@ pub struct Cluster {
     pub dataplane: Field<Dataplane>,
     pub backend: Backend,
     pub windows: Windows,
+    pub images: Images,
+    /// The control-plane endpoint as written (`https://HOST:PORT`). With
+    /// it netc writes the kubeconfig its Windows DaemonSets reach the API
+    /// server with; without it they use kubeadm's `kube-proxy` ConfigMap.
+    pub api_server: Option<Spanned<String>>,
 }
 
 #[derive(Clone, Debug)]
@@ -142,6 +147,23 @@ pub struct Windows {
     pub network_name: Field<String>,
     pub preserve_destination: Field<bool>,
     pub session_affinity: Field<bool>,
+}
+
+/// The image of each container the manifests run: written in `images { }`,
+/// or the defaults of `model::defaults` (the Windows kube-proxy's follows
+/// the cluster's `kubernetes` release).
+#[derive(Clone, Debug)]
+pub struct Images {
+    /// The `images { }` block, when written.
+    pub declared: Option<Span>,
+    /// Linux flanneld (and its `install-cni` init container).
+    pub flannel: Field<String>,
+    /// The flannel CNI plugin the Linux DaemonSet copies to `/opt/cni/bin`.
+    pub flannel_cni_plugin: Field<String>,
+    /// The HostProcess image holding `flannel\flanneld.exe`.
+    pub flannel_windows: Field<String>,
+    /// The HostProcess image holding `kube-proxy\kube-proxy.exe`.
+    pub kube_proxy_windows: Field<String>,
 }
 
 /// How netc's own agent runs on every node (`manifests/netc-agent.yaml`):

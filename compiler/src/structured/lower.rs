@@ -82,7 +82,9 @@ impl Lowering<'_> {
                     }
                     items.push(Item::Block(block));
                 }
-                ("windows", Value::Object(windows)) => items.push(Item::Block(self.block("windows", &at, windows))),
+                ("windows" | "images", Value::Object(inner)) => {
+                    items.push(Item::Block(self.block(key, &at, inner)));
+                }
                 ("route", Value::Array(routes)) => {
                     for (index, route) in routes.iter().enumerate() {
                         items.push(Item::Setting(self.route(&child(&at, &index.to_string()), route)));

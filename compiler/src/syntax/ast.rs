@@ -40,6 +40,10 @@ pub struct ClusterDecl {
     pub dataplane: Option<Spanned<Dataplane>>,
     pub backend: Option<BackendDecl>,
     pub windows: Option<WindowsDecl>,
+    pub images: Option<ImagesDecl>,
+    /// `https://HOST:PORT`, for clusters without kubeadm's `kube-proxy`
+    /// ConfigMap.
+    pub api_server: Option<Spanned<String>>,
 }
 
 /// `backend TYPE` or `backend TYPE { ... }`. Only vxlan and ipsec take
@@ -89,6 +93,17 @@ pub struct WindowsDecl {
     pub network_name: Option<Spanned<String>>,
     pub preserve_destination: Option<Spanned<bool>>,
     pub session_affinity: Option<Spanned<bool>>,
+}
+
+/// `images { }` inside `cluster`: the image of each container netc's
+/// manifests run, when not the default.
+#[derive(Clone, Debug)]
+pub struct ImagesDecl {
+    pub header: Span,
+    pub flannel: Option<Spanned<String>>,
+    pub flannel_cni_plugin: Option<Spanned<String>>,
+    pub flannel_windows: Option<Spanned<String>>,
+    pub kube_proxy_windows: Option<Spanned<String>>,
 }
 
 /// `agent { }`: where netc's own agent DaemonSets fetch the topology from,
@@ -181,22 +196,46 @@ pub struct RouteDecl {
     pub span: Span,
 }
 
-/// `MAJOR.MINOR` of Kubernetes, for version gates.
+/// `MAJOR.MINOR` or `MAJOR.MINOR.PATCH` of Kubernetes: version gates
+/// compare the minor release; the patch, when written, names the exact
+/// release (the Windows kube-proxy image is tagged per patch release).
+/// The order is by major, minor, then patch, a release written without
+/// its patch sorting before every patch of its minor: `1.33 < 1.33.0`, so
+/// a gate `version >= 1.33` holds for every 1.33 release.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct KubeVersion {
     pub major: u16,
     pub minor: u16,
+    pub patch: Option<u16>,
 }
 
 impl KubeVersion {
+    /// A minor release, as version gates name it.
     pub const fn new(major: u16, minor: u16) -> KubeVersion {
-        KubeVersion { major, minor }
+        KubeVersion {
+            major,
+            minor,
+            patch: None,
+        }
+    }
+
+    /// An exact patch release.
+    pub const fn patch_release(major: u16, minor: u16, patch: u16) -> KubeVersion {
+        KubeVersion {
+            major,
+            minor,
+            patch: Some(patch),
+        }
     }
 }
 
 impl std::fmt::Display for KubeVersion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}", self.major, self.minor)
+        write!(f, "{}.{}", self.major, self.minor)?;
+        match self.patch {
+            Some(patch) => write!(f, ".{patch}"),
+            None => Ok(()),
+        }
     }
 }
 

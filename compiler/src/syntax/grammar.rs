@@ -22,6 +22,8 @@ pub const CLUSTER_KEYS: &[&str] = &[
     "dataplane",
     "backend",
     "windows",
+    "images",
+    "api-server",
 ];
 pub const VXLAN_KEYS: &[&str] = &["vni", "port", "gbp", "direct-routing", "mac-prefix"];
 pub const IPSEC_KEYS: &[&str] = &["psk", "udp-encap", "esp-proposal"];
@@ -32,6 +34,8 @@ pub const WINDOWS_KEYS: &[&str] = &[
     "preserve-destination",
     "session-affinity",
 ];
+/// The images netc's manifests run, one setting each.
+pub const IMAGES_KEYS: &[&str] = &["flannel", "flannel-cni-plugin", "flannel-windows", "kube-proxy-windows"];
 pub const SEGMENT_KEYS: &[&str] = &["prefix", "gateway"];
 pub const NODE_KEYS: &[&str] = &["os", "arch", "build", "address", "interface", "role", "pod-subnet"];
 pub const RANGE_KEYS: &[&str] = &["os", "arch", "build", "address-start", "interface", "role"];
@@ -52,6 +56,7 @@ const ALL_BLOCKS: &[(&str, &[&str])] = &[
     ("backend vxlan", VXLAN_KEYS),
     ("backend ipsec", IPSEC_KEYS),
     ("windows", WINDOWS_KEYS),
+    ("images", IMAGES_KEYS),
     ("segment", SEGMENT_KEYS),
     ("node", NODE_KEYS),
     ("nodes", RANGE_KEYS),
@@ -235,7 +240,7 @@ impl Lowering<'_> {
         let keyword = block.keyword.text.as_str();
         let help = if TOP_LEVEL.contains(&keyword) {
             format!("`{keyword}` blocks go at the top level of the file")
-        } else if matches!(keyword, "backend" | "windows") {
+        } else if matches!(keyword, "backend" | "windows" | "images") {
             format!("`{keyword}` goes inside the `cluster` block")
         } else {
             format!("a `{place}` block holds settings only")
@@ -281,6 +286,8 @@ impl Lowering<'_> {
             dataplane: None,
             backend: None,
             windows: None,
+            images: None,
+            api_server: None,
         };
         for item in &block.items {
             match item {
@@ -302,6 +309,20 @@ impl Lowering<'_> {
                             );
                         } else {
                             cluster.windows = Some(windows);
+                        }
+                    }
+                    "images" => {
+                        self.no_labels(inner, "images {");
+                        let images = self.images(inner);
+                        if let Some(previous) = &cluster.images {
+                            self.push(
+                                Diagnostic::error("N0106", inner.keyword.span, "`images` is set twice")
+                                    .label("second block")
+                                    .with_secondary(previous.header, "first set here")
+                                    .help("merge the two `images` blocks"),
+                            );
+                        } else {
+                            cluster.images = Some(images);
                         }
                     }
                     _ if TOP_LEVEL.contains(&inner.keyword.text.as_str()) => {
@@ -353,7 +374,7 @@ impl Lowering<'_> {
                 self.assign(&mut c.underlay_mtu, &s.key, value);
             }
             "kubernetes" => {
-                let value = v.single(s, "kubernetes 1.30").and_then(|a| v.kube_version(a));
+                let value = v.single(s, "kubernetes 1.33.13").and_then(|a| v.kube_version(a));
                 self.assign(&mut c.kubernetes, &s.key, value);
             }
             "dataplane" => {
@@ -365,6 +386,17 @@ impl Lowering<'_> {
                 let backend = kind.map(BackendDecl::new);
                 self.set_backend(c, &s.key, backend);
             }
+            "api-server" => {
+                let value = v
+                    .single(s, "api-server https://10.0.0.10:6443")
+                    .and_then(|a| v.api_server(a));
+                self.assign(&mut c.api_server, &s.key, value);
+            }
+            "images" => self.push(
+                Diagnostic::error("N0108", s.key.span, "`images` is a block")
+                    .label("expected `{` after `images`")
+                    .help("write it as `images { flannel-windows \"REGISTRY/flannel:v0.28.9-hostprocess\" }`"),
+            ),
             "windows" => self.push(
                 Diagnostic::error("N0108", s.key.span, "`windows` is a block")
                     .label("expected `{` after `windows`")
@@ -554,6 +586,33 @@ impl Lowering<'_> {
             }
         }
         windows
+    }
+
+    fn images(&mut self, block: &Block) -> ImagesDecl {
+        let mut images = ImagesDecl {
+            header: block.header,
+            flannel: None,
+            flannel_cni_plugin: None,
+            flannel_windows: None,
+            kube_proxy_windows: None,
+        };
+        for s in self.settings_of(block, "images") {
+            let v = &mut self.values;
+            let slot = match s.key.text.as_str() {
+                "flannel" => &mut images.flannel,
+                "flannel-cni-plugin" => &mut images.flannel_cni_plugin,
+                "flannel-windows" => &mut images.flannel_windows,
+                "kube-proxy-windows" => &mut images.kube_proxy_windows,
+                _ => {
+                    self.unknown_setting(&s.key, "images", IMAGES_KEYS);
+                    continue;
+                }
+            };
+            let example = format!("{} \"REGISTRY/IMAGE:TAG\"", s.key.text);
+            let value = v.single(s, &example).and_then(|a| v.image(a));
+            self.assign(slot, &s.key, value);
+        }
+        images
     }
 
     /// The settings of a block whose body holds no inner blocks; inner blocks
@@ -858,6 +917,7 @@ impl Lowering<'_> {
 #[cfg(test)]
 mod tests {
     use crate::diagnostic::SourceFile;
+    use crate::syntax::ast::KubeVersion;
 
     const BASE: &str = "cluster c {\n  pod-network 10.244.0.0/16\n  service-network 10.96.0.0/12\n}\n\
                         segment s {\n  prefix 10.1.0.0/24\n}\nnode a {\n  os linux\n  address 10.1.0.10\n}\n";
@@ -870,6 +930,61 @@ mod tests {
             .into_iter()
             .map(|d| (d.code, d.message))
             .collect()
+    }
+
+    #[test]
+    fn kubernetes_is_a_minor_or_a_patch_release() {
+        let version = |text: &str| {
+            let cluster = BASE.replace("}\nsegment", &format!("  kubernetes {text}\n}}\nsegment"));
+            crate::topology_for_tests(&cluster).cluster.kubernetes.value
+        };
+        assert_eq!(version("1.33.13"), KubeVersion::patch_release(1, 33, 13));
+        assert_eq!(version("v1.30"), KubeVersion::new(1, 30));
+        assert_eq!(version("1.33.13").to_string(), "1.33.13");
+        for bad in ["1.30.x", "1.2.3.4", "1", "1.+3", "1.33."] {
+            let cluster = BASE.replace("}\nsegment", &format!("  kubernetes {bad}\n}}\nsegment"));
+            let found: Vec<_> = crate::analyze(&SourceFile::new("t.netc", cluster))
+                .diagnostics
+                .into_iter()
+                .map(|d| d.code)
+                .collect();
+            assert_eq!(found, ["N0105"], "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_images_block_takes_its_four_images_once() {
+        let with = |images: &str| {
+            let cluster = BASE.replace("}\nsegment", &format!("{images}}}\nsegment"));
+            crate::analyze(&SourceFile::new("t.netc", cluster))
+                .diagnostics
+                .into_iter()
+                .map(|d| (d.code, d.message))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(with("  images {\n    flannel \"f:v0.28.9\"\n  }\n"), vec![]);
+        assert_eq!(
+            with("  images {\n    flanel \"f:v0.28.9\"\n  }\n"),
+            vec![("N0104", "unknown setting `flanel` in `images`".to_string())]
+        );
+        assert_eq!(
+            with("  images {\n    flannel \"f v0.28.9\"\n  }\n"),
+            vec![("N0105", "`f v0.28.9` is not an image reference".to_string())]
+        );
+        assert_eq!(
+            with("  images {\n  }\n  images {\n  }\n"),
+            vec![("N0106", "`images` is set twice".to_string())]
+        );
+        assert_eq!(with("  images flannel\n")[0].0, "N0108");
+    }
+
+    #[test]
+    fn a_minor_release_gates_every_one_of_its_patches() {
+        let minor = KubeVersion::new(1, 33);
+        assert!(KubeVersion::patch_release(1, 33, 0) >= minor);
+        assert!(KubeVersion::patch_release(1, 33, 13) >= minor);
+        assert!(KubeVersion::patch_release(1, 32, 99) < minor);
+        assert!(KubeVersion::patch_release(1, 34, 0) > KubeVersion::new(1, 33));
     }
 
     #[test]

@@ -213,21 +213,98 @@ impl Values<'_> {
         None
     }
 
+    /// `MAJOR.MINOR` or `MAJOR.MINOR.PATCH`, with an optional `v`.
     pub fn kube_version(&mut self, atom: &Atom) -> Option<Spanned<KubeVersion>> {
         let text = atom.text.strip_prefix('v').unwrap_or(&atom.text);
-        let mut parts = text.split('.');
-        let parsed = match (parts.next(), parts.next(), parts.next()) {
-            (Some(major), Some(minor), None) => major.parse().ok().zip(minor.parse().ok()),
+        // Digits only: Rust's parser would also take `+1`.
+        let number = |part: &str| -> Option<u16> {
+            let digits = !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+            part.parse().ok().filter(|_| digits)
+        };
+        let parts: Vec<&str> = text.split('.').collect();
+        let parsed = match parts.as_slice() {
+            [major, minor] => number(major)
+                .zip(number(minor))
+                .map(|(major, minor)| KubeVersion::new(major, minor)),
+            [major, minor, patch] => match (number(major), number(minor), number(patch)) {
+                (Some(major), Some(minor), Some(patch)) => Some(KubeVersion::patch_release(major, minor, patch)),
+                _ => None,
+            },
             _ => None,
         };
         match parsed {
-            Some((major, minor)) => Some(Spanned::new(KubeVersion::new(major, minor), atom.span)),
+            Some(version) => Some(Spanned::new(version, atom.span)),
             None => {
                 self.invalid(
                     atom,
-                    format!("expected a Kubernetes version such as `1.30`, found `{}`", atom.text),
-                    "not a MAJOR.MINOR version",
-                    "write the minor release the cluster runs, as in `kubernetes 1.30`".to_string(),
+                    format!(
+                        "expected a Kubernetes version such as `1.30` or `1.33.13`, found `{}`",
+                        atom.text
+                    ),
+                    "not a MAJOR.MINOR or MAJOR.MINOR.PATCH version",
+                    "write the release the cluster runs, as in `kubernetes 1.33.13`, or its minor release, as in `kubernetes 1.33`".to_string(),
+                );
+                None
+            }
+        }
+    }
+
+    /// A container image reference: non-empty, without whitespace or
+    /// control characters (it goes into a manifest's `image` field as is).
+    pub fn image(&mut self, atom: &Atom) -> Option<Spanned<String>> {
+        let value = self.text(atom, "the image")?;
+        if value.value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            self.invalid(
+                atom,
+                format!("`{}` is not an image reference", value.value),
+                "contains a space",
+                "write the image as `REGISTRY/REPOSITORY:TAG`, as in `ghcr.io/flannel-io/flannel:v0.28.9`".to_string(),
+            );
+            return None;
+        }
+        Some(value)
+    }
+
+    /// The API server's URL as a kubeconfig's `server`: `https://HOST:PORT`,
+    /// HOST a DNS name, an IPv4 address or a bracketed IPv6 address, and
+    /// nothing after the port. The characters are restricted so that the
+    /// value can stand unquoted in the kubeconfig netc writes.
+    pub fn api_server(&mut self, atom: &Atom) -> Option<Spanned<String>> {
+        let text = atom.text.as_str();
+        let problem = match text.strip_prefix("https://") {
+            None => Some("the API server is reached over `https://`"),
+            Some(rest) => match rest.rsplit_once(':') {
+                None => Some("no port: write the API server's port, usually 6443"),
+                Some((host, port)) => {
+                    let port_ok = !port.is_empty()
+                        && port.bytes().all(|b| b.is_ascii_digit())
+                        && port.parse::<u16>().is_ok_and(|p| p > 0);
+                    let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+                        Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
+                        None => {
+                            !host.is_empty()
+                                && host.len() <= 253
+                                && host
+                                    .bytes()
+                                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+                        }
+                    };
+                    match (host_ok, port_ok) {
+                        (true, true) => None,
+                        (false, _) => Some("not a host name or address (an IPv6 address goes in brackets)"),
+                        (true, false) => Some("not a port from 1 to 65535, or something follows it"),
+                    }
+                }
+            },
+        };
+        match problem {
+            None => Some(Spanned::new(text.to_string(), atom.span)),
+            Some(label) => {
+                self.invalid(
+                    atom,
+                    format!("expected the API server as `https://HOST:PORT`, found `{text}`"),
+                    label,
+                    "write the control-plane endpoint, as in `api-server https://10.0.0.10:6443`".to_string(),
                 );
                 None
             }

@@ -29,9 +29,10 @@ mod windows_control_plane;
 mod windows_kubernetes_version;
 mod windows_network_name;
 mod windows_settings_unused;
-// modules N0325-N0326 (the agent)
+// modules N0325-N0328
 mod agent_allowed_signer;
 mod agent_repo_url;
+mod flannel_version_skew;
 mod windows_l2bridge_dual_stack;
 // modules N0401-N0414 (group C)
 mod address_families;
@@ -77,9 +78,10 @@ pub static RULES: &[&Rule] = &[
     &backend_dual_stack::RULE,
     &pod_mtu::RULE,
     &ipsec_psk::RULE,
-    // rules N0325-N0326 (the agent)
+    // rules N0325-N0328
     &agent_repo_url::RULE,
     &agent_allowed_signer::RULE,
+    &flannel_version_skew::RULE,
     &windows_l2bridge_dual_stack::RULE,
     // rules N0401-N0414 (group C)
     &network_overlap::RULE,

@@ -1,8 +1,10 @@
 //! `manifests/kube-flannel-windows.yaml`: flanneld for the Windows nodes as
 //! a HostProcess DaemonSet, modelled on sig-windows-tools'
-//! `flannel-overlay.yml` (dataplane-notes §6.5; flannel itself ships no
-//! Windows manifest). It runs in the `kube-flannel` namespace with the
-//! ServiceAccount and RBAC of `kube-flannel.yaml`.
+//! `hostprocess/flannel/flanneld/flannel-overlay.yml` (flannel itself ships
+//! no Windows manifest). Like it, the DaemonSet runs in `kube-system`, where
+//! kubeadm's `kube-proxy` ConfigMap names the API server (`windows_api.rs`),
+//! with a ServiceAccount `flannel-windows` bound to the ClusterRole `flannel`
+//! of `kube-flannel.yaml` (flanneld needs nothing more on Windows).
 //!
 //! Differences from the sig-windows manifest, and why:
 //! - flanneld is started directly, not through the image's start.ps1: the
@@ -10,27 +12,28 @@
 //!   checks the CNI binaries it calls, so the container only runs flanneld.
 //! - no `--ip-masq`: the CNI config's OutBoundNAT policy does the SNAT, and
 //!   `FLANNEL_IPMASQ=true` would add a second one (R22, `subnet_env.rs`).
-//! - the API server is reached through the node's kubeconfig instead of
-//!   `KUBERNETES_SERVICE_HOST/PORT` placeholders: the topology names no API
-//!   endpoint, and the Service address is not reachable from HostProcess pods.
+//! - the kubeconfig's ServiceAccount paths are rewritten in place rather than
+//!   the token copied at start (`windows_api.rs` says why).
 
 use k8s_openapi::api::core::v1::{ConfigMap, Container, PodSpec};
 
 use super::objects::{
-    config_map_volume, daemon_set, field_env, host_path, host_process, meta, mount, node_affinity, powershell,
-    ps_quote, tolerate,
+    cluster_role_binding, config_map_volume, daemon_set, field_env, host_process, meta, mount, node_affinity,
+    powershell, ps_quote, service_account, tolerate,
 };
-use super::{FLANNEL_NAMESPACE, FLANNEL_SERVICE_ACCOUNT, NODE_KUBECONFIG, WINDOWS_NODES};
+use super::windows_api::{self, WINDOWS_NAMESPACE};
+use super::{FLANNEL_SERVICE_ACCOUNT, WINDOWS_NODES};
 use crate::emit::{netconf, to_json};
 use crate::model::Topology;
 use crate::yaml;
 
-/// The last HostProcess flannel image sig-windows-tools documented (its
-/// guide pins v0.21.5); it holds `flannel\flanneld.exe` under the
-/// container's mount point.
-pub const FLANNEL_WINDOWS_IMAGE: &str = "sigwindowstools/flannel:v0.21.5-hostprocess";
+/// Where the image (`images { flannel-windows }`, `model::defaults`) holds
+/// flanneld, below the container's mount point.
 const FLANNELD_IN_IMAGE: &str = "flannel\\flanneld.exe";
 pub const CONFIG_MAP: &str = "kube-flannel-windows-cfg";
+/// The pods' ServiceAccount in [`WINDOWS_NAMESPACE`], bound to flannel's
+/// ClusterRole.
+pub const SERVICE_ACCOUNT: &str = "flannel-windows";
 /// Where the ConfigMap is mounted, below the container's mount point.
 const CONFIG_DIR: &str = "etc\\kube-flannel";
 /// flanneld's default `/run/flannel/subnet.env` resolves against the current
@@ -39,14 +42,11 @@ const SUBNET_FILE: &str = "C:\\run\\flannel\\subnet.env";
 
 /// The flags Windows flanneld runs with on every node, whoever starts it:
 /// the DaemonSet below, or the host program's record of what must run.
-/// `--iface` (the node's address) and `--net-config-path` come on top.
+/// `--iface` (the node's address), `--net-config-path` and
+/// `--kubeconfig-file` (a path in the container) come on top.
 /// No `--ip-masq`: Windows SNAT comes from the CNI OutBoundNAT policy (R22).
 pub fn flanneld_flags() -> Vec<String> {
-    vec![
-        "--kube-subnet-mgr".to_string(),
-        format!("--kubeconfig-file={NODE_KUBECONFIG}"),
-        format!("--subnet-file={SUBNET_FILE}"),
-    ]
+    vec!["--kube-subnet-mgr".to_string(), format!("--subnet-file={SUBNET_FILE}")]
 }
 
 /// The container's script. `--iface` is the node's address, from the
@@ -54,12 +54,12 @@ pub fn flanneld_flags() -> Vec<String> {
 /// interface carrying it rather than the default-route one.
 fn script() -> String {
     let fixed = flanneld_flags();
-    let mut lines = vec![
-        "$ErrorActionPreference = 'Stop'".to_string(),
-        "$mounts = $env:CONTAINER_SANDBOX_MOUNT_POINT".to_string(),
-        "$flags = @(".to_string(),
-    ];
+    let mut lines = vec!["$ErrorActionPreference = 'Stop'".to_string()];
+    lines.extend(windows_api::kubeconfig_script());
+    lines.push("$mounts = $env:CONTAINER_SANDBOX_MOUNT_POINT".to_string());
+    lines.push("$flags = @(".to_string());
     lines.extend(fixed.iter().map(|flag| format!("  {},", ps_quote(flag))));
+    lines.push("  ('--kubeconfig-file=' + $kubeconfig),".to_string());
     lines.push("  ('--iface=' + $env:NODE_IP),".to_string());
     lines.push(format!(
         "  ('--net-config-path=' + (Join-Path $mounts {}))",
@@ -76,14 +76,15 @@ pub fn manifest(topology: &Topology) -> String {
     // The same net-conf as the Linux nodes: its `Backend.Name` names the HNS
     // network that the CNI config and kube-proxy refer to (R8).
     let config_map = ConfigMap {
-        metadata: meta(CONFIG_MAP, Some(FLANNEL_NAMESPACE), &labels),
+        metadata: meta(CONFIG_MAP, Some(WINDOWS_NAMESPACE), &labels),
         data: Some([("net-conf.json".to_string(), to_json(&netconf::net_conf(topology)))].into()),
         ..ConfigMap::default()
     };
     let (command, args) = powershell(script());
+    let (api_volume, api_mount) = windows_api::volume(topology);
     let container = Container {
         name: "kube-flannel".to_string(),
-        image: Some(FLANNEL_WINDOWS_IMAGE.to_string()),
+        image: Some(topology.cluster.images.flannel_windows.value.clone()),
         command: Some(command),
         args: Some(args),
         env: Some(vec![
@@ -93,11 +94,9 @@ pub fn manifest(topology: &Topology) -> String {
             field_env("POD_NAME", "metadata.name"),
             field_env("POD_NAMESPACE", "metadata.namespace"),
         ]),
-        // The kubeconfig mount is only there for the kubelet's File check
-        // (see kube_proxy_windows.rs); flanneld reads the host path.
         volume_mounts: Some(vec![
             mount("flannel-cfg", &format!("/{}/", CONFIG_DIR.replace('\\', "/"))),
-            mount("kubeconfig", "/netc/kubeconfig"),
+            api_mount,
         ]),
         ..Container::default()
     };
@@ -106,36 +105,65 @@ pub fn manifest(topology: &Topology) -> String {
         security_context: Some(host_process()),
         host_network: Some(true),
         priority_class_name: Some("system-node-critical".to_string()),
-        service_account_name: Some(FLANNEL_SERVICE_ACCOUNT.to_string()),
+        service_account_name: Some(SERVICE_ACCOUNT.to_string()),
+        // The token is flanneld's credential (`windows_api.rs`).
+        automount_service_account_token: Some(true),
         tolerations: Some(vec![
             tolerate(None, Some("NoSchedule")),
             tolerate(Some("CriticalAddonsOnly"), None),
             tolerate(None, Some("NoExecute")),
         ]),
         containers: vec![container],
-        volumes: Some(vec![
-            config_map_volume("flannel-cfg", CONFIG_MAP),
-            host_path("kubeconfig", NODE_KUBECONFIG, Some("File")),
-        ]),
+        volumes: Some(vec![config_map_volume("flannel-cfg", CONFIG_MAP), api_volume]),
         ..PodSpec::default()
     };
-    // Its own `app` label: a selector of `app: flannel` would also match the
-    // Linux DaemonSet's pods in the same namespace.
+    // Its own `app` label: a selector of `app: flannel` would also match
+    // the pods of a Linux flannel DaemonSet installed in kube-system.
     let daemon_set = daemon_set(
-        meta("kube-flannel-ds-windows-amd64", Some(FLANNEL_NAMESPACE), &labels),
+        meta("kube-flannel-ds-windows-amd64", Some(WINDOWS_NAMESPACE), &labels),
         &[("app", "flannel-windows")],
         &labels,
         spec,
     );
-    let comment = [
-        "flannel for the Windows nodes (HostProcess), generated by netc. Apply after".to_string(),
-        "kube-flannel.yaml, which creates the namespace, ServiceAccount and RBAC.".to_string(),
+    let mut comment = vec![
+        "flannel for the Windows nodes (HostProcess), generated by netc, in kube-system. Apply after".to_string(),
+        "kube-flannel.yaml, which creates the ClusterRole flannel bound here.".to_string(),
         String::new(),
-        format!("Every Windows node needs {NODE_KUBECONFIG}: the kubeconfig flanneld uses to reach the API"),
-        "server (--kubeconfig-file). The topology names no API endpoint, and the in-cluster".to_string(),
-        "Service address is not reachable from HostProcess pods (flannel-io/flannel#1772),".to_string(),
-        "so the node's kubeconfig is used, as in Microsoft's SDN scripts.".to_string(),
     ];
+    comment.extend(windows_api::comment(topology));
+    comment.push(String::new());
+    comment.extend(image_comment(topology));
     let comment: Vec<&str> = comment.iter().map(String::as_str).collect();
-    yaml::stream(&comment, &[yaml::document(&config_map), yaml::document(&daemon_set)])
+    let account_labels = [("k8s-app", "flannel")];
+    let documents = [
+        yaml::document(&service_account(SERVICE_ACCOUNT, WINDOWS_NAMESPACE, &account_labels)),
+        yaml::document(&cluster_role_binding(
+            SERVICE_ACCOUNT,
+            FLANNEL_SERVICE_ACCOUNT,
+            (WINDOWS_NAMESPACE, SERVICE_ACCOUNT),
+            &account_labels,
+        )),
+        yaml::document(&config_map),
+        yaml::document(&daemon_set),
+    ];
+    yaml::stream(&comment, &documents)
+}
+
+/// Which image runs: the written one, or the default, with what is known of
+/// its publication (`model::defaults::FLANNEL_WINDOWS_IMAGE`).
+fn image_comment(topology: &Topology) -> Vec<String> {
+    let image = &topology.cluster.images.flannel_windows;
+    if image.written {
+        return vec![format!(
+            "The image, {}, is the topology's `images {{ flannel-windows }}`.",
+            image.value
+        )];
+    }
+    vec![
+        format!("The image is netc's default, {},", image.value),
+        "the name sig-windows-tools' hostprocess/flannel/build.sh gives the HostProcess image of".to_string(),
+        "the Linux flanneld's release. sig-windows-tools publishes those images only on request:".to_string(),
+        "if your registry lacks the tag, build it with that script (-f VERSION -r REGISTRY) and".to_string(),
+        "set `images { flannel-windows \"REGISTRY/flannel:VERSION-hostprocess\" }` in the topology.".to_string(),
+    ]
 }

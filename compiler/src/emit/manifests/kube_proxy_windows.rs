@@ -4,22 +4,35 @@
 //! network name shared with HNS and the CNI config (R8), the source VIP on
 //! overlay (R11), `--hostname-override` (R13) and the feature gates and DSR
 //! flags the cluster's Kubernetes release needs (R11, R12).
+//!
+//! Its ServiceAccount `kube-system/kube-proxy-windows` is netc's own, bound
+//! to the ClusterRole `system:node-proxier` that every cluster's RBAC
+//! bootstrap policy has: kubeadm binds the same role to its `kube-proxy`
+//! ServiceAccount (`kubeadm:node-proxier`, `cmd/kubeadm/app/phases/addons/
+//! proxy/proxy.go` of Kubernetes v1.33.13), which sig-windows-tools'
+//! `kube-proxy.yml` borrows; an account of netc's own is one netc may prune,
+//! and exists on clusters kubeadm did not make. The API server is reached
+//! as `windows_api.rs` says.
 
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetUpdateStrategy};
 use k8s_openapi::api::core::v1::{Container, PodSpec};
 
 use super::objects::{
-    daemon_set, field_env, host_path, host_process, meta, mount, node_affinity, powershell, ps_quote, tolerate,
+    cluster_role_binding, daemon_set, field_env, host_path, host_process, meta, mount, node_affinity, powershell,
+    ps_quote, service_account, tolerate,
 };
-use super::{NODE_KUBECONFIG, SOURCE_VIP_FILE, WINDOWS_NODES};
+use super::windows_api::{self, WINDOWS_NAMESPACE};
+use super::{SOURCE_VIP_FILE, WINDOWS_NODES};
 use crate::model::{BackendKind, KubeVersion, Topology};
 use crate::yaml;
 
-/// sig-windows-tools publishes one kube-proxy HostProcess image per
-/// Kubernetes release, tagged `v<release>-flannel-hostprocess`; it holds
-/// `kube-proxy\kube-proxy.exe` under the container's mount point.
-pub const KUBE_PROXY_IMAGE_REPOSITORY: &str = "sigwindowstools/kube-proxy";
+/// Where the image (`images { kube-proxy-windows }`, by default
+/// sig-windows-tools' image of the cluster's release, `model::defaults`)
+/// holds kube-proxy, below the container's mount point.
 const KUBE_PROXY_IN_IMAGE: &str = "kube-proxy\\kube-proxy.exe";
+/// The pods' ServiceAccount, and the ClusterRole it is bound to.
+pub const SERVICE_ACCOUNT: &str = "kube-proxy-windows";
+const NODE_PROXIER: &str = "system:node-proxier";
 
 /// `WinOverlay` is alpha (default off) in 1.14–1.19, beta (default on) in
 /// 1.20–1.33 and GA, locked on, from 1.34.
@@ -49,7 +62,8 @@ fn overlay(topology: &Topology) -> bool {
 }
 
 /// kube-proxy's flags, except `--source-vip`, which differs per node and is
-/// read at start from the host program's reservation. `$(NODE_NAME)` is
+/// read at start from the host program's reservation, and `--kubeconfig`,
+/// a path in the container. `$(NODE_NAME)` is
 /// expanded by the kubelet from the pod's `NODE_NAME` (the node's name).
 pub fn flags(topology: &Topology) -> Vec<String> {
     let cluster = &topology.cluster;
@@ -58,7 +72,6 @@ pub fn flags(topology: &Topology) -> Vec<String> {
     let mut flags = vec![
         "--proxy-mode=kernelspace".to_string(),
         "--hostname-override=$(NODE_NAME)".to_string(),
-        format!("--kubeconfig={NODE_KUBECONFIG}"),
         format!("--network-name={}", cluster.windows.network_name.value),
         format!("--cluster-cidr={}", pods.join(",")),
     ];
@@ -75,12 +88,13 @@ pub fn flags(topology: &Topology) -> Vec<String> {
 /// The container's PowerShell script. Only single-quoted literals, so no
 /// flag is re-interpreted by PowerShell or by Windows command-line quoting.
 fn script(topology: &Topology) -> String {
-    let mut lines = vec!["$ErrorActionPreference = 'Stop'".to_string(), "$flags = @(".to_string()];
-    let flags = flags(topology);
-    for (i, flag) in flags.iter().enumerate() {
-        let comma = if i + 1 < flags.len() { "," } else { "" };
-        lines.push(format!("  {}{comma}", ps_quote(flag)));
+    let mut lines = vec!["$ErrorActionPreference = 'Stop'".to_string()];
+    lines.extend(windows_api::kubeconfig_script());
+    lines.push("$flags = @(".to_string());
+    for flag in flags(topology) {
+        lines.push(format!("  {},", ps_quote(&flag)));
     }
+    lines.push("  ('--kubeconfig=' + $kubeconfig)".to_string());
     lines.push(")".to_string());
     if overlay(topology) {
         // The host program reserves the source VIP with host-local under the
@@ -101,25 +115,22 @@ fn script(topology: &Topology) -> String {
 }
 
 pub fn manifest(topology: &Topology) -> String {
-    let version = topology.cluster.kubernetes.value;
     let (command, args) = powershell(script(topology));
-    // hostPath volumes of type File make the kubelet hold the pod, with an
+    // A hostPath volume of type File makes the kubelet hold the pod, with an
     // event naming the file, until the node has it. The script reads the
-    // host paths directly: a HostProcess container sees the host's disks,
+    // host path directly: a HostProcess container sees the host's disks,
     // while where volumes appear inside it differs between containerd 1.6
     // and 1.7.
-    let mut volumes = vec![host_path("kubeconfig", NODE_KUBECONFIG, Some("File"))];
-    let mut mounts = vec![mount("kubeconfig", "/netc/kubeconfig")];
+    let (api_volume, api_mount) = windows_api::volume(topology);
+    let mut volumes = vec![api_volume];
+    let mut mounts = vec![api_mount];
     if overlay(topology) {
         volumes.push(host_path("source-vip", SOURCE_VIP_FILE, Some("File")));
         mounts.push(mount("source-vip", "/netc/sourcevip.json"));
     }
     let container = Container {
         name: "kube-proxy".to_string(),
-        image: Some(format!(
-            "{KUBE_PROXY_IMAGE_REPOSITORY}:v{}.{}.0-flannel-hostprocess",
-            version.major, version.minor
-        )),
+        image: Some(topology.cluster.images.kube_proxy_windows.value.clone()),
         command: Some(command),
         args: Some(args),
         env: Some(vec![field_env("NODE_NAME", "spec.nodeName")]),
@@ -131,8 +142,9 @@ pub fn manifest(topology: &Topology) -> String {
         security_context: Some(host_process()),
         host_network: Some(true),
         priority_class_name: Some("system-node-critical".to_string()),
-        // kube-proxy authenticates with the node's kubeconfig, not a token.
-        automount_service_account_token: Some(false),
+        service_account_name: Some(SERVICE_ACCOUNT.to_string()),
+        // The token is kube-proxy's credential (`windows_api.rs`).
+        automount_service_account_token: Some(true),
         tolerations: Some(vec![tolerate(Some("CriticalAddonsOnly"), None), tolerate(None, None)]),
         containers: vec![container],
         volumes: Some(volumes),
@@ -140,7 +152,11 @@ pub fn manifest(topology: &Topology) -> String {
     };
     let selector = [("k8s-app", "kube-proxy-windows")];
     let mut daemon_set: DaemonSet = daemon_set(
-        meta("kube-proxy-windows", Some("kube-system"), &[("k8s-app", "kube-proxy")]),
+        meta(
+            "kube-proxy-windows",
+            Some(WINDOWS_NAMESPACE),
+            &[("k8s-app", "kube-proxy")],
+        ),
         &selector,
         &selector,
         spec,
@@ -152,13 +168,13 @@ pub fn manifest(topology: &Topology) -> String {
         });
     }
     let mut comment = vec![
-        "kube-proxy for the Windows nodes (HostProcess), generated by netc.".to_string(),
+        "kube-proxy for the Windows nodes (HostProcess), generated by netc, with its own".to_string(),
+        format!("ServiceAccount bound to the ClusterRole {NODE_PROXIER}, as kubeadm binds its kube-proxy's."),
         String::new(),
-        format!("Every Windows node needs {NODE_KUBECONFIG}: the kubeconfig kube-proxy uses to reach the"),
-        "API server. The topology names no API endpoint, and the in-cluster Service address".to_string(),
-        "is not reachable from HostProcess pods, so the node's kubeconfig is used, as in".to_string(),
-        "Microsoft's SDN scripts.".to_string(),
     ];
+    comment.extend(windows_api::comment(topology));
+    comment.push(String::new());
+    comment.extend(image_comment(topology));
     if overlay(topology) {
         comment.push(String::new());
         comment.push(format!(
@@ -167,7 +183,61 @@ pub fn manifest(topology: &Topology) -> String {
         comment.push("that the netc host program reserves in the node's pod subnet.".to_string());
     }
     let comment: Vec<&str> = comment.iter().map(String::as_str).collect();
-    yaml::stream(&comment, &[yaml::document(&daemon_set)])
+    let account_labels = [("k8s-app", "kube-proxy-windows")];
+    // With `api-server`, the kubeconfig every Windows DaemonSet mounts: this
+    // manifest exists whenever a Windows node does.
+    let mut documents: Vec<String> = windows_api::config_map(topology)
+        .map(|config_map| yaml::document(&config_map))
+        .into_iter()
+        .collect();
+    documents.extend([
+        yaml::document(&service_account(SERVICE_ACCOUNT, WINDOWS_NAMESPACE, &account_labels)),
+        yaml::document(&cluster_role_binding(
+            SERVICE_ACCOUNT,
+            NODE_PROXIER,
+            (WINDOWS_NAMESPACE, SERVICE_ACCOUNT),
+            &account_labels,
+        )),
+        yaml::document(&daemon_set),
+    ]);
+    yaml::stream(&comment, &documents)
+}
+
+/// Which image runs and why: the written one, or the default of the
+/// cluster's release, saying which patch a minor-only `kubernetes` gets.
+fn image_comment(topology: &Topology) -> Vec<String> {
+    let image = &topology.cluster.images.kube_proxy_windows;
+    let kubernetes = &topology.cluster.kubernetes;
+    if image.written {
+        return vec![format!(
+            "The image, {}, is the topology's `images {{ kube-proxy-windows }}`.",
+            image.value
+        )];
+    }
+    let release = match kubernetes.value.patch {
+        Some(_) => vec![format!(
+            "The image, {}, is kube-proxy of the cluster's release (`kubernetes {}`).",
+            image.value, kubernetes.value
+        )],
+        None => vec![
+            format!("The image is {}:", image.value),
+            format!(
+                "`kubernetes {}` names no patch release, so netc takes v{}.0, which every minor release",
+                kubernetes.value, kubernetes.value
+            ),
+            format!(
+                "has. Write the release the cluster runs, as in `kubernetes {}.N`, to run kube-proxy",
+                kubernetes.value
+            ),
+            "of that patch release.".to_string(),
+        ],
+    };
+    let mut lines = release;
+    lines.extend([
+        "It is sig-windows-tools' `-calico-hostprocess` flavour, the one built for every release;".to_string(),
+        "netc runs only its kube-proxy.exe, which both flavours hold at the same path.".to_string(),
+    ]);
+    lines
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! when flanneld programs the network, and Windows kube-proxy
 //! (`kube-proxy-windows.yaml`) whenever there are Windows nodes, and
 //! netc's own agent (`netc-agent.yaml`, `netc-agent-windows.yaml`) when
-//! the topology has an `agent` block.
+//! the topology has an `agent` block. The Windows DaemonSets run in
+//! `kube-system` and reach the API server as `windows_api.rs` says.
 //!
 //! Every object is a k8s-openapi type (field names checked at compile time)
 //! carrying `app.kubernetes.io/managed-by: netc`, and [`yaml`] is the only
@@ -14,11 +15,11 @@ mod flannel;
 mod flannel_windows;
 mod kube_proxy_windows;
 mod objects;
+mod windows_api;
 
 pub use agent::{AGENT_NAMESPACE, AGENT_SERVICE_ACCOUNT};
-pub use flannel::{FLANNEL_CNI_PLUGIN_IMAGE, FLANNEL_IMAGE};
-pub use flannel_windows::{flanneld_flags, FLANNEL_WINDOWS_IMAGE};
-pub use kube_proxy_windows::{feature_gates, flags as kube_proxy_flags, KUBE_PROXY_IMAGE_REPOSITORY};
+pub use flannel_windows::flanneld_flags;
+pub use kube_proxy_windows::{feature_gates, flags as kube_proxy_flags};
 pub use objects::MANAGED_BY;
 
 use super::facts;
@@ -26,11 +27,9 @@ pub use super::Artifacts;
 use crate::model::Topology;
 
 pub const FLANNEL_NAMESPACE: &str = "kube-flannel";
+/// flannel's ServiceAccount, and the name of its ClusterRole (and binding).
 pub const FLANNEL_SERVICE_ACCOUNT: &str = "flannel";
 
-/// The kubeconfig Windows flanneld and kube-proxy use on the node, the path
-/// of Microsoft's SDN scripts (`--kubeconfig-file=C:\k\config`, §6.3–6.4).
-pub const NODE_KUBECONFIG: &str = "C:\\k\\config";
 /// Where the host program keeps the source-VIP reservation (host-local's
 /// CNI 0.3.0 result) that kube-proxy reads on overlay nodes.
 pub const SOURCE_VIP_FILE: &str = "C:\\k\\sourcevip.json";

@@ -6,11 +6,13 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec};
+use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::core::v1::{
     Affinity, ConfigMapVolumeSource, EnvVar, EnvVarSource, HostPathVolumeSource, NodeAffinity, NodeSelector,
     NodeSelectorRequirement, NodeSelectorTerm, ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec,
     Toleration, Volume, VolumeMount, WindowsSecurityContextOptions,
 };
+use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 /// The label every object netc generates carries; `netc deploy` prunes
@@ -34,6 +36,38 @@ pub fn meta(name: &str, namespace: Option<&str>, pairs: &[(&str, &str)]) -> Obje
         namespace: namespace.map(str::to_string),
         labels: Some(labels),
         ..ObjectMeta::default()
+    }
+}
+
+/// A ServiceAccount, labelled like every netc object.
+pub fn service_account(name: &str, namespace: &str, pairs: &[(&str, &str)]) -> ServiceAccount {
+    ServiceAccount {
+        metadata: meta(name, Some(namespace), pairs),
+        ..ServiceAccount::default()
+    }
+}
+
+/// A ClusterRoleBinding `name` of the ClusterRole `role` to the
+/// ServiceAccount `namespace/account`.
+pub fn cluster_role_binding(
+    name: &str,
+    role: &str,
+    (namespace, account): (&str, &str),
+    pairs: &[(&str, &str)],
+) -> ClusterRoleBinding {
+    ClusterRoleBinding {
+        metadata: meta(name, None, pairs),
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".to_string(),
+            kind: "ClusterRole".to_string(),
+            name: role.to_string(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".to_string(),
+            name: account.to_string(),
+            namespace: Some(namespace.to_string()),
+            ..Subject::default()
+        }]),
     }
 }
 

@@ -158,6 +158,6 @@ if (-not (Test-Path -LiteralPath 'C:\k\sourcevip.json')) {
 }
 $SourceVip = ((Get-Content -Raw -LiteralPath 'C:\k\sourcevip.json' | ConvertFrom-Json).ips[0].address -split '/')[0]
 
-Test-NetcProcess 'flanneld' 'flanneld.exe' @('--kube-subnet-mgr', '--kubeconfig-file=C:\k\config', '--subnet-file=C:\run\flannel\subnet.env', '--iface=203.0.113.21')
+Test-NetcProcess 'flanneld' 'flanneld.exe' @('--kube-subnet-mgr', '--subnet-file=C:\run\flannel\subnet.env', '--iface=203.0.113.21')
 
-Test-NetcProcess 'kube-proxy' 'kube-proxy.exe' @('--proxy-mode=kernelspace', '--hostname-override=win-1', '--kubeconfig=C:\k\config', '--network-name=flannel.4096', '--cluster-cidr=198.18.0.0/16', '--source-vip=$(SOURCE_VIP)'.Replace('$(SOURCE_VIP)', $SourceVip))
+Test-NetcProcess 'kube-proxy' 'kube-proxy.exe' @('--proxy-mode=kernelspace', '--hostname-override=win-1', '--network-name=flannel.4096', '--cluster-cidr=198.18.0.0/16', '--source-vip=$(SOURCE_VIP)'.Replace('$(SOURCE_VIP)', $SourceVip))

@@ -114,6 +114,6 @@ Set-NetcFile 'C:\etc\cni\net.d\10-flannel.conf' '{
 }
 '
 
-Test-NetcProcess 'flanneld' 'flanneld.exe' @('--kube-subnet-mgr', '--kubeconfig-file=C:\k\config', '--subnet-file=C:\run\flannel\subnet.env', '--iface=192.168.50.21')
+Test-NetcProcess 'flanneld' 'flanneld.exe' @('--kube-subnet-mgr', '--subnet-file=C:\run\flannel\subnet.env', '--iface=192.168.50.21')
 
-Test-NetcProcess 'kube-proxy' 'kube-proxy.exe' @('--proxy-mode=kernelspace', '--hostname-override=win-1', '--kubeconfig=C:\k\config', '--network-name=cbr0', '--cluster-cidr=10.244.0.0/16')
+Test-NetcProcess 'kube-proxy' 'kube-proxy.exe' @('--proxy-mode=kernelspace', '--hostname-override=win-1', '--network-name=cbr0', '--cluster-cidr=10.244.0.0/16')

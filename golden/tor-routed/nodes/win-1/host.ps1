@@ -143,4 +143,4 @@ if (-not (Get-NetIPInterface -InterfaceAlias 'vEthernet (cbr0_ep)' -AddressFamil
 }
 Set-NetIPInterface -InterfaceAlias 'vEthernet (cbr0_ep)' -AddressFamily IPv4 -Forwarding Enabled
 
-Test-NetcProcess 'kube-proxy' 'kube-proxy.exe' @('--proxy-mode=kernelspace', '--hostname-override=win-1', '--kubeconfig=C:\k\config', '--network-name=cbr0', '--cluster-cidr=10.244.0.0/16')
+Test-NetcProcess 'kube-proxy' 'kube-proxy.exe' @('--proxy-mode=kernelspace', '--hostname-override=win-1', '--network-name=cbr0', '--cluster-cidr=10.244.0.0/16')

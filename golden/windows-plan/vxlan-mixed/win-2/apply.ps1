@@ -154,6 +154,6 @@ if (-not (Test-Path -LiteralPath 'C:\k\sourcevip.json')) {
 }
 
 # After the last change: the processes the DaemonSets run (warnings only).
-Test-NetcProcess 'flanneld' 'flanneld.exe' @('--kube-subnet-mgr', '--kubeconfig-file=C:\k\config', '--subnet-file=C:\run\flannel\subnet.env', '--iface=10.127.130.22')
+Test-NetcProcess 'flanneld' 'flanneld.exe' @('--kube-subnet-mgr', '--subnet-file=C:\run\flannel\subnet.env', '--iface=10.127.130.22')
 $SourceVip = ((Get-Content -Raw -LiteralPath 'C:\k\sourcevip.json' | ConvertFrom-Json).ips[0].address -split '/')[0]
-Test-NetcProcess 'kube-proxy' 'kube-proxy.exe' @('--proxy-mode=kernelspace', '--hostname-override=win-2', '--kubeconfig=C:\k\config', '--network-name=flannel.4096', '--cluster-cidr=10.244.0.0/16', '--source-vip=$(SOURCE_VIP)'.Replace('$(SOURCE_VIP)', $SourceVip))
+Test-NetcProcess 'kube-proxy' 'kube-proxy.exe' @('--proxy-mode=kernelspace', '--hostname-override=win-2', '--network-name=flannel.4096', '--cluster-cidr=10.244.0.0/16', '--source-vip=$(SOURCE_VIP)'.Replace('$(SOURCE_VIP)', $SourceVip))
