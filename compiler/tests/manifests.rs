@@ -291,6 +291,10 @@ fn the_agent_daemon_sets_follow_the_agent_block() {
         if signed {
             expected.push(("allowed-signers", "/etc/netc/allowed_signers"));
         }
+        if agent.ssh_secret.is_some() {
+            expected.push(("ssh-key", "/etc/netc-ssh/ssh-privatekey"));
+            expected.push(("known-hosts", "/etc/netc-ssh/known_hosts"));
+        }
         let expected: std::collections::BTreeMap<String, String> =
             expected.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         assert_eq!(flags, expected, "{}", example.name);
@@ -309,6 +313,31 @@ fn the_agent_daemon_sets_follow_the_agent_block() {
             );
         } else {
             assert!(!example.text(AGENT).unwrap().contains("ConfigMap"), "{}", example.name);
+        }
+        // An ssh:// repository: the named Secret, read-only, owner-only.
+        let secrets: Vec<&serde_json::Value> = pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["secret"].is_object())
+            .collect();
+        match &agent.ssh_secret {
+            Some(secret) => {
+                assert_eq!(secrets.len(), 1, "{}", example.name);
+                assert_eq!(secrets[0]["secret"]["secretName"], secret.value.as_str());
+                assert_eq!(secrets[0]["secret"]["defaultMode"], 0o400);
+                let mount = linux["volumeMounts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|m| m["name"] == secrets[0]["name"])
+                    .expect("the Secret is mounted");
+                assert_eq!(
+                    (mount["mountPath"].as_str(), mount["readOnly"].as_bool()),
+                    (Some("/etc/netc-ssh"), Some(true))
+                );
+            }
+            None => assert!(secrets.is_empty(), "{}", example.name),
         }
 
         // `$(NODE_NAME)` is the node's name, from the downward API.

@@ -247,6 +247,17 @@ fn the_generated_agent_daemon_sets_pass_flags_netc_agent_accepts() {
     let joined = "('--allowed-signers=' + (Join-Path $env:CONTAINER_SANDBOX_MOUNT_POINT 'etc\\netc\\allowed_signers'))";
     assert!(windows[start..end].contains(joined), "{}", &windows[start..end]);
     windows_args.push("--allowed-signers=C:\\C\\0123456789abcdef\\etc\\netc\\allowed_signers".into());
+    // Its repository is ssh://: both agents read the Secret's key and
+    // known_hosts from its mount.
+    for (flag, file) in [("--ssh-key", "ssh-privatekey"), ("--known-hosts", "known_hosts")] {
+        assert!(
+            linux_args.contains(&format!("{flag}=/etc/netc-ssh/{file}")),
+            "{linux_args:?}"
+        );
+        let joined = format!("('{flag}=' + (Join-Path $env:CONTAINER_SANDBOX_MOUNT_POINT 'etc\\netc-ssh\\{file}'))");
+        assert!(windows[start..end].contains(&joined), "{}", &windows[start..end]);
+        windows_args.push(format!("{flag}=C:\\C\\0123456789abcdef\\etc\\netc-ssh\\{file}"));
+    }
     for args in [linux_args, windows_args] {
         assert_eq!(args[0], "agent");
         assert!(args.len() >= 6, "{args:?}");

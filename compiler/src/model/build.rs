@@ -465,6 +465,7 @@ fn agent(decl: &AgentDecl, diagnostics: &mut Vec<Diagnostic>) -> Option<Agent> {
         image: image?,
         interval: Field::or(decl.interval, AGENT_INTERVAL, decl.header),
         allowed_signers: decl.allowed_signers.clone(),
+        ssh_secret: decl.ssh_secret.clone(),
     })
 }
 

@@ -182,6 +182,9 @@ pub struct Agent {
     /// ssh-keygen `allowed_signers` lines, in the order written. With any,
     /// the agents apply only commits signed by one of these keys.
     pub allowed_signers: Vec<Spanned<String>>,
+    /// The Secret holding the key (`ssh-privatekey`) and `known_hosts` the
+    /// agents fetch an `ssh://` repository with.
+    pub ssh_secret: Option<Spanned<String>>,
 }
 
 #[derive(Clone, Debug)]

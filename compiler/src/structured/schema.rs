@@ -210,7 +210,7 @@ fn expected(key: &str) -> Option<&'static str> {
             "`true` or `false` (`on` and `off` work too)"
         }
         "backend" => "a backend type such as `tor`, or a mapping such as `{type: vxlan, vni: 4096, port: 4789}` (only vxlan and ipsec take settings)",
-        "name" | "segment" | "interface" | "network-name" | "mac-prefix" => "a name, as a non-empty string",
+        "name" | "segment" | "interface" | "network-name" | "mac-prefix" | "ssh-secret" => "a name, as a non-empty string",
         "psk" => "the pre-shared key, a string of at least 96 characters",
         "esp-proposal" => "an ESP proposal such as `aes128gcm16-sha256-prfsha256-ecp256`, as a string",
         "count" | "vni" | "port" | "build" | "node-subnet-len" | "underlay-mtu" => "a whole number",

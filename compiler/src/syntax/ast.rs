@@ -124,6 +124,9 @@ pub struct AgentDecl {
     /// `allowed-signer` lines, in the order written: each an ssh-keygen
     /// `allowed_signers` line whose key may sign the commits agents apply.
     pub allowed_signers: Vec<Spanned<String>>,
+    /// The Secret (`ssh-privatekey`, `known_hosts`) an `ssh://` repository
+    /// is fetched with.
+    pub ssh_secret: Option<Spanned<String>>,
 }
 
 #[derive(Clone, Debug)]

@@ -40,7 +40,15 @@ pub const SEGMENT_KEYS: &[&str] = &["prefix", "gateway"];
 pub const NODE_KEYS: &[&str] = &["os", "arch", "build", "address", "interface", "role", "pod-subnet"];
 pub const RANGE_KEYS: &[&str] = &["os", "arch", "build", "address-start", "interface", "role"];
 pub const TOR_KEYS: &[&str] = &["segment", "routes", "route"];
-pub const AGENT_KEYS: &[&str] = &["repo", "branch", "path", "image", "interval", "allowed-signer"];
+pub const AGENT_KEYS: &[&str] = &[
+    "repo",
+    "branch",
+    "path",
+    "image",
+    "interval",
+    "allowed-signer",
+    "ssh-secret",
+];
 
 /// The longest `interval` of an `agent` block, in seconds: a day. Longer
 /// would leave drift uncorrected for days, and is more likely a typo.
@@ -834,6 +842,7 @@ impl Lowering<'_> {
             image: None,
             interval: None,
             allowed_signers: Vec::new(),
+            ssh_secret: None,
         };
         for s in self.settings_of(block, "agent") {
             agent.attempted.insert(s.key.text.clone());
@@ -875,6 +884,12 @@ impl Lowering<'_> {
                         .single(s, "allowed-signer \"alice@example.com ssh-ed25519 AAAAC3Nz...\"")
                         .and_then(|a| v.text(a, "the allowed_signers line"));
                     agent.allowed_signers.extend(value);
+                }
+                "ssh-secret" => {
+                    let value = v
+                        .single(s, "ssh-secret netc-git-ssh")
+                        .and_then(|a| v.text(a, "the Secret's name"));
+                    self.assign(&mut agent.ssh_secret, &s.key, value);
                 }
                 _ => {
                     if let Some(meant) = self.unknown_setting(&s.key, "agent", AGENT_KEYS) {

@@ -123,7 +123,6 @@ mod tests {
         for repo in [
             "\"https://git.example/net.git\"",
             "\"http://git.example/net.git\"",
-            "\"ssh://git@git.example/org/net.git\"",
             "\"git://git.example/net.git\"",
             "\"file:///host/srv/net.git\"",
             "\"HTTPS://git.example/net.git\"",
@@ -131,6 +130,8 @@ mod tests {
         ] {
             assert_eq!(codes(repo), Vec::<&str>::new(), "{repo}");
         }
+        // An ssh:// URL is a git URL too; only its Secret is missing (N0329).
+        assert_eq!(codes("\"ssh://git@git.example/org/net.git\""), ["N0329"]);
     }
 
     #[test]

@@ -29,11 +29,18 @@
 //! they apply only commits signed by one of those keys. The whole directory
 //! is mounted (not a `subPath`), so the kubelet refreshes the file when the
 //! ConfigMap changes and a key rotation needs no pod restart.
+//!
+//! An `ssh://` repository is fetched with the Secret `ssh-secret` names
+//! (keys `ssh-privatekey` and `known_hosts`), mounted read-only (mode 0400)
+//! in both DaemonSets, beside (not inside: a ConfigMap volume is read-only)
+//! the trust directory, and passed as `--ssh-key` and `--known-hosts`. The
+//! user creates it, in `netc-system` and, for the Windows agents, in
+//! `kube-system`: netc never sees the key.
 
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, HTTPGetAction, Namespace, PodSpec, Probe, ResourceRequirements, SecurityContext, Volume,
-    VolumeMount,
+    ConfigMap, Container, HTTPGetAction, Namespace, PodSpec, Probe, ResourceRequirements, SecretVolumeSource,
+    SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -78,6 +85,14 @@ const LINUX_TRUST_DIR: &str = "/etc/netc";
 /// Where it is mounted in the Windows HostProcess container, below the
 /// container's mount point (`$env:CONTAINER_SANDBOX_MOUNT_POINT`).
 const WINDOWS_TRUST_DIR: &str = "etc\\netc";
+/// The Secret volume of an `ssh://` repository, its keys (file names in
+/// the mounted directory) and where it is mounted (Linux; Windows below
+/// the container's mount point).
+const SSH_VOLUME: &str = "ssh";
+pub const SSH_KEY_KEY: &str = "ssh-privatekey";
+pub const KNOWN_HOSTS_KEY: &str = "known_hosts";
+const LINUX_SSH_DIR: &str = "/etc/netc-ssh";
+const WINDOWS_SSH_DIR: &str = "etc\\netc-ssh";
 /// The label every agent object and pod carries.
 const NAME_LABEL: (&str, &str) = ("app.kubernetes.io/name", "netc-agent");
 
@@ -107,6 +122,14 @@ pub fn manifest(agent: &Agent) -> String {
         "The container is privileged, on the node's network, with the node's / at /host:",
         "it changes links, routes, sysctls, kernel modules, iptables and CNI files of the node.",
     ];
+    if agent.ssh_secret.is_some() {
+        comment.extend([
+            "",
+            "The repository is fetched over ssh with the key and known_hosts of the Secret that the",
+            "`agent` block's `ssh-secret` names (keys ssh-privatekey and known_hosts), mounted at",
+            "/etc/netc-ssh: create it in netc-system before the pods can start.",
+        ]);
+    }
     if agent.allowed_signers.is_empty() {
         comment.push("The Namespace, ServiceAccount and RBAC here are shared with netc-agent-windows.yaml.");
     } else {
@@ -134,6 +157,12 @@ pub fn windows_manifest(topology: &Topology, agent: &Agent) -> String {
     .into();
     if !agent.allowed_signers.is_empty() {
         comment.push("The ConfigMap netc-agent-trust holds the keys that may sign commits.".to_string());
+    }
+    if agent.ssh_secret.is_some() {
+        comment.push(
+            "The ssh key and known_hosts come from the Secret `ssh-secret` names, which must exist in".to_string(),
+        );
+        comment.push("kube-system too (a pod mounts only Secrets of its own namespace).".to_string());
     }
     comment.push(String::new());
     comment.extend(windows_api::comment(topology));
@@ -259,6 +288,25 @@ fn trust_mount(agent: &Agent, path: &str) -> Option<(Volume, VolumeMount)> {
     Some((config_map_volume(TRUST_VOLUME, TRUST_CONFIG_MAP), mount))
 }
 
+/// The Secret of an `ssh://` repository as a read-only volume at `path`.
+fn ssh_mount(agent: &Agent, path: &str) -> Option<(Volume, VolumeMount)> {
+    let secret = agent.ssh_secret.as_ref()?;
+    let volume = Volume {
+        name: SSH_VOLUME.to_string(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(secret.value.clone()),
+            default_mode: Some(0o400),
+            ..SecretVolumeSource::default()
+        }),
+        ..Volume::default()
+    };
+    let mount = VolumeMount {
+        read_only: Some(true),
+        ..mount(SSH_VOLUME, path)
+    };
+    Some((volume, mount))
+}
+
 fn interval_flag(agent: &Agent) -> String {
     format!("--interval={}s", agent.interval.value)
 }
@@ -318,6 +366,11 @@ fn linux_daemon_set(agent: &Agent) -> DaemonSet {
     if trust.is_some() {
         args.push(format!("--allowed-signers={LINUX_TRUST_DIR}/{ALLOWED_SIGNERS_KEY}"));
     }
+    let ssh = ssh_mount(agent, LINUX_SSH_DIR);
+    if ssh.is_some() {
+        args.push(format!("--ssh-key={LINUX_SSH_DIR}/{SSH_KEY_KEY}"));
+        args.push(format!("--known-hosts={LINUX_SSH_DIR}/{KNOWN_HOSTS_KEY}"));
+    }
     args.extend([
         "--node=$(NODE_NAME)".to_string(),
         format!("--root={HOST_ROOT}"),
@@ -339,7 +392,7 @@ fn linux_daemon_set(agent: &Agent) -> DaemonSet {
         host_path("lib-modules", "/lib/modules", Some("Directory")),
         host_path("xtables-lock", "/run/xtables.lock", Some("FileOrCreate")),
     ];
-    if let Some((volume, mount)) = trust {
+    for (volume, mount) in trust.into_iter().chain(ssh) {
         volumes.push(volume);
         volume_mounts.push(mount);
     }
@@ -397,6 +450,14 @@ fn windows_script(agent: &Agent) -> String {
             ps_quote(&format!("{WINDOWS_TRUST_DIR}\\{ALLOWED_SIGNERS_KEY}"))
         ));
     }
+    if agent.ssh_secret.is_some() {
+        for (flag, key) in [("--ssh-key=", SSH_KEY_KEY), ("--known-hosts=", KNOWN_HOSTS_KEY)] {
+            flags.push(format!(
+                "('{flag}' + (Join-Path $env:CONTAINER_SANDBOX_MOUNT_POINT {}))",
+                ps_quote(&format!("{WINDOWS_SSH_DIR}\\{key}"))
+            ));
+        }
+    }
     flags.extend(
         [
             format!("--state-dir={WINDOWS_STATE_DIR}"),
@@ -430,9 +491,10 @@ fn windows_daemon_set(topology: &Topology, agent: &Agent) -> DaemonSet {
     let (command, args) = powershell(windows_script(agent));
     let trust = trust_mount(agent, &format!("/{}/", WINDOWS_TRUST_DIR.replace('\\', "/")));
     let (api_volume, api_mount) = windows_api::volume(topology);
+    let ssh = ssh_mount(agent, &format!("/{}/", WINDOWS_SSH_DIR.replace('\\', "/")));
     let mut volumes = vec![api_volume];
     let mut volume_mounts = vec![api_mount];
-    if let Some((volume, mount)) = trust {
+    for (volume, mount) in trust.into_iter().chain(ssh) {
         volumes.push(volume);
         volume_mounts.push(mount);
     }
