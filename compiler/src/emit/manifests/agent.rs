@@ -13,9 +13,9 @@
 //! what it owns. The Windows one is a HostProcess pod, which runs on the host
 //! itself: its paths are the node's, so it takes no `--root`.
 //!
-//! The ServiceAccount's ClusterRole lets the agent read and annotate Node
-//! objects (`get`, `list`, `watch`, `patch`): it reports its status on its
-//! own Node.
+//! The ServiceAccount's ClusterRole lets the agent read Node objects
+//! (`get`, `list`, `watch`) and patch `nodes/status` only: it reports its
+//! status as annotations on its own Node, the way flanneld writes its own.
 //!
 //! The Windows DaemonSet runs in `kube-system`, with a ServiceAccount
 //! `netc-agent-windows` there bound to the same ClusterRole: it reaches the
