@@ -166,6 +166,7 @@ impl Drop for Cleanup {
     }
 }
 
+#[cfg(unix)] // bash, namespaces and Unix file modes: Linux only
 fn run(args: &[&str]) -> String {
     let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
     assert!(
@@ -185,6 +186,7 @@ fn write_tree(artifacts: &Artifacts, dir: &Path) {
     }
 }
 
+#[cfg(unix)] // bash, namespaces and Unix file modes: Linux only
 /// Nodes 1 and 2 of `examples/static-vxlan.netc` in two namespaces joined by
 /// a veth pair (the underlay): after each runs its own `host.sh` (twice: the
 /// second run must change nothing), node 1 reaches node 2's vxlan address.
@@ -307,6 +309,7 @@ fn two_static_vxlan_nodes_reach_each_other_after_host_sh() {
     drop(guard);
 }
 
+#[cfg(unix)] // bash, namespaces and Unix file modes: Linux only
 /// The CNI plugins `node`'s program checks for.
 fn cni_plugins(artifacts: &Artifacts, node: &str) -> Vec<String> {
     let program: Program = serde_json::from_slice(&artifacts.files[&format!("nodes/{node}/program.json")]).unwrap();
@@ -320,6 +323,7 @@ fn cni_plugins(artifacts: &Artifacts, node: &str) -> Vec<String> {
         .expect("every program checks its CNI plugins")
 }
 
+#[cfg(unix)] // bash, namespaces and Unix file modes: Linux only
 /// Debian's CNI plugin directory (`NETC_CNI_PATH`, else /usr/lib/cni) when
 /// it holds every plugin node-1 needs; else the test skips, or fails under
 /// `NETC_REQUIRE_TOOLS=1`.
@@ -345,6 +349,7 @@ fn debian_cni_plugins(artifacts: &Artifacts) -> Option<PathBuf> {
     None
 }
 
+#[cfg(unix)] // bash, namespaces and Unix file modes: Linux only
 /// Runs `host.sh` of `node` with stub `modprobe` and `sysctl` (so no root
 /// is needed for the steps before the check) and `env`; returns whether it
 /// succeeded, and its stderr.
@@ -367,11 +372,13 @@ fn run_host_sh(bash: &Path, dir: &Path, node: &str, env: &[(&str, PathBuf)]) -> 
     (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
+#[cfg(unix)] // bash, namespaces and Unix file modes: Linux only
 fn make_executable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
+#[cfg(unix)] // bash, namespaces and Unix file modes: Linux only
 fn stub_plugins(dir: &Path, plugins: &[&str]) {
     std::fs::create_dir_all(dir).unwrap();
     for plugin in plugins {
@@ -380,6 +387,7 @@ fn stub_plugins(dir: &Path, plugins: &[&str]) {
     }
 }
 
+#[cfg(unix)] // bash, namespaces and Unix file modes: Linux only
 /// A missing plugin stops `host.sh` before it installs the CNI config, with a
 /// message naming it; `flannel`, which flannel's DaemonSet installs, is only
 /// a warning. `NETC_CNI_BIN` replaces the directory, and `NETC_ROOT`
@@ -471,6 +479,7 @@ fn the_schemas_check_programs_and_peer_tables() {
     );
 }
 
+#[cfg(unix)] // bash, namespaces and Unix file modes: Linux only
 /// `host.sh` treats a kernel without `/proc/modules` (no loadable modules)
 /// as having every module built in, as `netc apply` does, instead of
 /// failing in `modprobe`. As root: `/proc` is hidden by a tmpfs in a
@@ -601,6 +610,7 @@ fn host_ps1_checks_the_hns_subnet_before_reserving_the_source_vip() {
     assert!(checked >= 3, "only {checked} overlay Windows nodes in the examples");
 }
 
+#[cfg(unix)] // bash, namespaces and Unix file modes: Linux only
 /// Where flanneld runs, a node's named `interface` is checked in `host.sh`:
 /// the interface carrying the node's address (the one flanneld advertises)
 /// must be it, or the script stops before installing anything. `ip` is a

@@ -145,16 +145,22 @@ fn sync_tree(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Elsewhere, an fsync per file.
+/// Elsewhere each file was flushed through the handle that wrote it
+/// (`write_tree_file`): nothing is left to do.
 #[cfg(not(target_os = "linux"))]
-fn sync_tree(dir: &Path) -> std::io::Result<()> {
-    for entry in fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            sync_tree(&path)?;
-        } else {
-            fs::File::open(&path)?.sync_all()?;
-        }
+fn sync_tree(_dir: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Write one file of a tree. Without `syncfs` it is flushed at once,
+/// through the handle that wrote it: Windows' `FlushFileBuffers` needs a
+/// handle with write access, so reopening the file read-only to flush it
+/// fails with "Access denied".
+fn write_tree_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = fs::File::create(path)?;
+    file.write_all(bytes)?;
+    if cfg!(not(target_os = "linux")) {
+        file.sync_all()?;
     }
     Ok(())
 }
@@ -205,7 +211,7 @@ pub fn replace_dir(dir: &Path, files: &std::collections::BTreeMap<String, Vec<u8
             if let Some(parent) = target.parent() {
                 fs::create_dir_all(parent)?;
             }
-            fs::File::create(&target)?.write_all(bytes)?;
+            write_tree_file(&target, bytes)?;
         }
         sync_tree(&staging)
     };

@@ -33,7 +33,8 @@ fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                let relative = path.strip_prefix(dir).unwrap().to_string_lossy().to_string();
+                // `/` on every platform, as index.json names the files.
+                let relative = path.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
                 files.insert(relative, std::fs::read(&path).unwrap());
             }
         }

@@ -6,6 +6,10 @@
 //! golden markdown in `golden/diff/`, are the same on every run
 //! (`NETC_BLESS=1` rewrites it).
 
+// The repositories are made with the host's `git` command: Linux only (the
+// Windows build runs `netc diff` in `windows_exe.rs` instead).
+#![cfg(unix)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

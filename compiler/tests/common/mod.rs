@@ -66,7 +66,8 @@ pub fn files_under(dir: &Path) -> BTreeSet<String> {
 pub fn source(path: &Path) -> SourceFile {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let name = path.strip_prefix(repo_root()).unwrap_or(path);
-    SourceFile::new(name.display().to_string(), text)
+    // `/` on every platform, so reports name files as the goldens do.
+    SourceFile::new(name.display().to_string().replace('\\', "/"), text)
 }
 
 /// `.netc` files directly in `dir`, sorted.
