@@ -5,6 +5,7 @@
 #   etcd, kube-apiserver, kube-controller-manager  (control plane)
 #   flanneld                                       (reads net-conf, writes subnet.env)
 #   flannel                                        (the flannel CNI plugin)
+#   flanneld.exe, kube-proxy.exe                   (Windows builds, run under Wine)
 # A stamp per binary records the hash of its go.mod and go.sum; a binary
 # whose stamp matches is not rebuilt, so a warm machine spends no time here.
 set -euo pipefail
@@ -14,7 +15,7 @@ bin=$tools/bin
 mkdir -p "$bin"
 export GOTOOLCHAIN=local GOFLAGS=-mod=readonly CGO_ENABLED=0
 
-# build DIR OUTPUT PACKAGE
+# build DIR OUTPUT PACKAGE (GOOS and GOARCH from the environment)
 build() {
   local dir=$1 out=$2 pkg=$3
   local stamp
@@ -39,4 +40,8 @@ build kubernetes kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-m
 # flanneld links C code (its udp backend), as upstream builds it.
 CGO_ENABLED=1 build flannel flanneld github.com/flannel-io/flannel
 build flannel-cni flannel github.com/containernetworking/plugins/plugins/meta/flannel
+# The Windows programs of the flannel path, from the same pinned modules:
+# the tests run them under Wine with the generated DaemonSets' arguments.
+GOOS=windows GOARCH=amd64 build flannel flanneld.exe github.com/flannel-io/flannel
+GOOS=windows GOARCH=amd64 build kubernetes kube-proxy.exe k8s.io/kubernetes/cmd/kube-proxy
 echo "real consumers ready in $bin ($((SECONDS - total)) s)"
