@@ -5,8 +5,11 @@
 #   etcd, kube-apiserver, kube-controller-manager  (control plane)
 #   flanneld                                       (reads net-conf, writes subnet.env)
 #   flannel                                        (the flannel CNI plugin)
-# A stamp per binary records the hash of its go.mod and go.sum; a binary
-# whose stamp matches is not rebuilt, so a warm machine spends no time here.
+#   wincni.exe  (for Windows, run under Wine)      win-overlay/win-bridge reading
+#                                                  netc's cni.conf (wincni/main.go)
+# A stamp per binary records the hash of its go.mod, go.sum and Go sources
+# (only wincni has any); a binary whose stamp matches is not rebuilt, so a
+# warm machine spends no time here.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 tools=${NETC_TOOLS_DIR:-/opt/netc-tools}
@@ -18,7 +21,12 @@ export GOTOOLCHAIN=local GOFLAGS=-mod=readonly CGO_ENABLED=0
 build() {
   local dir=$1 out=$2 pkg=$3
   local stamp
-  stamp=$(cat "$here/$dir/go.mod" "$here/$dir/go.sum" | sha256sum | cut -c1-16)
+  # The harness's own main.go is part of what it is; the other folders
+  # hold no .go file, so their stamps are those of go.mod and go.sum.
+  stamp=$({
+    cat "$here/$dir/go.mod" "$here/$dir/go.sum"
+    find "$here/$dir" -maxdepth 1 -name '*.go' -print0 | sort -z | xargs -0 -r cat
+  } | sha256sum | cut -c1-16)
   if [ -x "$bin/$out" ] && [ "$(cat "$bin/$out.stamp" 2>/dev/null)" = "$stamp" ]; then
     echo "$out: up to date ($pkg)"
     return
@@ -39,4 +47,7 @@ build kubernetes kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-m
 # flanneld links C code (its udp backend), as upstream builds it.
 CGO_ENABLED=1 build flannel flanneld github.com/flannel-io/flannel
 build flannel-cni flannel github.com/containernetworking/plugins/plugins/meta/flannel
+# The win-overlay/win-bridge harness is a Windows program: it links the
+# plugins' Windows-only code (pkg/hns, hcsshim) and runs under Wine.
+GOOS=windows GOARCH=amd64 build wincni wincni.exe netc.test/consumers/wincni
 echo "real consumers ready in $bin ($((SECONDS - total)) s)"
