@@ -31,15 +31,18 @@
 // hcn.GetNetworkByName the network is the one given on the command line (the
 // one flanneld or netc's host program creates on the node); instead of
 // hcn.DSRSupported, DSR is taken as supported (netc's N0310 requires a
-// Windows build that has it); host-local's store is in memory (the upstream
-// FakeStore), empty, as on a node before its first pod.
+// Windows build that has it); host-local's stores are in memory (the
+// upstream FakeStore), one per directory the disk store would use
+// (dataDir/name), empty as on a node before its first pod, except for what
+// --reserve-first puts there: a host-local request run before the pod, such
+// as the source-VIP reservation of netc's host program.
 //
 // Usage:
 //
 //	wincni.exe --conf cni.conf [--subnet-env subnet.env]
 //	    --network-name NAME --network-type Overlay|L2Bridge
 //	    --network-subnet CIDR --network-gateway IP --management-ip IP
-//	    [--runtime-config JSON]
+//	    [--runtime-config JSON] [--reserve-first REQUEST.json]
 //
 // Exit 0 with the report on stdout, or 1 with {"error": {...}} naming the
 // stage (libcni, flannel, win-overlay, win-bridge, host-local) that refused.
@@ -65,6 +68,7 @@ import (
 	types020 "github.com/containernetworking/cni/pkg/types/020"
 	current "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/containernetworking/cni/pkg/version"
+	cnierrors "github.com/containernetworking/plugins/pkg/errors"
 	"github.com/containernetworking/plugins/pkg/hns"
 	"github.com/containernetworking/plugins/plugins/ipam/host-local/backend/allocator"
 	fakestore "github.com/containernetworking/plugins/plugins/ipam/host-local/backend/testing"
@@ -117,6 +121,14 @@ type policyReport struct {
 	Protocol          string   `json:"protocol,omitempty"`
 }
 
+// Where host-local keeps an allocation (the disk store's directory,
+// dataDir/name) and what it handed out.
+type ipamReport struct {
+	Name    string `json:"name"`
+	DataDir string `json:"dataDir"`
+	IP      string `json:"ip"`
+}
+
 type endpointReport struct {
 	Name     string         `json:"name"`
 	IP       string         `json:"ip"`
@@ -135,10 +147,13 @@ type report struct {
 	Plugin  string          `json:"plugin"`
 	Netconf json.RawMessage `json:"netconf"`
 	// "HCN" (apiVersion 2: cmdHcnAdd) or "HNS" (anything else: cmdHnsAdd).
-	API         string         `json:"api"`
-	LoopbackDSR bool           `json:"loopbackDSR"`
-	Network     network        `json:"network"`
-	Endpoint    endpointReport `json:"endpoint"`
+	API         string  `json:"api"`
+	LoopbackDSR bool    `json:"loopbackDSR"`
+	Network     network `json:"network"`
+	// The --reserve-first allocation, then the pod's.
+	Reserved *ipamReport    `json:"reserved,omitempty"`
+	IPAM     *ipamReport    `json:"ipam,omitempty"`
+	Endpoint endpointReport `json:"endpoint"`
 	// The endpoint object exactly as the plugin would send it to HNS/HCN
 	// (hcsshim marshals these structs into the request body).
 	HNS json.RawMessage `json:"hns"`
@@ -159,8 +174,8 @@ func (e *stageError) Error() string {
 
 var (
 	opts struct {
-		conf, subnetEnv, runtimeConfig string
-		net                            network
+		conf, subnetEnv, runtimeConfig, reserveFirst string
+		net                                          network
 	}
 	rep report
 	// The innermost refusal: a delegate's error reaches the outer plugin's
@@ -172,6 +187,7 @@ func main() {
 	flag.StringVar(&opts.conf, "conf", "", "the compiled cni.conf")
 	flag.StringVar(&opts.subnetEnv, "subnet-env", "", "subnet.env, for a flannel conf")
 	flag.StringVar(&opts.runtimeConfig, "runtime-config", "", "capability arguments the runtime passes (JSON object)")
+	flag.StringVar(&opts.reserveFirst, "reserve-first", "", "a host-local request to run before the pod's")
 	flag.StringVar(&opts.net.Name, "network-name", "", "the HNS network's name")
 	flag.StringVar(&opts.net.Type, "network-type", "", "the HNS network's type (Overlay, L2Bridge)")
 	flag.StringVar(&opts.net.Subnet, "network-subnet", "", "the HNS network's subnet")
@@ -248,16 +264,35 @@ func run() error {
 	}
 	rep.Runtime = plugin.Bytes
 
+	if opts.reserveFirst != "" {
+		request, err := os.ReadFile(opts.reserveFirst)
+		if err != nil {
+			return err
+		}
+		// As netc's host program runs it: host-local.exe with the request
+		// on stdin and placeholder CNI variables.
+		setCNIEnv("dummy", "dummy", "dummy")
+		result, err := ipamAdd("host-local", request)
+		if err != nil {
+			return err
+		}
+		rep.Reserved = lastIPAM
+		rep.Reserved.IP = result.IPs[0].Address.IP.String()
+	}
+	setCNIEnv(containerID, netns, ifName)
+	return invoke(plugin.Network.Type, plugin.Bytes)
+}
+
+func setCNIEnv(container, ns, ifname string) {
 	for k, v := range map[string]string{
 		"CNI_COMMAND":     "ADD",
-		"CNI_CONTAINERID": containerID,
-		"CNI_NETNS":       netns,
-		"CNI_IFNAME":      ifName,
+		"CNI_CONTAINERID": container,
+		"CNI_NETNS":       ns,
+		"CNI_IFNAME":      ifname,
 		"CNI_PATH":        cniPath,
 	} {
 		os.Setenv(k, v)
 	}
-	return invoke(plugin.Network.Type, plugin.Bytes)
 }
 
 // invoke stands for exec'ing the plugin binary named by the config's type
@@ -464,6 +499,22 @@ func flannelAdd(args *skel.CmdArgs) error {
 
 // ---- host-local (plugins/ipam/host-local/main.go cmdAdd, lines 64-140) ----
 
+// The stores host-local would keep on disk, by directory (disk.New,
+// plugins/ipam/host-local/backend/disk/backend.go lines 32-48: dataDir,
+// by default /var/lib/cni/networks, joined with the network name).
+var (
+	stores   = map[string]*fakestore.FakeStore{}
+	lastIPAM *ipamReport
+)
+
+func storeFor(name, dataDir string) *fakestore.FakeStore {
+	key := dataDir + "/" + name
+	if stores[key] == nil {
+		stores[key] = fakestore.NewFakeStore(map[string]string{}, map[string]net.IP{})
+	}
+	return stores[key]
+}
+
 // ipamAdd stands for ipam.ExecAdd (pkg/ipam), which execs the IPAM plugin
 // with the plugin's own stdin, and for the plugin's conversion of the
 // printed result (current.NewResultFromResult).
@@ -478,8 +529,12 @@ func ipamAdd(ipamType string, stdin []byte) (*current.Result, error) {
 			return err
 		}
 		result := &current.Result{CNIVersion: current.ImplementedSpecVersion}
-		// disk.New(ipamConf.Name, ipamConf.DataDir) on the node; empty here.
-		store := fakestore.NewFakeStore(map[string]string{}, map[string]net.IP{})
+		dataDir := ipamConf.DataDir
+		if dataDir == "" {
+			dataDir = "/var/lib/cni/networks"
+		}
+		lastIPAM = &ipamReport{Name: ipamConf.Name, DataDir: dataDir}
+		store := storeFor(ipamConf.Name, dataDir)
 		for idx, rangeset := range ipamConf.Ranges {
 			a := allocator.NewIPAllocator(&rangeset, store, idx)
 			ipConf, err := a.Get(args.ContainerID, args.IfName, nil)
@@ -497,6 +552,15 @@ func ipamAdd(ipamType string, stdin []byte) (*current.Result, error) {
 		return nil, err
 	}
 	return current.NewResultFromResult(printed)
+}
+
+// The pod's allocation, as host-local made it.
+func podIPAM(result *current.Result) *ipamReport {
+	out := *lastIPAM
+	if len(result.IPs) > 0 {
+		out.IP = result.IPs[0].Address.IP.String()
+	}
+	return &out
 }
 
 // ---- win-overlay (plugins/main/windows/win-overlay/win-overlay_windows.go) ----
@@ -523,9 +587,12 @@ func overlayAdd(args *skel.CmdArgs) error {
 	} else {
 		n.EndpointMacPrefix = "0E-2A"
 	}
-	hnsNetwork, hcnNetwork, err := lookupNetwork(n.Name)
+	hnsNetwork, hcnNetwork, err := lookupNetwork(n.Name, n.ApiVersion == 2)
 	if err != nil {
-		return err
+		if n.ApiVersion == 2 {
+			return cnierrors.Annotatef(err, "error while hcn.GetNetworkByName(%s)", n.Name)
+		}
+		return cnierrors.Annotatef(err, "error while GETHNSNewtorkByName(%s)", n.Name)
 	}
 	if !strings.EqualFold(hnsNetwork.Type, "Overlay") {
 		return fmt.Errorf("network %v is of an unexpected type: %v", n.Name, hnsNetwork.Type)
@@ -541,6 +608,7 @@ func overlayAdd(args *skel.CmdArgs) error {
 			if err != nil {
 				return fmt.Errorf("error while executing IPAM addition: %v", err)
 			}
+			rep.IPAM = podIPAM(result)
 			if len(result.IPs) == 0 {
 				return fmt.Errorf("IPAM plugin return is missing IP config")
 			}
@@ -570,6 +638,7 @@ func overlayAdd(args *skel.CmdArgs) error {
 	if err != nil {
 		return fmt.Errorf("error while ipam.ExecAdd: %v", err)
 	}
+	rep.IPAM = podIPAM(result)
 	if len(result.IPs) == 0 {
 		return fmt.Errorf("IPAM plugin return is missing IP config")
 	}
@@ -615,9 +684,9 @@ func bridgeAdd(args *skel.CmdArgs) error {
 		return fmt.Errorf("failed to load netconf: %v", err)
 	}
 	rep.Plugin, rep.Netconf, rep.LoopbackDSR = "win-bridge", args.StdinData, n.LoopbackDSR
-	hnsNetwork, hcnNetwork, err := lookupNetwork(n.Name)
+	hnsNetwork, hcnNetwork, err := lookupNetwork(n.Name, n.ApiVersion == 2)
 	if err != nil {
-		return err
+		return cnierrors.Annotatef(err, "error while getting network %v", n.Name)
 	}
 	if !strings.EqualFold(hnsNetwork.Type, "L2Bridge") && !strings.EqualFold(hnsNetwork.Type, "L2Tunnel") {
 		return fmt.Errorf("network %v is of unexpected type: %v", n.Name, hnsNetwork.Type)
@@ -630,6 +699,7 @@ func bridgeAdd(args *skel.CmdArgs) error {
 		if err != nil {
 			return fmt.Errorf("error while executing IPAM addition: %v", err)
 		}
+		rep.IPAM = podIPAM(result)
 		if len(result.IPs) == 0 {
 			return fmt.Errorf("IPAM plugin return is missing IP config")
 		}
@@ -669,12 +739,15 @@ func bridgeAdd(args *skel.CmdArgs) error {
 
 // lookupNetwork stands for hcsshim.GetHNSNetworkByName and
 // hcn.GetNetworkByName: the network given on the command line, found only
-// under its own name (a plugin whose conf names another network fails as
-// the plugin does when HNS has none by that name).
-func lookupNetwork(name string) (*hcsshim.HNSNetwork, *hcn.HostComputeNetwork, error) {
+// under its own name; another name gets the not-found error those return
+// (hcsshim internal/hns/hns.go NetworkNotFoundError, hcn/hcnerrors.go).
+func lookupNetwork(name string, hcnAPI bool) (*hcsshim.HNSNetwork, *hcn.HostComputeNetwork, error) {
 	rep.Network = opts.net
 	if name != opts.net.Name {
-		return nil, nil, fmt.Errorf("network %v is not found", name)
+		if hcnAPI {
+			return nil, nil, hcn.NetworkNotFoundError{NetworkName: name}
+		}
+		return nil, nil, hcsshim.NetworkNotFoundError{NetworkName: name}
 	}
 	hnsNetwork := &hcsshim.HNSNetwork{
 		Id:           opts.net.ID,
