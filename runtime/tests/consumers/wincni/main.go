@@ -473,6 +473,8 @@ func flannelAdd(args *skel.CmdArgs) error {
 	// "if flannel needs ipmasq - get the plugin to configure it (this is
 	// the opposite of how linux works)"
 	n.Delegate["ipMasq"] = *fenv.ipmasq
+	// Upstream dereferences the IPv4 network and subnet unchecked (an
+	// IPv6-only subnet.env panics there); an error says the same here.
 	if fenv.nw == nil {
 		return fmt.Errorf("%s has no FLANNEL_NETWORK, which the Windows flannel plugin needs", opts.subnetEnv)
 	}
