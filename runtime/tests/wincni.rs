@@ -165,6 +165,8 @@ struct Case {
     subnet_env: Option<PathBuf>,
     /// The host program's source-VIP request (overlay), run first.
     reserve_first: Option<PathBuf>,
+    /// The HNS network on the node: name, type, subnet, gateway and
+    /// management IP (the harness's `--network-*` and `--management-ip`).
     network: [String; 5],
     runtime_config: Option<Value>,
     /// Where flanneld writes subnet.env (`--subnet-file`), with flannel.
