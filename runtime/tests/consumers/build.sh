@@ -6,8 +6,11 @@
 #   flanneld                                       (reads net-conf, writes subnet.env)
 #   flannel                                        (the flannel CNI plugin)
 #   flanneld.exe, kube-proxy.exe                   (Windows builds, run under Wine)
-# A stamp per binary records the hash of its go.mod and go.sum; a binary
-# whose stamp matches is not rebuilt, so a warm machine spends no time here.
+#   wincni.exe  (for Windows, run under Wine)      win-overlay/win-bridge reading
+#                                                  netc's cni.conf (wincni/main.go)
+# A stamp per binary records the hash of its go.mod, go.sum and Go sources
+# (only wincni has any); a binary whose stamp matches is not rebuilt, so a
+# warm machine spends no time here.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 tools=${NETC_TOOLS_DIR:-/opt/netc-tools}
@@ -19,7 +22,12 @@ export GOTOOLCHAIN=local GOFLAGS=-mod=readonly CGO_ENABLED=0
 build() {
   local dir=$1 out=$2 pkg=$3
   local stamp
-  stamp=$(cat "$here/$dir/go.mod" "$here/$dir/go.sum" | sha256sum | cut -c1-16)
+  # The harness's own main.go is part of what it is; the other folders
+  # hold no .go file, so their stamps are those of go.mod and go.sum.
+  stamp=$({
+    cat "$here/$dir/go.mod" "$here/$dir/go.sum"
+    find "$here/$dir" -maxdepth 1 -name '*.go' -print0 | sort -z | xargs -0 -r cat
+  } | sha256sum | cut -c1-16)
   if [ -x "$bin/$out" ] && [ "$(cat "$bin/$out.stamp" 2>/dev/null)" = "$stamp" ]; then
     echo "$out: up to date ($pkg)"
     return
@@ -44,4 +52,7 @@ build flannel-cni flannel github.com/containernetworking/plugins/plugins/meta/fl
 # the tests run them under Wine with the generated DaemonSets' arguments.
 GOOS=windows GOARCH=amd64 build flannel flanneld.exe github.com/flannel-io/flannel
 GOOS=windows GOARCH=amd64 build kubernetes kube-proxy.exe k8s.io/kubernetes/cmd/kube-proxy
+# The win-overlay/win-bridge harness is a Windows program: it links the
+# plugins' Windows-only code (pkg/hns, hcsshim) and runs under Wine.
+GOOS=windows GOARCH=amd64 build wincni wincni.exe netc.test/consumers/wincni
 echo "real consumers ready in $bin ($((SECONDS - total)) s)"
