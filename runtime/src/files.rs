@@ -5,20 +5,53 @@
 use std::fs;
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use netc_compiler::diagnostic::SourceFile;
 
-/// Read a `.netc` file; `-` reads standard input.
+/// The largest topology (or lock file) netc reads by default: far beyond
+/// any real cluster's (a 5,000-node topology written node by node is under
+/// 1 MiB), and small enough that reading, checking and reporting on it
+/// stays within a few hundred MiB. `--max-input-size` changes it.
+pub const DEFAULT_MAX_INPUT: u64 = 8 << 20;
+static MAX_INPUT: AtomicU64 = AtomicU64::new(DEFAULT_MAX_INPUT);
+
+/// Set the input limit for this process (`--max-input-size`).
+pub fn set_max_input(bytes: u64) {
+    MAX_INPUT.store(bytes, Ordering::Relaxed);
+}
+
+/// `8 MiB`, `512 KiB`, `300 bytes`.
+pub fn show_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// Read a `.netc` file; `-` reads standard input. Reads at most the input
+/// limit (and one byte more, to know it was exceeded): a larger input is an
+/// error before any of it is parsed.
 pub fn read_source(path: &Path) -> Result<SourceFile, String> {
     let name = path.display().to_string();
-    let bytes = if name == "-" {
-        let mut buffer = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buffer)
-            .map_err(|e| format!("cannot read standard input: {e}"))?;
-        buffer
+    let limit = MAX_INPUT.load(Ordering::Relaxed);
+    let mut bytes = Vec::new();
+    let read = if name == "-" {
+        std::io::Read::read_to_end(&mut std::io::Read::take(std::io::stdin(), limit + 1), &mut bytes)
+            .map_err(|e| format!("cannot read standard input: {e}"))
     } else {
-        fs::read(path).map_err(|e| format!("cannot read `{name}`: {e}"))?
+        fs::File::open(path)
+            .and_then(|file| std::io::Read::read_to_end(&mut std::io::Read::take(file, limit + 1), &mut bytes))
+            .map_err(|e| format!("cannot read `{name}`: {e}"))
     };
+    read?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "cannot read `{name}`: it is larger than netc's input limit of {} (a topology is far smaller; `--max-input-size` raises the limit)",
+            show_size(limit)
+        ));
+    }
     let text = String::from_utf8(bytes).map_err(|e| {
         format!(
             "cannot read `{name}`: not UTF-8 text (invalid byte at offset {})",

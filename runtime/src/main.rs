@@ -40,6 +40,41 @@ Exit codes: 0 clean or warnings only, 1 errors in the topology, 2 usage or I/O e
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Print at most this many diagnostics per file (0: all); the summary
+    /// still counts every one.
+    #[arg(long, global = true, value_name = "N", default_value_t = report::DEFAULT_ERROR_LIMIT)]
+    error_limit: usize,
+    /// Refuse a topology or lock file larger than this, before reading it
+    /// (bytes, or with a KiB, MiB or GiB suffix).
+    #[arg(long, global = true, value_name = "SIZE", default_value = "8MiB", value_parser = parse_size)]
+    max_input_size: u64,
+}
+
+/// `8MiB`, `512KiB`, `1GiB` or a number of bytes.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, ""),
+    };
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kib" => 10,
+        "m" | "mib" => 20,
+        "g" | "gib" => 30,
+        other => {
+            return Err(format!(
+                "unknown unit `{other}`: use bytes, KiB, MiB or GiB, as in `16MiB`"
+            ))
+        }
+    };
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size: write a number of bytes, or one with KiB, MiB or GiB"))?;
+    number
+        .checked_mul(1 << shift)
+        .filter(|&bytes| bytes > 0)
+        .ok_or_else(|| format!("`{text}` is not a usable size (zero, or too large)"))
 }
 
 #[derive(Subcommand)]
@@ -179,6 +214,8 @@ pub enum Format {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    report::set_error_limit(cli.error_limit);
+    files::set_max_input(cli.max_input_size);
     let outcome = match cli.command {
         Command::Check {
             files,

@@ -4,6 +4,7 @@
 use netc_compiler::diagnostic::render;
 use netc_compiler::diagnostic::{Diagnostic, SourceFile};
 use serde::Serialize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::Format;
 
@@ -31,12 +32,39 @@ struct JsonLabel<'a> {
     primary: bool,
 }
 
-/// The report for one file's diagnostics, ready to print on stdout.
+/// How many diagnostics of one file are printed by default: a file that is
+/// not a topology at all (random bytes, the wrong file) would otherwise
+/// print hundreds of thousands. `--error-limit` changes it; 0 prints all.
+pub const DEFAULT_ERROR_LIMIT: usize = 100;
+static ERROR_LIMIT: AtomicUsize = AtomicUsize::new(DEFAULT_ERROR_LIMIT);
+
+/// Set the error limit for this process (`--error-limit`).
+pub fn set_error_limit(limit: usize) {
+    ERROR_LIMIT.store(limit, Ordering::Relaxed);
+}
+
+/// The report for one file's diagnostics, ready to print on stdout: the
+/// first `--error-limit` of them (they are sorted by position), then how
+/// many more there are (in the human report; on stderr for the machine
+/// formats, whose every line stays one diagnostic).
 pub fn format(file: &SourceFile, diagnostics: &[Diagnostic], format: Format) -> String {
+    let limit = ERROR_LIMIT.load(Ordering::Relaxed);
+    let shown = if limit == 0 {
+        diagnostics
+    } else {
+        &diagnostics[..limit.min(diagnostics.len())]
+    };
+    if !matches!(format, Format::Human) && shown.len() < diagnostics.len() {
+        eprintln!(
+            "netc: {} more diagnostics in {} not shown (`--error-limit 0` shows all)",
+            diagnostics.len() - shown.len(),
+            file.name()
+        );
+    }
     match format {
-        Format::Human => render::render_all(file, diagnostics),
-        Format::Json => diagnostics.iter().map(|d| json(file, d) + "\n").collect(),
-        Format::Github => diagnostics.iter().map(|d| github(file, d) + "\n").collect(),
+        Format::Human => render::render_limited(file, diagnostics, limit),
+        Format::Json => shown.iter().map(|d| json(file, d) + "\n").collect(),
+        Format::Github => shown.iter().map(|d| github(file, d) + "\n").collect(),
     }
 }
 

@@ -304,3 +304,52 @@ fn every_command_has_its_own_summary() {
     assert!(summary("plan").contains("apply"), "{help}");
     assert!(summary("graph").starts_with("Draw"), "{help}");
 }
+
+/// Input that is not a topology at all is bounded: a file over the input
+/// limit is refused before it is read (exit 2, with the limit and the flag
+/// that raises it), and a file with thousands of errors prints the first
+/// `--error-limit` (100 by default) and counts the rest.
+#[test]
+fn hostile_input_is_bounded_by_the_input_size_and_error_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = dir.path().join("huge.netc");
+    std::fs::write(&huge, "garbage\n".repeat((9 << 20) / 8)).unwrap();
+    let refused = netc(&["check", huge.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2));
+    let message = stderr(&refused);
+    assert!(message.contains("larger than netc's input limit of 8 MiB"), "{message}");
+    assert!(message.contains("--max-input-size"), "{message}");
+    // Raised, it is read (and is not a topology).
+    let read = netc(&["check", "--max-input-size", "16MiB", huge.to_str().unwrap()]);
+    assert_eq!(read.status.code(), Some(1), "{}", stderr(&read));
+    for bad in ["0", "12XB", "lots"] {
+        let usage = netc(&["check", "--max-input-size", bad, huge.to_str().unwrap()]);
+        assert_eq!(usage.status.code(), Some(2), "--max-input-size {bad}");
+    }
+
+    let noisy = dir.path().join("noisy.netc");
+    std::fs::write(&noisy, "garbage\n".repeat(500)).unwrap();
+    let limited = netc(&["check", noisy.to_str().unwrap()]);
+    let report = String::from_utf8_lossy(&limited.stdout).to_string();
+    assert_eq!(report.matches("error[").count(), 100);
+    // 500 settings outside a block, and no cluster at all.
+    assert!(report.contains("... and 401 more not shown"), "{report}");
+    assert!(
+        report
+            .trim_end()
+            .ends_with(&format!("error: 501 errors in {}", noisy.display())),
+        "{report}"
+    );
+    let all = netc(&["check", "--error-limit", "0", noisy.to_str().unwrap()]);
+    assert_eq!(String::from_utf8_lossy(&all.stdout).matches("error[").count(), 501);
+    let json = netc(&[
+        "check",
+        "--format",
+        "json",
+        "--error-limit",
+        "10",
+        noisy.to_str().unwrap(),
+    ]);
+    assert_eq!(String::from_utf8_lossy(&json.stdout).lines().count(), 10);
+    assert!(stderr(&json).contains("491 more diagnostics"), "{}", stderr(&json));
+}

@@ -109,6 +109,12 @@ fn strip_spans(text: &str) -> String {
 /// skips with a printed reason, except under `NETC_REQUIRE_TOOLS=1` (CI),
 /// where a missing checker fails the test.
 pub fn tool(var: &str, program: &str) -> Option<PathBuf> {
+    // The checkers are Linux programs: a Windows build of the tests (run
+    // under Wine in CI) cannot start them, whatever the environment says.
+    if cfg!(not(unix)) {
+        eprintln!("skipped: {program} is a Linux program and this is the Windows build");
+        return None;
+    }
     let from_env = std::env::var_os(var).map(PathBuf::from).filter(|p| p.exists());
     let on_path = || {
         std::env::var_os("PATH").and_then(|paths| {
