@@ -82,6 +82,8 @@ mod linux {
         state_dir: PathBuf,
         missing_plugins: Vec<String>,
         interface_problems: Vec<String>,
+        /// Why the inventory counts as empty (it could not be parsed).
+        inventory_problem: Option<String>,
         desired: Vec<Object>,
         owned: Inventory,
         netlink: Netlink,
@@ -165,7 +167,7 @@ mod linux {
             }
             let peer_table: PeerTable = serde_json::from_slice(&peers).map_err(|e| format!("peers.json: {e}"))?;
             let desired = engine::desired(&parsed, &peer_table).map_err(|e| e.0)?;
-            let owned = state::read_inventory(&target.state_dir)?;
+            let (owned, inventory_problem) = state::read_inventory_for_apply(&target.state_dir)?;
             let netlink = Netlink::in_namespace(target.netns.as_deref()).map_err(|e| e.0)?;
             let host = Host::new(&target.root, target.netns.as_deref());
             let missing_plugins = host.missing_cni_plugins(&parsed);
@@ -176,6 +178,7 @@ mod linux {
                 state_dir: target.state_dir.clone(),
                 missing_plugins,
                 interface_problems,
+                inventory_problem,
                 desired,
                 owned,
                 netlink,
@@ -186,6 +189,12 @@ mod linux {
         /// The CNI plugin binaries the program needs but this host lacks.
         pub fn missing_plugins(&self) -> &[String] {
             &self.missing_plugins
+        }
+
+        /// Why the inventory counted as empty, when it could not be parsed:
+        /// a warning (nothing is pruned; an apply writes it again).
+        pub fn inventory_problem(&self) -> Option<&str> {
+            self.inventory_problem.as_deref()
         }
 
         /// The program's `interface-address` checks that fail on this host.
@@ -252,6 +261,11 @@ mod linux {
                 }
             }
             let inventory = engine::plan::next_inventory(&self.desired);
+            if self.inventory_problem.is_some() {
+                // The unreadable inventory is about to be replaced: keep its
+                // bytes for whoever investigates.
+                state::keep_unreadable(&state::inventory_path(&self.state_dir));
+            }
             if plan.steps.is_empty() {
                 // Nothing to change: the observation the plan came from is the
                 // verification. The state is still recorded (the program may be

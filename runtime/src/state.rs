@@ -14,7 +14,10 @@
 //!   --last-good` re-applies it.
 //!
 //! A missing directory or inventory file is an empty inventory (a node netc
-//! never touched). Every file is written atomically (temporary file, fsync,
+//! never touched). An inventory that cannot be parsed (truncated by a power
+//! cut, garbled) proves nothing about ownership: an apply treats it as
+//! empty, prunes nothing, keeps its bytes as `inventory.json.unreadable` and
+//! writes a whole inventory again. Every file is written atomically (temporary file, fsync,
 //! rename, fsync of the directory).
 
 use std::fs;
@@ -45,6 +48,44 @@ pub fn read_inventory(dir: &Path) -> Result<Inventory, String> {
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(Inventory::new()),
         Err(e) => Err(format!("cannot read `{}`: {e}", path.display())),
     }
+}
+
+/// The inventory for an apply. One that cannot be parsed (truncated by a
+/// power cut, garbled by hand) proves nothing about what netc owns, so it
+/// counts as empty: nothing is pruned, and the next successful apply writes
+/// a whole inventory again. The second value says so, to be reported;
+/// `keep_unreadable` keeps the bad file's bytes before that rewrite.
+/// Other read errors (permissions) are errors.
+pub fn read_inventory_for_apply(dir: &Path) -> Result<(Inventory, Option<String>), String> {
+    let path = inventory_path(dir);
+    match fs::read(&path) {
+        Ok(bytes) => match serde_json::from_slice(&bytes) {
+            Ok(inventory) => Ok((inventory, None)),
+            Err(e) => Ok((
+                Inventory::new(),
+                Some(format!(
+                    "`{}` is unreadable ({e}): netc prunes nothing until an apply writes it again (the old bytes are kept as `{}`)",
+                    path.display(),
+                    unreadable_copy(&path).display()
+                )),
+            )),
+        },
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok((Inventory::new(), None)),
+        Err(e) => Err(format!("cannot read `{}`: {e}", path.display())),
+    }
+}
+
+/// Where an unreadable state file's bytes are kept: `FILE.unreadable`.
+pub fn unreadable_copy(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".unreadable");
+    path.with_file_name(name)
+}
+
+/// Keep an unreadable state file's bytes beside it before it is replaced
+/// (best effort: the file may be gone already).
+pub fn keep_unreadable(path: &Path) {
+    let _ = fs::copy(path, unreadable_copy(path));
 }
 
 /// Replace the inventory (creating the directory if needed).
@@ -115,6 +156,26 @@ pub fn read_last_good(dir: &Path) -> Result<Option<ProgramAndPeers>, String> {
 mod tests {
     use super::*;
     use crate::engine::ObjectKey;
+
+    #[test]
+    fn an_unparsable_inventory_counts_as_empty_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(inventory_path(dir.path()), b"[{\"route\": \"198.18").unwrap();
+        let (owned, problem) = read_inventory_for_apply(dir.path()).unwrap();
+        assert!(owned.is_empty());
+        let problem = problem.expect("a reason");
+        assert!(
+            problem.contains("prunes nothing") && problem.contains("inventory.json.unreadable"),
+            "{problem}"
+        );
+        // The strict reader still refuses it (`netc status` reports it).
+        assert!(read_inventory(dir.path()).is_err());
+        keep_unreadable(&inventory_path(dir.path()));
+        assert_eq!(
+            std::fs::read(dir.path().join("inventory.json.unreadable")).unwrap(),
+            b"[{\"route\": \"198.18"
+        );
+    }
 
     #[test]
     fn missing_dir_is_empty_and_commits_round_trip() {

@@ -745,3 +745,70 @@ fn a_windows_node_needs_powershell_and_fails_cleanly_without_it() {
     assert!(!lab.state().join("windows-inventory.json").exists());
     assert!(!lab.state().join("last-good.json").exists());
 }
+
+/// State files a power cut truncated or a hand garbled are survived, round
+/// after round, and nothing is deleted that netc cannot prove it owns:
+/// - a truncated `inventory.json`: the next commit applies without pruning
+///   (node-4's route, owned only by the lost inventory, stays), the bytes
+///   are kept as `inventory.json.unreadable`, and a whole inventory is
+///   written again;
+/// - a garbled `agent-status.json`: the agent starts afresh, says so in its
+///   log, keeps the old bytes and writes a whole status again;
+/// - a garbled `last-good.json`: drift correction reports it and the agent
+///   goes on; the next commit writes a whole one again.
+#[test]
+fn corrupted_state_files_are_survived() {
+    if !prerequisites() {
+        return;
+    }
+    let mut lab = Lab::new("cor");
+    lab.commit(&topology(4), "four nodes", &[]);
+    let first = lab.once(&[]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    assert_eq!(lab.ns.routes(), subnets(4));
+    let state = lab.state();
+
+    let inventory = state.join("inventory.json");
+    let whole = fs::read(&inventory).unwrap();
+    let truncated = &whole[..whole.len() / 2];
+    fs::write(&inventory, truncated).unwrap();
+    let three = lab.commit(&topology(3), "three nodes", &[]);
+    let applied = lab.once(&[]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    assert!(text(&applied).contains("inventory unreadable"), "{}", text(&applied));
+    assert_eq!(
+        lab.ns.routes(),
+        subnets(4),
+        "a route was pruned without a readable inventory"
+    );
+    assert_eq!(lab.status()["status"]["last_applied"]["revision"], three.as_str());
+    let rebuilt: Value = serde_json::from_slice(&fs::read(&inventory).unwrap()).expect("a whole inventory again");
+    assert!(!rebuilt.as_array().unwrap().is_empty());
+    assert_eq!(fs::read(state.join("inventory.json.unreadable")).unwrap(), truncated);
+
+    let status_file = state.join("agent-status.json");
+    fs::write(&status_file, b"{\"node\": \"node-1\", \"last_applied\": {\"revis").unwrap();
+    let round = lab.once(&[]);
+    assert_eq!(round.status.code(), Some(0), "{}", text(&round));
+    // Reported in the log; the round then judged the head afresh (nothing
+    // to change) and wrote a whole status again.
+    assert!(text(&round).contains("agent status unreadable"), "{}", text(&round));
+    assert_eq!(lab.status()["status"]["last_applied"]["revision"], three.as_str());
+    assert!(state.join("agent-status.json.unreadable").is_file());
+
+    fs::write(state.join("last-good.json"), b"not json").unwrap();
+    let round = lab.once(&[]);
+    assert_ne!(round.status.code(), Some(0), "{}", text(&round));
+    let error = lab.status()["status"]["last_error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(error.contains("last-good.json"), "{error}");
+    let two = lab.commit(&topology(2), "two nodes", &[]);
+    let applied = lab.once(&[]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    assert_eq!(lab.status()["status"]["last_applied"]["revision"], two.as_str());
+    let last_good: Value = serde_json::from_slice(&fs::read(state.join("last-good.json")).unwrap()).unwrap();
+    assert!(last_good["program"].is_object());
+    assert!(lab.at_last_good());
+}

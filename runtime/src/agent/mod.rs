@@ -146,7 +146,25 @@ impl Agent {
     pub fn new(config: Config) -> Result<Agent, String> {
         std::fs::create_dir_all(&config.target.state_dir)
             .map_err(|e| format!("cannot create `{}`: {e}", config.target.state_dir.display()))?;
-        let mut status = Status::read(&config.target.state_dir)?;
+        // A status file that cannot be parsed (truncated, garbled) must not
+        // keep the agent from starting: it starts afresh, keeps the bytes
+        // and says so; the next save writes a whole file again.
+        let mut status = match Status::read(&config.target.state_dir) {
+            Ok(status) => status,
+            Err(problem) if Status::path(&config.target.state_dir).is_file() => {
+                let path = Status::path(&config.target.state_dir);
+                state::keep_unreadable(&path);
+                warn!(%problem, "agent status unreadable: starting afresh");
+                Status {
+                    last_error: Some(format!(
+                        "{problem}; started afresh (the old bytes are kept as `{}`)",
+                        state::unreadable_copy(&path).display()
+                    )),
+                    ..Status::default()
+                }
+            }
+            Err(problem) => return Err(problem),
+        };
         status.node.clone_from(&config.target.node);
         let metrics = Arc::new(Metrics::default());
         if let Some(Attempt { revision, at, .. }) = &status.last_applied {
@@ -533,6 +551,9 @@ impl Agent {
     #[cfg(target_os = "linux")]
     fn apply_linux(&self, program: &[u8], peers: &[u8], record: bool) -> Result<Option<String>, String> {
         let session = Session::new(&self.config.target, program.to_vec(), peers.to_vec())?;
+        if let Some(problem) = session.inventory_problem() {
+            warn!(%problem, "inventory unreadable: applying without pruning");
+        }
         let observed = session.observe()?;
         let plan = session.plan_from(&observed);
         if plan.is_empty() && !record {

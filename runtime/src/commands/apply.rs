@@ -136,6 +136,9 @@ fn plan_linux(target: &Target, loaded: Loaded) -> Outcome {
     };
     print_plan(&plan, target.format);
     report_missing_plugins(session.missing_plugins());
+    if let Some(problem) = session.inventory_problem() {
+        eprintln!("warning: {problem}");
+    }
     for problem in session.interface_problems() {
         eprintln!("error: {problem}");
     }
