@@ -3,9 +3,11 @@
 //! lock file is written and honoured, `--locked` refuses changes, and the
 //! bytes do not depend on the working directory.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+mod common;
+use common::tree;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -21,25 +23,6 @@ fn netc_in(dir: &Path, args: &[&str]) -> Output {
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).to_string()
-}
-
-/// Every file under `dir` with its bytes.
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(current) = stack.pop() {
-        for entry in std::fs::read_dir(&current).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                // `/` on every platform, as index.json names the files.
-                let relative = path.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
-                files.insert(relative, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    files
 }
 
 fn copy_example(name: &str, into: &Path) -> PathBuf {

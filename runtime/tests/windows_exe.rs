@@ -20,11 +20,10 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{run_within, text};
+use common::{run_within, text, tree};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -62,24 +61,6 @@ fn linux(args: &[&str]) -> Output {
     let mut all = vec![env!("CARGO_BIN_EXE_netc")];
     all.extend_from_slice(args);
     run_within("60", &all, None, &[])
-}
-
-/// Every file under `dir`, by its `/`-separated relative path.
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(current) = stack.pop() {
-        for entry in std::fs::read_dir(&current).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let relative = path.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
-                files.insert(relative, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    files
 }
 
 fn examples() -> Vec<PathBuf> {
