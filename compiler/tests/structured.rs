@@ -327,3 +327,21 @@ fn yaml_images_and_patch_release_compile_to_the_bytes_of_the_netc_form() {
     let spaced = yaml.replace("flannel: registry.example/flannel:v0.28.9", "flannel: \"a b\"");
     assert_eq!(diagnostics("t.yaml", &spaced)[0].0, "N0109");
 }
+
+/// A YAML string can hold what a `.netc` word cannot (a line break, `$(`):
+/// such an interface name never reaches a script, it is an N0330 at its line.
+#[test]
+fn an_interface_name_with_a_line_break_is_refused_at_its_line() {
+    let text = std::fs::read_to_string(repo_root().join("examples/structured/dual-stack-linux.yaml"))
+        .unwrap()
+        .replace(
+            "    address: 192.168.70.21\n",
+            "    address: 192.168.70.21\n    interface: \"eth\\n$(touch /tmp/netc-canary)\"\n",
+        );
+    assert!(text.contains("netc-canary"));
+    let found = diagnostics("t.yaml", &text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let (code, line, underlined) = &found[0];
+    assert_eq!((*code, *line), ("N0330", 29), "{underlined}");
+    assert!(underlined.contains("netc-canary"), "{underlined}");
+}

@@ -29,11 +29,12 @@ mod windows_control_plane;
 mod windows_kubernetes_version;
 mod windows_network_name;
 mod windows_settings_unused;
-// modules N0325-N0329
+// modules N0325-N0330
 mod agent_allowed_signer;
 mod agent_repo_url;
 mod agent_ssh_secret;
 mod flannel_version_skew;
+mod interface_name;
 mod windows_l2bridge_dual_stack;
 // modules N0401-N0414 (group C)
 mod address_families;
@@ -79,12 +80,13 @@ pub static RULES: &[&Rule] = &[
     &backend_dual_stack::RULE,
     &pod_mtu::RULE,
     &ipsec_psk::RULE,
-    // rules N0325-N0329
+    // rules N0325-N0330
     &agent_repo_url::RULE,
     &agent_allowed_signer::RULE,
     &flannel_version_skew::RULE,
     &windows_l2bridge_dual_stack::RULE,
     &agent_ssh_secret::RULE,
+    &interface_name::RULE,
     // rules N0401-N0414 (group C)
     &network_overlap::RULE,
     &address_families::RULE,
