@@ -13,13 +13,13 @@
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use ipnet::Ipv4Net;
 use serde_json::{json, Value};
 
 mod common;
-use common::{is_root, run_within, Namespaces};
+use common::{compile, is_root, run_within, Namespaces};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -85,22 +85,6 @@ fn ip_json(args: &[&str]) -> Value {
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).unwrap_or_else(|_| json!([]))
-}
-
-/// Compile `text` with the built `netc` in `dir`; the output directory.
-fn compile(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let source = dir.join(format!("{name}.netc"));
-    std::fs::write(&source, text).unwrap();
-    let out = dir.join(format!("{name}-out"));
-    let output = Command::new(env!("CARGO_BIN_EXE_netc"))
-        .arg("compile")
-        .arg(&source)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
-    out
 }
 
 /// `FLANNEL_SUBNET` (gateway/len) and `FLANNEL_MTU` of a node's `subnet.env`.
@@ -271,7 +255,7 @@ fn static_vxlan_conflists_give_pods_addresses_and_clean_up() {
     };
     let scratch = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(repo().join("examples/static-vxlan.netc")).unwrap();
-    let out = compile(scratch.path(), "static-vxlan", &text);
+    let out = compile(scratch.path(), "static-vxlan", &text, None);
     let nodes = linux_nodes(&out);
     assert_eq!(nodes.len(), 3);
     for node in &nodes {
@@ -320,7 +304,7 @@ fn tor_conflists_give_pods_addresses_and_clean_up() {
         return;
     };
     let scratch = tempfile::tempdir().unwrap();
-    let out = compile(scratch.path(), "tor", TOR);
+    let out = compile(scratch.path(), "tor", TOR, None);
     assert!(out.join("tor/tor-a/frr.conf").exists());
     let nodes = linux_nodes(&out);
     assert_eq!(nodes.len(), 2);
@@ -346,7 +330,7 @@ fn windows_tor_cni_conf_keeps_the_gateways_out_of_the_pod_range() {
     }
     let scratch = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(repo().join("examples/tor-routed.netc")).unwrap();
-    let out = compile(scratch.path(), "tor-routed", &text);
+    let out = compile(scratch.path(), "tor-routed", &text, None);
     let conf: Value = serde_json::from_slice(&std::fs::read(out.join("nodes/win-1/cni.conf")).unwrap()).unwrap();
     assert_eq!(conf["type"], "win-bridge");
     let subnet: Ipv4Net = conf["ipam"]["subnet"].as_str().unwrap().parse().unwrap();

@@ -53,7 +53,7 @@ use netc_compiler::model::{BackendKind, Dataplane, Lock, Os};
 use serde_json::{json, Value};
 
 use common::control_plane::real_consumers;
-use common::{run_within, text};
+use common::{compile, run_within, text};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -536,27 +536,6 @@ fn topology(backend: &str, windows: &str, kubernetes: &str) -> String {
     )
 }
 
-/// `source` compiled by the netc binary into `dir/out`; the source's path.
-fn compile(dir: &Path, source: &str) -> PathBuf {
-    let path = dir.join("t.netc");
-    std::fs::write(&path, source).unwrap();
-    let out = dir.join("out");
-    let output = run_within(
-        "60",
-        &[
-            env!("CARGO_BIN_EXE_netc"),
-            "compile",
-            path.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        None,
-        &[],
-    );
-    assert!(output.status.success(), "{source}\n{}", text(&output));
-    path
-}
-
 #[test]
 fn compiled_variants_are_read_as_netc_means() {
     let Some(h) = harness() else { return };
@@ -579,9 +558,10 @@ fn compiled_variants_are_read_as_netc_means() {
     let mut seen = Vec::new();
     for (backend, windows, kubernetes) in &variants {
         let dir = tempfile::tempdir().unwrap();
-        let source = compile(dir.path(), &topology(backend, windows, kubernetes));
+        let out = compile(dir.path(), "t", &topology(backend, windows, kubernetes), None);
+        let source = dir.path().join("t.netc");
         let [intent] = <[Intent; 1]>::try_from(Intent::all(&source)).unwrap();
-        let mut case = Case::of(&dir.path().join("out"), "win-1", dir.path());
+        let mut case = Case::of(&out, "win-1", dir.path());
         let settings: Vec<&str> = windows.lines().map(str::trim).collect();
         case.label = format!("{backend} with {}", settings.join("; "));
         let report = case.run(&h).unwrap_or_else(|e| panic!("{}: refused: {e}", case.label));

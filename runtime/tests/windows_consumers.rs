@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::control_plane::{self, ControlPlane};
-use common::{run_within, text};
+use common::{compile, run_within, text};
 use netc_compiler::emit::program::types::{Operation, Program};
 
 fn repo() -> PathBuf {
@@ -65,27 +65,6 @@ fn service_args(out: &Path, node: &str, name: &str) -> Vec<String> {
         .unwrap_or_else(|| panic!("{example}/{node} has no {name} service"))
 }
 
-/// Compile `text` with the built `netc` into `dir/out`.
-fn compile(dir: &Path, topology: &str) -> PathBuf {
-    let source = dir.join("topology.netc");
-    std::fs::write(&source, topology).unwrap();
-    let out = dir.join("out");
-    let output = run_within(
-        "60",
-        &[
-            env!("CARGO_BIN_EXE_netc"),
-            "compile",
-            source.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        None,
-        &[],
-    );
-    assert!(output.status.success(), "{}", text(&output));
-    out
-}
-
 fn run(wine: &str, exe: &Path, args: &[String], env: &[(&str, String)]) -> Output {
     let mut all = vec![wine.to_owned(), exe.to_str().unwrap().to_owned()];
     all.extend_from_slice(args);
@@ -113,6 +92,7 @@ fn kube_proxy_exe_takes_the_generated_flags_up_to_hns() {
     let scratch = tempfile::tempdir().unwrap();
     let dsr = compile(
         scratch.path(),
+        "dsr",
         &std::fs::read_to_string(repo().join("examples/vxlan-mixed.netc"))
             .unwrap()
             .replacen(
@@ -120,6 +100,7 @@ fn kube_proxy_exe_takes_the_generated_flags_up_to_hns() {
                 "  windows {\n    dsr on\n  }\n  backend vxlan {",
                 1,
             ),
+        None,
     );
     let nodes = [
         (golden("vxlan-mixed"), "win-1"),
@@ -308,7 +289,7 @@ fn flanneld_exe_takes_the_generated_configuration_up_to_hns() {
     for (backend, topology) in [("vxlan", vxlan), ("host-gw", host_gw)] {
         let dir = scratch.path().join(backend);
         std::fs::create_dir_all(&dir).unwrap();
-        let out = compile(&dir, &topology);
+        let out = compile(&dir, "topology", &topology, None);
         let deployed = run_within(
             "60",
             &[

@@ -181,3 +181,29 @@ pub fn tree(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>
     }
     files
 }
+
+/// `netc compile` of `topology`, written as `dir/NAME.netc` (with `lock`, when
+/// given, as its lock file), into `dir/NAME-out`, which must succeed; the
+/// output directory.
+pub fn compile(dir: &std::path::Path, name: &str, topology: &str, lock: Option<&str>) -> std::path::PathBuf {
+    let source = dir.join(format!("{name}.netc"));
+    std::fs::write(&source, topology).unwrap();
+    if let Some(lock) = lock {
+        std::fs::write(dir.join(format!("{name}.netc.lock")), lock).unwrap();
+    }
+    let out = dir.join(format!("{name}-out"));
+    let compiled = run_within(
+        "60",
+        &[
+            env!("CARGO_BIN_EXE_netc"),
+            "compile",
+            source.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        None,
+        &[],
+    );
+    assert!(compiled.status.success(), "netc compile {name}: {}", text(&compiled));
+    out
+}

@@ -21,6 +21,7 @@ use std::process::Output;
 use ipnet::Ipv4Net;
 use serde_json::{json, Value};
 
+pub use super::common::compile;
 pub use super::common::text;
 use super::common::{run_within, Namespaces};
 
@@ -86,24 +87,6 @@ pub struct Lab {
 /// Run the built `netc` (bounded); its output.
 pub fn netc(args: &[&str]) -> Output {
     run_bounded(&[&[env!("CARGO_BIN_EXE_netc")], args].concat(), None, &[])
-}
-
-/// Write `text` (and `lock`) as `<dir>/<name>.netc` and compile it into
-/// `<dir>/<name>-out`; the output directory.
-pub fn compile(dir: &Path, name: &str, text: &str, lock: Option<&str>) -> PathBuf {
-    let source = dir.join(format!("{name}.netc"));
-    std::fs::write(&source, text).unwrap();
-    if let Some(lock) = lock {
-        std::fs::write(dir.join(format!("{name}.netc.lock")), lock).unwrap();
-    }
-    let out = dir.join(format!("{name}-out"));
-    let compiled = netc(&["compile", source.to_str().unwrap(), "-o", out.to_str().unwrap()]);
-    assert!(
-        compiled.status.success(),
-        "netc compile {name}: {}",
-        super::common::text(&compiled)
-    );
-    out
 }
 
 impl Lab {
