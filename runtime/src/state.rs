@@ -40,13 +40,21 @@ pub fn last_good_path(dir: &Path) -> PathBuf {
     dir.join("last-good.json")
 }
 
+/// The bytes of the state file `path`, or `None` when it does not exist.
+fn read_if_present(path: &Path) -> Result<Option<Vec<u8>>, String> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot read `{}`: {e}", path.display())),
+    }
+}
+
 /// The inventory of earlier applies; empty when there is none.
 pub fn read_inventory(dir: &Path) -> Result<Inventory, String> {
     let path = inventory_path(dir);
-    match fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| format!("cannot read `{}`: {e}", path.display())),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(Inventory::new()),
-        Err(e) => Err(format!("cannot read `{}`: {e}", path.display())),
+    match read_if_present(&path)? {
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| format!("cannot read `{}`: {e}", path.display())),
+        None => Ok(Inventory::new()),
     }
 }
 
@@ -58,21 +66,20 @@ pub fn read_inventory(dir: &Path) -> Result<Inventory, String> {
 /// Other read errors (permissions) are errors.
 pub fn read_inventory_for_apply(dir: &Path) -> Result<(Inventory, Option<String>), String> {
     let path = inventory_path(dir);
-    match fs::read(&path) {
-        Ok(bytes) => match serde_json::from_slice(&bytes) {
-            Ok(inventory) => Ok((inventory, None)),
-            Err(e) => Ok((
-                Inventory::new(),
-                Some(format!(
-                    "`{}` is unreadable ({e}): netc prunes nothing until an apply writes it again (the old bytes are kept as `{}`)",
-                    path.display(),
-                    unreadable_copy(&path).display()
-                )),
+    let Some(bytes) = read_if_present(&path)? else {
+        return Ok((Inventory::new(), None));
+    };
+    Ok(match serde_json::from_slice(&bytes) {
+        Ok(inventory) => (inventory, None),
+        Err(e) => (
+            Inventory::new(),
+            Some(format!(
+                "`{}` is unreadable ({e}): netc prunes nothing until an apply writes it again (the old bytes are kept as `{}`)",
+                path.display(),
+                unreadable_copy(&path).display()
             )),
-        },
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok((Inventory::new(), None)),
-        Err(e) => Err(format!("cannot read `{}`: {e}", path.display())),
-    }
+        ),
+    })
 }
 
 /// Where an unreadable state file's bytes are kept: `FILE.unreadable`.
@@ -138,10 +145,8 @@ pub type ProgramAndPeers = (Vec<u8>, Vec<u8>);
 /// The last good program and peer table, if an apply ever succeeded here.
 pub fn read_last_good(dir: &Path) -> Result<Option<ProgramAndPeers>, String> {
     let path = last_good_path(dir);
-    let bytes = match fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot read `{}`: {e}", path.display())),
+    let Some(bytes) = read_if_present(&path)? else {
+        return Ok(None);
     };
     let bad = |e: String| format!("cannot read `{}`: {e}", path.display());
     let value: Value = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;

@@ -149,16 +149,16 @@ impl Agent {
         // A status file that cannot be parsed (truncated, garbled) must not
         // keep the agent from starting: it starts afresh, keeps the bytes
         // and says so; the next save writes a whole file again.
+        let status_path = Status::path(&config.target.state_dir);
         let mut status = match Status::read(&config.target.state_dir) {
             Ok(status) => status,
-            Err(problem) if Status::path(&config.target.state_dir).is_file() => {
-                let path = Status::path(&config.target.state_dir);
-                state::keep_unreadable(&path);
+            Err(problem) if status_path.is_file() => {
+                state::keep_unreadable(&status_path);
                 warn!(%problem, "agent status unreadable: starting afresh");
                 Status {
                     last_error: Some(format!(
                         "{problem}; started afresh (the old bytes are kept as `{}`)",
-                        state::unreadable_copy(&path).display()
+                        state::unreadable_copy(&status_path).display()
                     )),
                     ..Status::default()
                 }

@@ -63,8 +63,8 @@ impl Host {
         self.root.join(path.trim_start_matches('/'))
     }
 
-    /// The `interface-address` checks of `program`: for each, `None` when
-    /// the named interface carries the address (in the namespace), else
+    /// The `interface-address` checks of `program` that fail in the
+    /// namespace (the named interface does not carry the address), each as
     /// what is wrong. A check, never a change.
     pub fn interface_problems(&self, program: &Program) -> Result<Vec<String>, Error> {
         let checks: Vec<(&String, &String)> = program
