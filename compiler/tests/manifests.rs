@@ -11,7 +11,6 @@ use std::process::Command;
 
 use common::*;
 use netc_compiler::diagnostic::SourceFile;
-use netc_compiler::emit::facts::flanneld_runs;
 use netc_compiler::emit::Artifacts;
 use netc_compiler::model::{BackendKind, Lock, Topology};
 use netc_compiler::yaml::parse_documents;
@@ -178,7 +177,7 @@ fn every_manifest_passes_kubernetes_validate_for_the_clusters_release() {
 #[test]
 fn manifests_exist_exactly_when_their_component_runs() {
     for example in examples() {
-        let flannel = flanneld_runs(&example.topology);
+        let flannel = example.topology.flanneld_runs();
         let windows = example.topology.has_windows();
         let has = |path: &str| example.text(path).is_some();
         assert_eq!(has(FLANNEL), flannel, "{}", example.name);

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::facts::{first_host, flanneld_runs, pod_mtu, segment_prefix, service_network};
+use super::facts::{first_host, pod_mtu, segment_prefix, service_network};
 use crate::model::{nth_address, BackendKind, Node, NodeSubnets, Os, Topology};
 
 /// The Linux conflist. With flanneld: flannel's own (the flannel meta plugin
@@ -12,7 +12,7 @@ use crate::model::{nth_address, BackendKind, Node, NodeSubnets, Os, Topology};
 /// (static dataplane, tor backend): bridge + host-local written out with the
 /// node's subnets, so nothing but the standard plugins is needed.
 pub fn linux_conflist(topology: &Topology, subnets: &NodeSubnets) -> Value {
-    if flanneld_runs(topology) {
+    if topology.flanneld_runs() {
         return json!({
             "name": "cbr0",
             "cniVersion": "0.3.1",
@@ -117,7 +117,7 @@ pub fn windows_cni_conf(topology: &Topology, node: &Node, subnets: &NodeSubnets)
     let name = cluster.windows.network_name.value.clone();
     let cni_version = if v2 { "0.3.0" } else { "0.2.0" };
 
-    if flanneld_runs(topology) {
+    if topology.flanneld_runs() {
         let mut conf = json!({"cniVersion": cni_version, "name": name, "type": "flannel", "delegate": delegate});
         if v2 {
             conf["capabilities"] = json!({"portMappings": true, "dns": true});

@@ -6,15 +6,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use crate::model::{encapsulation_overhead, nth_address, BackendKind, Dataplane, Node, Os, Topology};
-
-/// Whether flanneld programs the pod network (and so gets manifests and a
-/// net-conf): the flannel dataplane with an overlay or host-gw backend. With
-/// `backend tor` an upstream router routes pod subnets, and with the static
-/// dataplane netc's agent programs the nodes; neither runs flanneld.
-pub fn flanneld_runs(topology: &Topology) -> bool {
-    topology.cluster.dataplane.value == Dataplane::Flannel && topology.cluster.backend.kind.value != BackendKind::Tor
-}
+use crate::model::{encapsulation_overhead, nth_address, Node, Os, Topology};
 
 /// The MTU pods get: the underlay MTU minus the backend's encapsulation
 /// ([`encapsulation_overhead`], which rule N0323 checks with too).

@@ -26,7 +26,7 @@ use crate::model::{Os, Topology};
 /// Every artifact of a topology.
 pub fn emit(topology: &Topology) -> Artifacts {
     let mut out = Artifacts::default();
-    if facts::flanneld_runs(topology) {
+    if topology.flanneld_runs() {
         out.json("net-conf.json", &netconf::net_conf(topology));
     }
     for (node, subnets) in topology.nodes.iter().zip(&topology.subnets) {

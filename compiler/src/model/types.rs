@@ -66,6 +66,15 @@ impl Topology {
         self.windows_nodes().next().is_some()
     }
 
+    /// Whether flanneld programs the pod network (and so gets manifests and
+    /// a net-conf): the flannel dataplane with an overlay or host-gw
+    /// backend. With `backend tor` an upstream router routes pod subnets,
+    /// and with the static dataplane netc's agent programs the nodes;
+    /// neither runs flanneld.
+    pub fn flanneld_runs(&self) -> bool {
+        self.cluster.dataplane.value == Dataplane::Flannel && self.cluster.backend.kind.value != BackendKind::Tor
+    }
+
     /// Whether the pod network has both an IPv4 and an IPv6 prefix.
     pub fn is_dual_stack(&self) -> bool {
         let pods = &self.cluster.pod_networks;

@@ -6,7 +6,7 @@
 use crate::check::Rule;
 use crate::diagnostic::codes::CodeInfo;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::model::{BackendKind, Dataplane, Field, Topology};
+use crate::model::{Field, Topology};
 
 pub static RULE: Rule = Rule {
     info: CodeInfo {
@@ -44,8 +44,7 @@ pub fn flannel_release(image: &str) -> Option<(u32, u32, u32)> {
 fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
     let cluster = &topology.cluster;
     // Windows flanneld runs only where flanneld programs the network.
-    let flanneld = cluster.dataplane.value == Dataplane::Flannel && cluster.backend.kind.value != BackendKind::Tor;
-    if !flanneld || !topology.has_windows() {
+    if !topology.flanneld_runs() || !topology.has_windows() {
         return;
     }
     let (linux, windows) = (&cluster.images.flannel, &cluster.images.flannel_windows);

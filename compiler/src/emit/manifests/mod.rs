@@ -22,7 +22,6 @@ pub use flannel_windows::flanneld_flags;
 pub use kube_proxy_windows::{feature_gates, flags as kube_proxy_flags};
 pub use objects::MANAGED_BY;
 
-use super::facts;
 pub use super::Artifacts;
 use crate::model::Topology;
 
@@ -39,7 +38,7 @@ pub const SOURCE_VIP_FILE: &str = "C:\\k\\sourcevip.json";
 const WINDOWS_NODES: &[(&str, &str)] = &[("kubernetes.io/os", "windows"), ("kubernetes.io/arch", "amd64")];
 
 pub fn emit(topology: &Topology, out: &mut Artifacts) {
-    if facts::flanneld_runs(topology) {
+    if topology.flanneld_runs() {
         out.text("manifests/kube-flannel.yaml", flannel::manifest(topology));
         if topology.has_windows() {
             out.text(

@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use super::types::{Operation, PEERS};
 use crate::emit::cni::plugin_types;
-use crate::emit::facts::{first_host, flanneld_runs, node_dir, pod_mtu, pod_network};
+use crate::emit::facts::{first_host, node_dir, pod_mtu, pod_network};
 use crate::emit::Artifacts;
 use crate::model::{BackendKind, Node, NodeSubnets, Os, Topology};
 
@@ -51,7 +51,7 @@ pub fn operations(topology: &Topology, node: &Node, subnets: &NodeSubnets, files
     ];
     let dir = node_dir(node);
     let conflist = artifact(files, &format!("{dir}/10-flannel.conflist"));
-    if flanneld_runs(topology) {
+    if topology.flanneld_runs() {
         // flanneld picks the interface carrying the node's address; a named
         // interface is checked to be that one (a multi-homed node).
         if let Some(interface) = &node.interface {

@@ -14,7 +14,7 @@ pub mod windows;
 
 use minijinja::{context, Environment, Error, ErrorKind, Value};
 
-use super::facts::{flanneld_runs, node_dir};
+use super::facts::node_dir;
 use super::Artifacts;
 use crate::model::{BackendKind, Os, Topology};
 use types::{Peer, PeerTable, Program, ProgramOs, PEERS, VERSION};
@@ -60,7 +60,7 @@ pub fn emit(topology: &Topology, out: &mut Artifacts) {
 /// the vxlan device (static dataplane); flanneld chooses its own.
 pub fn peer_table(topology: &Topology) -> PeerTable {
     let cluster = &topology.cluster;
-    let static_vxlan = cluster.backend.kind.value == BackendKind::Vxlan && !flanneld_runs(topology);
+    let static_vxlan = cluster.backend.kind.value == BackendKind::Vxlan && !topology.flanneld_runs();
     let mut nodes: Vec<Peer> = topology
         .nodes
         .iter()

@@ -26,7 +26,7 @@
 use super::linux::artifact;
 use super::types::Operation;
 use crate::emit::cni::plugin_types;
-use crate::emit::facts::{first_host, flanneld_runs, l2bridge_pod_gateway, node_dir};
+use crate::emit::facts::{first_host, l2bridge_pod_gateway, node_dir};
 use crate::emit::manifests::{flanneld_flags, kube_proxy_flags, SOURCE_VIP_FILE};
 use crate::emit::Artifacts;
 use crate::model::{BackendKind, Node, NodeSubnets, Os, Topology};
@@ -65,7 +65,7 @@ pub fn operations(topology: &Topology, node: &Node, subnets: &NodeSubnets, files
             direction: "Inbound".into(),
         });
     }
-    let flanneld = flanneld_runs(topology);
+    let flanneld = topology.flanneld_runs();
     if flanneld {
         ops.push(file(NET_CONF, artifact(files, "net-conf.json")));
     }
