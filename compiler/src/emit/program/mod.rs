@@ -47,13 +47,28 @@ pub fn emit(topology: &Topology, out: &mut Artifacts) {
             operations,
         };
         let dir = node_dir(node);
-        let text = env
-            .get_template(template)
-            .and_then(|t| t.render(context! { program => Value::from(minijinja::value::Serde(&program)) }))
-            .unwrap_or_else(|e| panic!("{template} does not render {}'s program: {e:#}", program.node));
+        let text = render_with(&env, template, &program)
+            .unwrap_or_else(|e| panic!("{template} does not render {}'s program: {e}", program.node));
         out.json(format!("{dir}/program.json"), &program);
         out.text(format!("{dir}/{script}"), text);
     }
+}
+
+/// The script that carries out `program` by hand: `host.sh` for Linux,
+/// `host.ps1` for Windows. An error names an operation the program's OS
+/// has no rendering for (a program netc did not write).
+pub fn render_script(program: &Program) -> Result<String, String> {
+    let template = match program.os {
+        ProgramOs::Linux => "host.sh.j2",
+        ProgramOs::Windows => "host.ps1.j2",
+    };
+    render_with(&environment(), template, program)
+}
+
+fn render_with(env: &Environment<'_>, template: &str, program: &Program) -> Result<String, String> {
+    env.get_template(template)
+        .and_then(|t| t.render(context! { program => Value::from(minijinja::value::Serde(program)) }))
+        .map_err(|e| format!("{e:#}"))
 }
 
 /// Every node once, sorted by name. The VTEP MAC only where netc creates

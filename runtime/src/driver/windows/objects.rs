@@ -36,6 +36,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::Error;
 
 /// One object of a Windows host in the state the program wants.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum WindowsObject {
@@ -86,6 +87,7 @@ pub enum WindowsObject {
 
 /// The identity of a `WindowsObject`; also what the Windows inventory
 /// lists. The variant order is the order keys sort in.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum WindowsKey {
@@ -97,6 +99,7 @@ pub enum WindowsKey {
 }
 
 /// What the program checks but never changes.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum WindowsCheck {
@@ -120,6 +123,7 @@ pub enum WindowsCheck {
 
 /// A Windows program expanded: its checks and its objects, both in program
 /// order.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WindowsDesired {
     pub node: String,

@@ -28,6 +28,7 @@ use super::objects::WindowsKey;
 /// The keys netc created or adopted on a Windows node in earlier applies.
 pub type WindowsInventory = BTreeSet<WindowsKey>;
 
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WindowsObserved {
@@ -48,6 +49,7 @@ pub struct WindowsObserved {
 }
 
 /// `Get-NetFirewallRule` and its `Get-NetFirewallPortFilter`, as strings.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ObservedFirewallRule {
@@ -61,6 +63,7 @@ pub struct ObservedFirewallRule {
 }
 
 /// One network of `Get-HnsNetwork` (hns.psm1).
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ObservedHnsNetwork {
@@ -75,6 +78,7 @@ pub struct ObservedHnsNetwork {
 }
 
 /// One endpoint of `Get-HnsEndpoint` (hns.psm1) and its host interface.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ObservedHnsEndpoint {
@@ -90,6 +94,7 @@ pub struct ObservedHnsEndpoint {
     pub forwarding: bool,
 }
 
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ObservedSubnet {
