@@ -49,6 +49,12 @@ struct Problem {
 
 /// What is wrong with `repo`, or `None` for a URL the agent can fetch.
 fn problem(repo: &str) -> Option<Problem> {
+    if repo.chars().any(char::is_control) {
+        return Some(Problem {
+            label: "contains a control character",
+            help: "write the URL without control characters; percent-encode any in a path".to_string(),
+        });
+    }
     if repo.chars().any(char::is_whitespace) {
         return Some(Problem {
             label: "contains a space",
@@ -132,6 +138,13 @@ mod tests {
         }
         // An ssh:// URL is a git URL too; only its Secret is missing (N0329).
         assert_eq!(codes("\"ssh://git@git.example/org/net.git\""), ["N0329"]);
+    }
+
+    #[test]
+    fn control_characters_fail() {
+        for repo in ["https://git.example/a\0b.git", "https://git.example/a\nb.git", "https://git.example/\u{7f}"] {
+            assert_eq!(problem(repo).map(|p| p.label), Some("contains a control character"), "{repo:?}");
+        }
     }
 
     #[test]

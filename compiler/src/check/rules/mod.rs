@@ -29,8 +29,10 @@ mod windows_control_plane;
 mod windows_kubernetes_version;
 mod windows_network_name;
 mod windows_settings_unused;
-// modules N0325-N0330
+// modules N0325-N0332
 mod agent_allowed_signer;
+mod agent_branch;
+mod agent_path;
 mod agent_repo_url;
 mod agent_ssh_secret;
 mod flannel_version_skew;
@@ -80,13 +82,15 @@ pub static RULES: &[&Rule] = &[
     &backend_dual_stack::RULE,
     &pod_mtu::RULE,
     &ipsec_psk::RULE,
-    // rules N0325-N0330
+    // rules N0325-N0332
     &agent_repo_url::RULE,
     &agent_allowed_signer::RULE,
     &flannel_version_skew::RULE,
     &windows_l2bridge_dual_stack::RULE,
     &agent_ssh_secret::RULE,
     &interface_name::RULE,
+    &agent_branch::RULE,
+    &agent_path::RULE,
     // rules N0401-N0414 (group C)
     &network_overlap::RULE,
     &address_families::RULE,
