@@ -11,7 +11,7 @@ mod common;
 
 use std::path::Path;
 
-use common::powershell::syntax_errors;
+use common::powershell::{manifest_scripts, syntax_errors};
 use common::*;
 use netc_compiler::emit::Artifacts;
 use netc_compiler::model::Lock;
@@ -40,53 +40,6 @@ fn lock_of(path: &Path) -> Lock {
     let (lock, diagnostics) = Lock::parse(&text);
     assert!(diagnostics.is_empty(), "{}: {diagnostics:?}", lock_path.display());
     lock
-}
-
-/// The scripts of a manifest stream: for every container and init container
-/// of every pod template (or pod) whose command line runs `powershell.exe`
-/// or `pwsh`, the argument after `-Command`, named by object and container.
-fn manifest_scripts(text: &str) -> Vec<(String, String)> {
-    let mut scripts = Vec::new();
-    for document in netc_compiler::yaml::parse_documents(text) {
-        let object = format!(
-            "{} {}",
-            document["kind"].as_str().unwrap_or("?"),
-            document["metadata"]["name"].as_str().unwrap_or("?")
-        );
-        let pod = if document["spec"]["template"]["spec"].is_object() {
-            &document["spec"]["template"]["spec"]
-        } else {
-            &document["spec"]
-        };
-        for list in ["initContainers", "containers"] {
-            for container in pod[list].as_array().into_iter().flatten() {
-                let words: Vec<&str> = ["command", "args"]
-                    .iter()
-                    .flat_map(|key| container[*key].as_array().into_iter().flatten())
-                    .map(|word| word.as_str().expect("command and args are strings"))
-                    .collect();
-                let shell = words
-                    .first()
-                    .map(|w| w.rsplit(['\\', '/']).next().unwrap_or(w).to_lowercase());
-                if !matches!(
-                    shell.as_deref(),
-                    Some("powershell.exe" | "powershell" | "pwsh" | "pwsh.exe")
-                ) {
-                    continue;
-                }
-                let name = container["name"].as_str().unwrap_or("?");
-                let at = words
-                    .iter()
-                    .position(|w| w.eq_ignore_ascii_case("-Command") || w.eq_ignore_ascii_case("-c"))
-                    .unwrap_or_else(|| panic!("{object}: container {name} runs PowerShell without -Command"));
-                // PowerShell joins everything after -Command into the script.
-                let script = words[at + 1..].join(" ");
-                assert!(!script.trim().is_empty(), "{object}: container {name}: empty script");
-                scripts.push((format!("{object}, container {name}"), script));
-            }
-        }
-    }
-    scripts
 }
 
 #[test]

@@ -115,6 +115,7 @@ fn environment() -> Environment<'static> {
     );
     env.add_filter("sh", |value: Value| sh_quote(&plain(&value)));
     env.add_filter("ps", |value: Value| ps_quote(&plain(&value)));
+    env.add_filter("comment", |value: Value| comment_text(&plain(&value)));
     // An IPv6 prefix or address, for rules that differ per family.
     env.add_test("ipv6", |value: String| value.contains(':'));
     env.add_function("unsupported", |op: String| -> Result<String, Error> {
@@ -140,6 +141,23 @@ fn plain(value: &Value) -> String {
 /// One bash word: single quotes, with each `'` written as `'\''`.
 pub fn sh_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// Text for the rest of a `#` comment line, in bash and PowerShell alike:
+/// every character that could end the line (control characters, and the
+/// Unicode line and paragraph separators) becomes `?`. The checks reject
+/// such names already; this keeps a comment a comment whatever the program
+/// holds.
+pub fn comment_text(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// One PowerShell string literal: single quotes, with every character
