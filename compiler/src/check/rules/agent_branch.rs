@@ -32,11 +32,16 @@ fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
         Diagnostic::error(
             RULE.info.code,
             branch.span,
-            format!("the agent's `branch` {:?} is not a branch name git allows", branch.value),
+            format!(
+                "the agent's `branch` {:?} is not a branch name git allows",
+                branch.value
+            ),
         )
         .label(problem)
         .help("write the branch as git shows it, as in `branch \"main\"` or `branch \"release/1.30\"`")
-        .note("every node's agent fetches `refs/heads/BRANCH`; git refuses such a name (`git check-ref-format --branch`)"),
+        .note(
+            "every node's agent fetches `refs/heads/BRANCH`; git refuses such a name (`git check-ref-format --branch`)",
+        ),
     );
 }
 
@@ -74,7 +79,9 @@ fn problem(branch: &str) -> Option<String> {
         return Some("ends with `.`".into());
     }
     if let Some(component) = branch.split('/').find(|c| c.starts_with('.') || c.ends_with(".lock")) {
-        return Some(format!("has the component `{component}`, which starts with `.` or ends with `.lock`"));
+        return Some(format!(
+            "has the component `{component}`, which starts with `.` or ends with `.lock`"
+        ));
     }
     None
 }

@@ -33,7 +33,10 @@ fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
         Diagnostic::error(
             RULE.info.code,
             path.span,
-            format!("the agent's `path` {:?} is not a path inside the repository", path.value),
+            format!(
+                "the agent's `path` {:?} is not a path inside the repository",
+                path.value
+            ),
         )
         .label(problem)
         .help("write the topology's path from the repository's top, with `/`, as in `path \"clusters/prod.netc\"`")
@@ -68,7 +71,13 @@ mod tests {
 
     #[test]
     fn paths_in_a_tree_pass() {
-        for path in ["cluster.netc", "clusters/prod.netc", "a b/c.yaml", "x/.hidden/y.netc", "ü/ñ.json"] {
+        for path in [
+            "cluster.netc",
+            "clusters/prod.netc",
+            "a b/c.yaml",
+            "x/.hidden/y.netc",
+            "ü/ñ.json",
+        ] {
             assert_eq!(problem(path), None, "{path}");
         }
     }

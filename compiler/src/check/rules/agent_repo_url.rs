@@ -142,8 +142,16 @@ mod tests {
 
     #[test]
     fn control_characters_fail() {
-        for repo in ["https://git.example/a\0b.git", "https://git.example/a\nb.git", "https://git.example/\u{7f}"] {
-            assert_eq!(problem(repo).map(|p| p.label), Some("contains a control character"), "{repo:?}");
+        for repo in [
+            "https://git.example/a\0b.git",
+            "https://git.example/a\nb.git",
+            "https://git.example/\u{7f}",
+        ] {
+            assert_eq!(
+                problem(repo).map(|p| p.label),
+                Some("contains a control character"),
+                "{repo:?}"
+            );
         }
     }
 
