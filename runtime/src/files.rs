@@ -21,6 +21,11 @@ pub fn set_max_input(bytes: u64) {
     MAX_INPUT.store(bytes, Ordering::Relaxed);
 }
 
+/// The input limit in force.
+pub fn max_input() -> u64 {
+    MAX_INPUT.load(Ordering::Relaxed)
+}
+
 /// `8 MiB`, `512 KiB`, `300 bytes`.
 pub fn show_size(bytes: u64) -> String {
     match bytes {
@@ -35,7 +40,7 @@ pub fn show_size(bytes: u64) -> String {
 /// error before any of it is parsed.
 pub fn read_source(path: &Path) -> Result<SourceFile, String> {
     let name = path.display().to_string();
-    let limit = MAX_INPUT.load(Ordering::Relaxed);
+    let limit = max_input();
     let mut bytes = Vec::new();
     let read = if name == "-" {
         std::io::Read::read_to_end(&mut std::io::Read::take(std::io::stdin(), limit + 1), &mut bytes)

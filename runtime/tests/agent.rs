@@ -291,6 +291,56 @@ fn invalid_commits_change_nothing_and_the_next_good_one_applies() {
     assert_eq!(lab.status()["status"]["history"].as_array().unwrap().len(), 2);
 }
 
+/// Hostile commits (`hostile_repos.rs` has each kind against `netc diff`
+/// and the agent's source): a topology that is a symbolic link, one larger
+/// than the input limit, and a binary lock file. Each round records the
+/// commit as invalid with the reason and changes nothing; the host stays
+/// at its last good program.
+#[test]
+fn hostile_commits_are_invalid_and_change_nothing() {
+    if !prerequisites() {
+        return;
+    }
+    let mut lab = Lab::new("hst");
+    lab.commit(&topology(3), "three nodes", &[]);
+    assert_eq!(lab.once(&[]).status.code(), Some(0));
+    let work = lab.work();
+    let cases: [(&str, &dyn Fn()); 3] = [
+        ("is a symbolic link", &|| {
+            fs::remove_file(work.join("cluster.netc")).unwrap();
+            std::os::unix::fs::symlink("/etc/passwd", work.join("cluster.netc")).unwrap();
+        }),
+        ("larger than netc's input limit", &|| {
+            fs::File::create(work.join("cluster.netc"))
+                .unwrap()
+                .set_len(64 << 20)
+                .unwrap();
+        }),
+        ("cluster.netc.lock", &|| {
+            fs::write(work.join("cluster.netc"), topology(4)).unwrap();
+            fs::write(work.join("cluster.netc.lock"), [0u8, 159, 146, 150, 255, 0, 1]).unwrap();
+        }),
+    ];
+    for (said, make) in cases {
+        make();
+        lab.git(&["add", "-A"]);
+        lab.git(&["commit", "-q", "-m", said]);
+        lab.git(&["push", "-q", "origin", "main"]);
+        let head = lab.git(&["rev-parse", "HEAD"]);
+        let round = lab.once(&[]);
+        assert_eq!(round.status.code(), Some(1), "{said}: {}", text(&round));
+        let status = lab.status();
+        let attempted = &status["status"]["last_attempted"];
+        assert_eq!(attempted["revision"], head.as_str(), "{said}");
+        assert_eq!(attempted["result"], "invalid", "{said}");
+        let message = attempted["message"].as_str().unwrap();
+        assert!(message.contains(said), "{said}: {message}");
+        assert_eq!(lab.ns.routes(), subnets(3), "{said}: nothing changed");
+        assert!(lab.at_last_good(), "{said}");
+        let _ = fs::remove_file(work.join("cluster.netc"));
+    }
+}
+
 #[test]
 fn the_remote_goes_down_and_comes_back() {
     if !prerequisites() {

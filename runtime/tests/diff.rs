@@ -17,6 +17,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 mod common;
+use common::repo::Repo;
 use common::text;
 
 fn workspace() -> PathBuf {
@@ -27,59 +28,7 @@ fn example(name: &str) -> String {
     fs::read_to_string(workspace().join("examples").join(name)).unwrap()
 }
 
-/// A git repository with a fixed identity and fixed commit dates.
-struct Repo {
-    _temp: tempfile::TempDir,
-    dir: PathBuf,
-    commits: u32,
-}
-
 impl Repo {
-    fn new() -> Repo {
-        let temp = tempfile::tempdir().unwrap();
-        let dir = temp.path().join("repo");
-        fs::create_dir(&dir).unwrap();
-        let repo = Repo {
-            _temp: temp,
-            dir,
-            commits: 0,
-        };
-        repo.git(&["init", "-q", "-b", "main"]);
-        repo
-    }
-
-    fn git(&self, args: &[&str]) -> String {
-        let date = format!("2026-01-01T00:00:{:02}Z", self.commits);
-        let output = Command::new("git")
-            .args(args)
-            .current_dir(&self.dir)
-            .env("GIT_AUTHOR_NAME", "netc test")
-            .env("GIT_AUTHOR_EMAIL", "test@netc.invalid")
-            .env("GIT_COMMITTER_NAME", "netc test")
-            .env("GIT_COMMITTER_EMAIL", "test@netc.invalid")
-            .env("GIT_AUTHOR_DATE", &date)
-            .env("GIT_COMMITTER_DATE", &date)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", self.dir.parent().unwrap())
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "git {args:?}: {}", text(&output));
-        String::from_utf8_lossy(&output.stdout).trim().to_owned()
-    }
-
-    /// Write files, commit them as `message`, return the commit id.
-    fn commit(&mut self, files: &[(&str, &str)], message: &str) -> String {
-        for (path, content) in files {
-            let path = self.dir.join(path);
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(path, content).unwrap();
-        }
-        self.git(&["add", "-A"]);
-        self.git(&["commit", "-q", "--allow-empty", "-m", message]);
-        self.commits += 1;
-        self.git(&["rev-parse", "HEAD"])
-    }
-
     fn diff(&self, args: &[&str]) -> Output {
         netc_diff(&self.dir, args)
     }
