@@ -24,6 +24,7 @@ use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::engine::Inventory;
@@ -65,18 +66,24 @@ pub fn read_inventory(dir: &Path) -> Result<Inventory, String> {
 /// `keep_unreadable` keeps the bad file's bytes before that rewrite.
 /// Other read errors (permissions) are errors.
 pub fn read_inventory_for_apply(dir: &Path) -> Result<(Inventory, Option<String>), String> {
-    let path = inventory_path(dir);
-    let Some(bytes) = read_if_present(&path)? else {
-        return Ok((Inventory::new(), None));
+    read_owned_leniently(&inventory_path(dir))
+}
+
+/// A record of owned objects (the Linux or the Windows inventory) at
+/// `path` read as `read_inventory_for_apply` says: missing or unreadable
+/// is empty, and unreadable comes with the problem to report.
+pub fn read_owned_leniently<T: DeserializeOwned + Default>(path: &Path) -> Result<(T, Option<String>), String> {
+    let Some(bytes) = read_if_present(path)? else {
+        return Ok((T::default(), None));
     };
     Ok(match serde_json::from_slice(&bytes) {
-        Ok(inventory) => (inventory, None),
+        Ok(owned) => (owned, None),
         Err(e) => (
-            Inventory::new(),
+            T::default(),
             Some(format!(
                 "`{}` is unreadable ({e}): netc prunes nothing until an apply writes it again (the old bytes are kept as `{}`)",
                 path.display(),
-                unreadable_copy(&path).display()
+                unreadable_copy(path).display()
             )),
         ),
     })

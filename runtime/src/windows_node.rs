@@ -103,7 +103,14 @@ pub fn apply(
 ) -> Result<Option<String>, String> {
     let parsed: Program = serde_json::from_slice(program).map_err(|e| format!("program.json: {e}"))?;
     let desired = windows::desired(&parsed).map_err(|e| e.0)?;
-    let owned = read_inventory(state_dir)?;
+    // As on Linux: an unreadable inventory owns nothing (nothing is pruned)
+    // and is written whole again, its bytes kept beside it.
+    let (owned, problem) = state::read_owned_leniently::<WindowsInventory>(&inventory_path(state_dir))?;
+    if let Some(problem) = &problem {
+        tracing::warn!(%problem, "Windows inventory unreadable: applying without pruning");
+        state::keep_unreadable(&inventory_path(state_dir));
+    }
+    let record = record || problem.is_some();
     let observed = observe(powershell, &desired, &owned)?;
     let plan = windows::plan(&desired, &observed, &owned);
     if !plan.conflicts.is_empty() {
@@ -134,4 +141,49 @@ pub fn apply(
     write_inventory(state_dir, &exact)?;
     state::commit_last_good(state_dir, program, peers)?;
     Ok(Some(format!("{} step(s) applied by PowerShell", plan.steps.len())))
+}
+
+#[cfg(all(test, unix))] // the stand-in for PowerShell is a shell script
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    /// A "PowerShell" that reads its script and reports a host with one
+    /// firewall rule, `netc-old`, which the program below does not want.
+    fn powershell(dir: &Path) -> PathBuf {
+        let path = dir.join("powershell");
+        let observed = r#"{"firewall_rules":[{"name":"netc-old","direction":"Inbound","protocol":"UDP","local_port":"4789","action":"Allow","enabled":true}]}"#;
+        std::fs::write(&path, format!("#!/bin/sh\ncat >/dev/null\necho '{observed}'\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    const PROGRAM: &[u8] = br#"{"version":1,"node":"win-1","os":"windows","operations":[]}"#;
+
+    #[test]
+    fn a_readable_inventory_prunes_what_it_owns() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        std::fs::create_dir_all(&state).unwrap();
+        std::fs::write(inventory_path(&state), r#"[{"firewall-rule":"netc-old"}]"#).unwrap();
+        // The stand-in keeps reporting the rule, so the delete never lands:
+        // the point is that it was planned.
+        let error = apply(&powershell(dir.path()), &state, PROGRAM, b"{}", false).unwrap_err();
+        assert!(error.contains("still differs"), "{error}");
+    }
+
+    #[test]
+    fn a_garbled_inventory_prunes_nothing_and_is_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        std::fs::create_dir_all(&state).unwrap();
+        std::fs::write(inventory_path(&state), "[{\"firewall-rule\":\"netc-o").unwrap();
+        let done = apply(&powershell(dir.path()), &state, PROGRAM, b"{}", false).unwrap();
+        assert_eq!(done, None, "nothing to change: the foreign-looking rule is not owned");
+        assert_eq!(read_inventory(&state).unwrap(), WindowsInventory::new());
+        let kept = std::fs::read_to_string(state::unreadable_copy(&inventory_path(&state))).unwrap();
+        assert_eq!(kept, "[{\"firewall-rule\":\"netc-o");
+        assert!(state::read_last_good(&state).unwrap().is_some());
+    }
 }
