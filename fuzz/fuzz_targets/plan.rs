@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use netc_runtime::engine::{self, Action, Inventory, Object, ObjectKey, Observed};
+use netc_runtime::engine::{self, Inventory, Object, ObjectKey, Observed};
 
 #[derive(Arbitrary, Debug)]
 struct Input {
@@ -38,21 +38,7 @@ fuzz_target!(|input: Input| {
 
     let plan = engine::plan(&desired, &observed, &owned);
     let wanted: BTreeSet<ObjectKey> = desired.iter().map(Object::key).collect();
-    for step in &plan.steps {
-        if matches!(step.action, Action::Delete | Action::Recreate) {
-            assert!(
-                owned.contains(&step.key),
-                "plans to {:?} {:?}, which netc does not own",
-                step.action,
-                step.key
-            );
-        }
-        assert!(
-            wanted.contains(&step.key) || owned.contains(&step.key),
-            "a step about a stranger: {:?}",
-            step.key
-        );
-    }
+    netc_fuzz::assert_only_owned_removed(plan.steps.iter().map(|s| (s.action, &s.key)), &wanted, &owned);
     assert_eq!(plan, engine::plan(&desired, &observed, &owned), "not deterministic");
     let _ = plan.to_string();
 

@@ -11,7 +11,6 @@ use std::collections::BTreeSet;
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use netc_runtime::driver::windows::{self, WindowsDesired, WindowsInventory, WindowsKey, WindowsObserved};
-use netc_runtime::engine::Action;
 
 #[derive(Arbitrary, Debug)]
 struct Input {
@@ -31,21 +30,7 @@ fuzz_target!(|input: Input| {
     let wanted: BTreeSet<WindowsKey> = desired.objects.iter().map(|o| o.key()).collect();
 
     let plan = windows::plan(&desired, &observed, &owned);
-    for step in &plan.steps {
-        if matches!(step.action, Action::Delete | Action::Recreate) {
-            assert!(
-                owned.contains(&step.key),
-                "plans to {:?} {:?}, which netc does not own",
-                step.action,
-                step.key
-            );
-        }
-        assert!(
-            wanted.contains(&step.key) || owned.contains(&step.key),
-            "a step about a stranger: {:?}",
-            step.key
-        );
-    }
+    netc_fuzz::assert_only_owned_removed(plan.steps.iter().map(|s| (s.action, &s.key)), &wanted, &owned);
     assert_eq!(plan, windows::plan(&desired, &observed, &owned), "not deterministic");
     let _ = windows::powershell(&plan);
     let _ = windows::observe_script(&desired, &owned);

@@ -17,15 +17,11 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 mod common;
-use common::repo::Repo;
+use common::repo::{base_repo, example, Repo};
 use common::text;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-fn example(name: &str) -> String {
-    fs::read_to_string(workspace().join("examples").join(name)).unwrap()
 }
 
 impl Repo {
@@ -46,19 +42,6 @@ fn netc_diff(repo: &Path, args: &[&str]) -> Output {
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// static-vxlan with its lock file, as the base commit.
-fn base_repo() -> (Repo, String) {
-    let mut repo = Repo::new();
-    let base = repo.commit(
-        &[
-            ("cluster.netc", &example("static-vxlan.netc")),
-            ("cluster.netc.lock", &example("static-vxlan.netc.lock")),
-        ],
-        "base",
-    );
-    (repo, base)
 }
 
 #[test]

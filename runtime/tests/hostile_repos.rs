@@ -21,26 +21,8 @@ use std::time::Instant;
 use netc_runtime::agent::source::Source;
 
 mod common;
-use common::repo::Repo;
+use common::repo::{base_repo, example, two_commits, Repo};
 use common::text;
-
-fn example(name: &str) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    fs::read_to_string(root.join("examples").join(name)).unwrap()
-}
-
-/// static-vxlan with its lock file, as the first commit.
-fn base_repo() -> (Repo, String) {
-    let mut repo = Repo::new();
-    let base = repo.commit(
-        &[
-            ("cluster.netc", &example("static-vxlan.netc")),
-            ("cluster.netc.lock", &example("static-vxlan.netc.lock")),
-        ],
-        "base",
-    );
-    (repo, base)
-}
 
 /// `netc diff --repo REPO ARGS` under GNU time: its output, peak resident
 /// memory in KiB and seconds taken.
@@ -224,9 +206,7 @@ fn long_history(count: u32) -> (Repo, String, String) {
 #[test]
 fn twenty_thousand_commits_between_base_and_head() {
     assert!(
-        fs::read_to_string(example_path("static-vxlan.netc"))
-            .unwrap()
-            .contains("underlay-mtu     1500"),
+        example("static-vxlan.netc").contains("underlay-mtu     1500"),
         "the example's MTU line moved; update this test"
     );
     let (repo, base, head) = long_history(20_000);
@@ -259,24 +239,9 @@ fn twenty_thousand_commits_between_base_and_head() {
     assert!(walk < 60.0, "the ancestry checks took {walk:.1} s");
 }
 
-fn example_path(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name)
-}
-
 #[test]
 fn a_shallow_clone_without_the_base_is_a_clear_error() {
-    let (mut repo, base) = base_repo();
-    let head = repo.commit(
-        &[(
-            "cluster.netc",
-            &example("static-vxlan.netc").replace("count 3", "count 4"),
-        )],
-        "a fourth node",
-    );
+    let (repo, base, head) = two_commits();
     let shallow = tempfile::tempdir().unwrap();
     let clone = shallow.path().join("clone");
     let output = Command::new("git")
@@ -302,14 +267,7 @@ fn a_shallow_clone_without_the_base_is_a_clear_error() {
 
 #[test]
 fn a_corrupt_object_is_a_clear_error() {
-    let (mut repo, base) = base_repo();
-    let head = repo.commit(
-        &[(
-            "cluster.netc",
-            &example("static-vxlan.netc").replace("count 3", "count 4"),
-        )],
-        "a fourth node",
-    );
+    let (repo, base, head) = two_commits();
     let blob = repo.git(&["rev-parse", &format!("{head}:cluster.netc")]);
     let object = repo.dir.join(".git/objects").join(&blob[..2]).join(&blob[2..]);
     let mut permissions = fs::metadata(&object).unwrap().permissions();

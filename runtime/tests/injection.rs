@@ -100,26 +100,7 @@ const PIECES: &[&str] = &[
 /// Windows interfaces, and the agent's repository, branch, path, image,
 /// allowed signer and SSH Secret.
 fn mixed() -> Value {
-    json!({
-        "cluster": {
-            "name": "inj",
-            "pod-network": "198.18.0.0/16",
-            "service-network": "198.19.0.0/16",
-            "cluster-dns": "198.19.0.10",
-            "node-subnet-len": 24,
-            "underlay-mtu": 1500,
-            "kubernetes": "1.30",
-            "dataplane": "flannel",
-            "backend": { "type": "vxlan", "vni": 4096, "port": 4789 },
-            "windows": { "network-name": "vxlan0" },
-            "images": {
-                "flannel": "registry.example/flannel:v0.28.9",
-                "flannel-cni-plugin": "registry.example/flannel-cni-plugin:v1.9.1-flannel3",
-                "flannel-windows": "registry.example/flannel:v0.28.9-hostprocess",
-                "kube-proxy-windows": "registry.example/kube-proxy:v1.30.0-hostprocess"
-            },
-            "api-server": "https://203.0.113.10:6443"
-        },
+    let mut topology = json!({
         "segments": [ { "name": "mgmt", "prefix": "203.0.113.0/24", "gateway": "203.0.113.1" } ],
         "nodes": [
             { "name": "master", "os": "linux", "arch": "amd64", "address": "203.0.113.10", "role": "control-plane", "interface": "eth0" },
@@ -136,6 +117,36 @@ fn mixed() -> Value {
                 "network-team@example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOit/aR37pqqB3Wwes/Tzc+uvAMNAPaESiQFO0IQb3XO"
             ]
         }
+    });
+    topology["cluster"] = cluster("flannel", json!({ "type": "vxlan", "vni": 4096, "port": 4789 }));
+    let cluster = topology["cluster"].as_object_mut().unwrap();
+    cluster.insert("windows".into(), json!({ "network-name": "vxlan0" }));
+    cluster.insert(
+        "images".into(),
+        json!({
+            "flannel": "registry.example/flannel:v0.28.9",
+            "flannel-cni-plugin": "registry.example/flannel-cni-plugin:v1.9.1-flannel3",
+            "flannel-windows": "registry.example/flannel:v0.28.9-hostprocess",
+            "kube-proxy-windows": "registry.example/kube-proxy:v1.30.0-hostprocess"
+        }),
+    );
+    cluster.insert("api-server".into(), json!("https://203.0.113.10:6443"));
+    topology
+}
+
+/// The `cluster` block both topologies share, with this dataplane and
+/// backend.
+fn cluster(dataplane: &str, backend: Value) -> Value {
+    json!({
+        "name": "inj",
+        "pod-network": "198.18.0.0/16",
+        "service-network": "198.19.0.0/16",
+        "cluster-dns": "198.19.0.10",
+        "node-subnet-len": 24,
+        "underlay-mtu": 1500,
+        "kubernetes": "1.30",
+        "dataplane": dataplane,
+        "backend": backend
     })
 }
 
@@ -143,17 +154,7 @@ fn mixed() -> Value {
 /// underlay interface, with a fixed MAC prefix.
 fn static_linux() -> Value {
     json!({
-        "cluster": {
-            "name": "inj",
-            "pod-network": "198.18.0.0/16",
-            "service-network": "198.19.0.0/16",
-            "cluster-dns": "198.19.0.10",
-            "node-subnet-len": 24,
-            "underlay-mtu": 1500,
-            "kubernetes": "1.30",
-            "dataplane": "static",
-            "backend": { "type": "vxlan", "vni": 4096, "port": 4789, "mac-prefix": "0E-2A" }
-        },
+        "cluster": cluster("static", json!({ "type": "vxlan", "vni": 4096, "port": 4789, "mac-prefix": "0E-2A" })),
         "segments": [ { "name": "lab", "prefix": "198.51.100.0/24", "gateway": "198.51.100.1" } ],
         "nodes": [
             { "name": "node-1", "os": "linux", "arch": "amd64", "address": "198.51.100.11", "interface": "eth0" },

@@ -1,9 +1,10 @@
 //! A git repository made with the host's `git` command, with a fixed
 //! identity and fixed commit dates (so commit ids are the same on every
-//! run): `netc diff`'s tests and the hostile repositories'.
+//! run), and the usual first commit: `netc diff`'s tests and the hostile
+//! repositories'.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::text;
@@ -60,4 +61,36 @@ impl Repo {
         self.commits += 1;
         self.git(&["rev-parse", "HEAD"])
     }
+}
+
+/// An example topology's text (`examples/NAME`).
+pub fn example(name: &str) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    fs::read_to_string(root.join("examples").join(name)).unwrap()
+}
+
+/// static-vxlan with its lock file, as the first commit; its id.
+pub fn base_repo() -> (Repo, String) {
+    let mut repo = Repo::new();
+    let base = repo.commit(
+        &[
+            ("cluster.netc", &example("static-vxlan.netc")),
+            ("cluster.netc.lock", &example("static-vxlan.netc.lock")),
+        ],
+        "base",
+    );
+    (repo, base)
+}
+
+/// `base_repo` plus a second commit that adds a fourth node; both ids.
+pub fn two_commits() -> (Repo, String, String) {
+    let (mut repo, base) = base_repo();
+    let head = repo.commit(
+        &[(
+            "cluster.netc",
+            &example("static-vxlan.netc").replace("count 3", "count 4"),
+        )],
+        "a fourth node",
+    );
+    (repo, base, head)
 }
