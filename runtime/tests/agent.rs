@@ -863,6 +863,51 @@ fn corrupted_state_files_are_survived() {
     assert!(lab.at_last_good());
 }
 
+/// The whole state directory removed under the running agent: it keeps
+/// running, clones again, and applies the next commit without pruning
+/// (the lost inventory proved ownership of node-3's and node-4's routes,
+/// so they stay), then writes a whole state directory again.
+#[test]
+fn a_state_directory_removed_under_the_running_agent_is_rebuilt() {
+    if !prerequisites() {
+        return;
+    }
+    let mut lab = Lab::new("gone");
+    let four = lab.commit(&topology(4), "four nodes", &[]);
+    let mut agent = Command::new(env!("CARGO_BIN_EXE_netc"))
+        .args(lab.agent_args())
+        .args(["--interval", "100ms", "--listen", "off"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let applied = |lab: &Lab, revision: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if lab.status()["status"]["last_applied"]["revision"] == revision {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    };
+    assert!(applied(&lab, &four), "four nodes applied");
+    assert_eq!(lab.ns.routes(), subnets(4));
+
+    fs::remove_dir_all(lab.state()).unwrap();
+    let two = lab.commit(&topology(2), "two nodes", &[]);
+    let done = applied(&lab, &two);
+    let alive = agent.try_wait().unwrap().is_none();
+    let _ = agent.kill();
+    let _ = agent.wait();
+    assert!(alive, "the agent kept running");
+    assert!(done, "two nodes applied after the state directory went");
+    assert_eq!(lab.ns.routes(), subnets(4), "nothing pruned without an inventory");
+    for file in ["inventory.json", "last-good.json", "agent-status.json", "repo.git"] {
+        assert!(lab.state().join(file).exists(), "{file} written again");
+    }
+    assert!(lab.at_last_good());
+}
+
 /// One sample of the running agent: resident memory (KiB), open file
 /// descriptors, and the files in its state directory outside the clone.
 #[derive(Debug, Clone, Copy)]
