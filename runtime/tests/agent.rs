@@ -1012,6 +1012,17 @@ fn soak_keeps_memory_descriptors_and_state_files_flat() {
             samples.push(sample(pid, &lab.state(), round));
         }
     }
+    // Every deleted route was put back, whatever round it fell in (an
+    // apply, a drift correction, or a round whose fetch failed).
+    if lab.daemon.is_none() {
+        lab.daemon = Some(Daemon::start(&lab.served(), lab.port));
+    }
+    let expected = subnets(3 + (commits % 2) as u32);
+    let settle = Instant::now() + Duration::from_secs(30);
+    while lab.ns.routes() != expected && Instant::now() < settle {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(lab.ns.routes(), expected, "the host ends at the last commit's program");
     let metrics = http_get(port, "/metrics");
     let _ = agent.kill();
     let _ = agent.wait();
