@@ -8,15 +8,11 @@
 mod artifacts;
 mod cni;
 pub mod facts;
-mod netconf;
-mod subnet_env;
-// modules: manifests (group M)
 pub mod manifests;
-// modules: host programs (group P)
+mod netconf;
 pub mod program;
-// modules: tor (group T)
+mod subnet_env;
 pub mod tor;
-// modules: schema validation (group S)
 pub mod validate;
 
 pub use artifacts::{to_json, Artifacts, INDEX};
@@ -48,11 +44,8 @@ pub fn emit(topology: &Topology) -> Artifacts {
             );
         }
     }
-    // emit: manifests (group M)
     manifests::emit(topology, &mut out);
-    // emit: host programs (group P)
     program::emit(topology, &mut out);
-    // emit: tor (group T)
     for tor in &topology.tors {
         let dir = tor::tor_dir(tor);
         let routes = tor::routes(topology, tor);

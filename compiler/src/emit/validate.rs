@@ -50,10 +50,8 @@ pub static TABLE: &[Entry] = &[
     // `apiVersion: 2` (in the delegate when flannel wraps the plugin).
     schema!("nodes/*/cni.conf", "cni-windows-v2.schema.json", is_cni_v2),
     schema!("nodes/*/cni.conf", "cni-windows-v1.schema.json"),
-    // schemas: group P
     schema!("peers.json", "peers.schema.json"),
     schema!("nodes/*/program.json", "program.schema.json"),
-    // schemas: group T
     schema!("tor/*/routes.json", "routes.schema.json"),
 ];
 

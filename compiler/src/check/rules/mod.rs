@@ -3,61 +3,57 @@
 
 use super::Rule;
 
-mod windows_vxlan_vni;
-// modules N0302-N0312 (group A)
-mod host_gw_l2_adjacency;
-mod windows_backend;
-mod windows_build_overlay;
-mod windows_build_unknown;
-mod windows_dsr;
-mod windows_overlay_dual_stack;
-mod windows_preserve_destination;
-mod windows_session_affinity;
-mod windows_vxlan_gbp_direct_routing;
-mod windows_vxlan_port;
-mod windows_vxlan_vni_not_4096;
-// modules N0313-N0324 (group B)
-mod backend_dual_stack;
-mod ipsec_psk;
-mod pod_mtu;
-mod static_dataplane;
-mod vxlan_mac_prefix;
-mod vxlan_vni_port_range;
-mod windows_arch;
-mod windows_cni_api_version;
-mod windows_control_plane;
-mod windows_kubernetes_version;
-mod windows_network_name;
-mod windows_settings_unused;
-// modules N0325-N0332
+mod address_families;
 mod agent_allowed_signer;
 mod agent_branch;
 mod agent_path;
 mod agent_repo_url;
 mod agent_ssh_secret;
-mod flannel_version_skew;
-mod interface_name;
-mod windows_l2bridge_dual_stack;
-// modules N0401-N0414 (group C)
-mod address_families;
+mod backend_dual_stack;
 mod cluster_dns;
 mod duplicate_address;
+mod flannel_version_skew;
+mod host_gw_l2_adjacency;
+mod interface_name;
+mod ipsec_psk;
 mod network_overlap;
 mod node_name;
 mod node_segment;
 mod node_subnet_len;
 mod pinned_subnet;
+mod pod_mtu;
 mod segment_gateway;
+mod static_dataplane;
 mod subnet_capacity;
 mod tor_coverage;
 mod tor_next_hop;
 mod tor_route_overlap;
 mod tor_unused;
+mod vxlan_mac_prefix;
+mod vxlan_vni_port_range;
+mod windows_arch;
+mod windows_backend;
+mod windows_build_overlay;
+mod windows_build_unknown;
+mod windows_cni_api_version;
+mod windows_control_plane;
+mod windows_dsr;
+mod windows_kubernetes_version;
+mod windows_l2bridge_dual_stack;
+mod windows_network_name;
+mod windows_overlay_dual_stack;
+mod windows_preserve_destination;
+mod windows_session_affinity;
+mod windows_settings_unused;
+mod windows_vxlan_gbp_direct_routing;
+mod windows_vxlan_port;
+mod windows_vxlan_vni;
+mod windows_vxlan_vni_not_4096;
 
 /// Every rule, in code order.
 pub static RULES: &[&Rule] = &[
     &windows_vxlan_vni::RULE,
-    // rules N0302-N0312 (group A)
+    // N0302-N0312
     &windows_vxlan_vni_not_4096::RULE,
     &windows_vxlan_port::RULE,
     &windows_vxlan_gbp_direct_routing::RULE,
@@ -69,7 +65,7 @@ pub static RULES: &[&Rule] = &[
     &windows_dsr::RULE,
     &windows_preserve_destination::RULE,
     &windows_session_affinity::RULE,
-    // rules N0313-N0324 (group B)
+    // N0313-N0324
     &windows_control_plane::RULE,
     &windows_arch::RULE,
     &windows_cni_api_version::RULE,
@@ -82,7 +78,7 @@ pub static RULES: &[&Rule] = &[
     &backend_dual_stack::RULE,
     &pod_mtu::RULE,
     &ipsec_psk::RULE,
-    // rules N0325-N0332
+    // N0325-N0332
     &agent_repo_url::RULE,
     &agent_allowed_signer::RULE,
     &flannel_version_skew::RULE,
@@ -91,7 +87,7 @@ pub static RULES: &[&Rule] = &[
     &interface_name::RULE,
     &agent_branch::RULE,
     &agent_path::RULE,
-    // rules N0401-N0414 (group C)
+    // N0401-N0414
     &network_overlap::RULE,
     &address_families::RULE,
     &cluster_dns::RULE,
