@@ -1,5 +1,5 @@
 //! Every `frr.conf` netc writes is accepted by FRR's own parser
-//! (`vtysh --dryrun -f FILE`, exit 0 means valid: deps-notes §3a), and a
+//! (`vtysh --dryrun -f FILE` of FRR 8.4.4, exit 0 means valid), and a
 //! deliberately broken copy is rejected, so the check is known to check.
 
 #![allow(clippy::disallowed_methods)] // tests read fixtures, run processes and use the environment

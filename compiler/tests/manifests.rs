@@ -1,7 +1,7 @@
 //! The Kubernetes manifests of every example: accepted by an independent
 //! schema validator (`kubernetes-validate --strict` for the cluster's
 //! release), and consistent with the other artifacts where the interop rules
-//! need it (network name R8, net-conf, CNI conflist, node OS placement).
+//! need it (network name N0321, net-conf, CNI conflist, node OS placement).
 
 #![allow(clippy::disallowed_methods)] // tests read fixtures, write temp files and run the validator
 
@@ -539,7 +539,7 @@ fn flanneld_flags_match_the_upstream_manifest_and_windows_snat() {
             assert!(flags.contains(&"--kube-subnet-mgr".to_string()), "{flags:?}");
             let script = container(&windows)["args"][0].as_str().unwrap();
             assert!(script.contains("  ('--kubeconfig-file=' + $kubeconfig),\n"), "{script}");
-            // OutBoundNAT in the CNI config does the SNAT on Windows (R22).
+            // OutBoundNAT in the CNI config does the SNAT on Windows (flannel cni-plugin flannel_windows.go).
             assert!(!flags.iter().any(|f| f.starts_with("--ip-masq")), "{flags:?}");
             let script = container(&windows)["args"][0].as_str().unwrap();
             assert!(script.contains("('--iface=' + $env:NODE_IP)"), "{script}");
@@ -674,7 +674,7 @@ fn kube_proxy_uses_the_network_name_of_every_windows_cni_config() {
             .iter()
             .any(|e| e["name"] == "NODE_NAME" && e["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName"));
 
-        // The source VIP exists only on overlay networks (R11).
+        // The source VIP exists only on overlay networks (kube-proxy winkernel proxier.go).
         let overlay = example.topology.cluster.backend.kind.value == BackendKind::Vxlan;
         let script = container(&ds)["args"][0].as_str().unwrap();
         // `$(NODE_NAME)` is the only reference the kubelet expands.

@@ -144,7 +144,7 @@ fn cluster_wide_changes_are_classified() {
         out.contains("[downtime] cluster: pod network 10.244.0.0/16 → 10.245.0.0/16"),
         "{out}"
     );
-    assert!(out.contains("sources/004"), "{out}");
+    assert!(out.contains("Rancher's guide Networking with Flannel"), "{out}");
 
     let mut repo = Repo::new();
     repo.commit(&[("cluster.netc", &example("static-vxlan.netc"))], "base");

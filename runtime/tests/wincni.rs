@@ -12,7 +12,7 @@
 //! off, a written network name and cluster DNS), are checked against what
 //! the topology says (read through `netc_compiler`'s model, not the emitted
 //! file): the plugin and the HNS network type it accepts, the network found
-//! under netc's one name (R8), the HNS or HCN path, one OutBoundNAT whose
+//! under netc's one name (N0321), the HNS or HCN path, one OutBoundNAT whose
 //! exceptions are the pod and service networks (bridge: and the node's
 //! segment), the service network routed with encapsulation (bridge: and the
 //! node's own address), loopback DSR exactly when `dsr on`, the DNS servers
@@ -353,7 +353,7 @@ fn check(case: &Case, intent: &Intent, report: &Value) {
     let at = format!("{} ({})", case.label, intent.node);
     let endpoint = &report["endpoint"];
 
-    // The plugin, the HNS network it looked up under netc's one name (R8:
+    // The plugin, the HNS network it looked up under netc's one name (N0321:
     // also flanneld's Backend.Name or the host program's network, and
     // kube-proxy's --network-name), and the type it accepted.
     let plugin = if intent.overlay { "win-overlay" } else { "win-bridge" };
@@ -734,7 +734,7 @@ fn broken_configs_are_refused_by_the_real_code() {
         "{error}"
     );
 
-    // A name that is not the HNS network's (R8): the plugin's lookup fails.
+    // A name that is not the HNS network's (N0321): the plugin's lookup fails.
     let (case, mut conf) = golden("vxlan-mixed", s);
     conf["name"] = json!("flannel.4097");
     let error = refused(case.with_conf(s, "other-name.conf", &conf));

@@ -3,7 +3,7 @@
 //! vendor-neutral, for any other router or for review).
 //!
 //! In the ToR topology "the pod CIDR prefix assigned to a node maps to its
-//! respective node IP" on the upstream router (dataplane-notes §9, MSD
+//! respective node IP" on the upstream router (Microsoft's
 //! `joining-windows-workers.md`): `routes auto` is one route per pod subnet
 //! of every node on the ToR's segment, via the node's address.
 
@@ -93,8 +93,8 @@ fn hostname(name: &str) -> String {
         .collect()
 }
 
-/// `frr.conf`: the integrated-config form that `vtysh -f` reads (FRR 8.4;
-/// the shape measured in deps-notes §3a). `ip route PREFIX NEXTHOP` for
+/// `frr.conf`: the integrated-config form that `vtysh -f` reads (FRR 8.4.4,
+/// which `vtysh --dryrun -f` accepts). `ip route PREFIX NEXTHOP` for
 /// IPv4, `ipv6 route` for IPv6. A route whose next hop is of the other
 /// family cannot be a static route, so it is written as a `!` comment
 /// rather than as a line FRR would misread (it parses an unexpected next

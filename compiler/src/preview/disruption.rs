@@ -3,9 +3,10 @@
 //!
 //! - `downtime`: the whole cluster's pod network is interrupted. Flannel
 //!   cannot change the network address space or the backend without cluster
-//!   downtime (sources/004); the same holds for the service network (every
-//!   Service IP changes) and for the dataplane (flanneld and netc's agent
-//!   would both program routes during the switch).
+//!   downtime (Rancher's guide Networking with Flannel); the same holds for
+//!   the service network (every Service IP changes) and for the dataplane
+//!   (flanneld and netc's agent would both program routes during the
+//!   switch).
 //! - `connectivity-risk`: some pods lose traffic until something else
 //!   happens: a node's pod subnet or address changes (its pods must be
 //!   recreated, its peers re-pointed), a node or a ToR route is removed, or
@@ -76,7 +77,7 @@ pub(super) fn classify(base: &Topology, head: &Topology) -> Vec<Disruption> {
             Class::Downtime,
             "cluster",
             format!("pod network {} → {}", list(&old.pod_networks), list(&new.pod_networks)),
-            "flannel cannot change the network address space without cluster downtime (sources/004): every node's pod subnet and every pod address change; drain the cluster, roll out, recreate all pods",
+            "flannel cannot change the network address space without cluster downtime (Rancher's guide Networking with Flannel): every node's pod subnet and every pod address change; drain the cluster, roll out, recreate all pods",
         );
     }
     if list(&old.service_networks) != list(&new.service_networks) {
@@ -96,7 +97,7 @@ pub(super) fn classify(base: &Topology, head: &Topology) -> Vec<Disruption> {
             Class::Downtime,
             "cluster",
             format!("backend {} → {}", old.backend.kind.value, new.backend.kind.value),
-            "flannel cannot change the backend without cluster downtime (sources/004): nodes on the old and the new backend cannot reach each other's pods during the rollout",
+            "flannel cannot change the backend without cluster downtime (Rancher's guide Networking with Flannel): nodes on the old and the new backend cannot reach each other's pods during the rollout",
         );
     }
     if old.dataplane.value != new.dataplane.value {

@@ -13,9 +13,9 @@
 //!   neighbours come first, then all the FDB entries, then all the routes
 //!   (what `host.sh` does with three batches): no route exists before the
 //!   kernel knows its gateway's MAC and VTEP (flannel's order,
-//!   dataplane-notes §5.1).
+//!   v0.28.9 `pkg/backend/vxlan/vxlan_network.go`).
 //! - `host-gw-peers` expands to a route `Sj via Aj [dev DEVICE]` per pod
-//!   subnet of the family of the node's address (dataplane-notes §5.2).
+//!   subnet of the family of the node's address (flannel's `pkg/backend/route_network.go`).
 //! - `cni-plugins` is a check, not an owned object: left out (the driver
 //!   checks it before applying).
 //!

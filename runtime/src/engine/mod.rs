@@ -1,5 +1,4 @@
-//! The pure planning core of the node runtime (DESIGN.md §4): data in, data
-//! out; no filesystem, netlink, processes or clock.
+//! The pure planning core of the node runtime: data in, data out; no filesystem, netlink, processes or clock.
 //!
 //! - `objects`: the host objects netc owns (`Object`) and their identity
 //!   (`ObjectKey`).

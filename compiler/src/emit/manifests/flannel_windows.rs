@@ -11,7 +11,7 @@
 //!   netc host program installs the CNI config (`nodes/<node>/cni.conf`) and
 //!   checks the CNI binaries it calls, so the container only runs flanneld.
 //! - no `--ip-masq`: the CNI config's OutBoundNAT policy does the SNAT, and
-//!   `FLANNEL_IPMASQ=true` would add a second one (R22, `subnet_env.rs`).
+//!   `FLANNEL_IPMASQ=true` would add a second one (flannel cni-plugin `flannel_windows.go`, `subnet_env.rs`).
 //! - the kubeconfig's ServiceAccount paths are rewritten in place rather than
 //!   the token copied at start (`windows_api.rs` says why).
 
@@ -44,7 +44,7 @@ const SUBNET_FILE: &str = "C:\\run\\flannel\\subnet.env";
 /// the DaemonSet below, or the host program's record of what must run.
 /// `--iface` (the node's address), `--net-config-path` and
 /// `--kubeconfig-file` (a path in the container) come on top.
-/// No `--ip-masq`: Windows SNAT comes from the CNI OutBoundNAT policy (R22).
+/// No `--ip-masq`: Windows SNAT comes from the CNI OutBoundNAT policy (flannel cni-plugin `flannel_windows.go`).
 pub fn flanneld_flags() -> Vec<String> {
     vec!["--kube-subnet-mgr".to_string(), format!("--subnet-file={SUBNET_FILE}")]
 }
@@ -74,7 +74,7 @@ fn script() -> String {
 pub fn manifest(topology: &Topology) -> String {
     let labels = [("tier", "node"), ("app", "flannel-windows")];
     // The same net-conf as the Linux nodes: its `Backend.Name` names the HNS
-    // network that the CNI config and kube-proxy refer to (R8).
+    // network that the CNI config and kube-proxy refer to (N0321).
     let config_map = ConfigMap {
         metadata: meta(CONFIG_MAP, Some(WINDOWS_NAMESPACE), &labels),
         data: Some([("net-conf.json".to_string(), to_json(&netconf::net_conf(topology)))].into()),

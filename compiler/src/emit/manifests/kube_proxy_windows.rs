@@ -1,9 +1,10 @@
 //! `manifests/kube-proxy-windows.yaml`: kube-proxy for the Windows nodes as a
 //! HostProcess DaemonSet, modelled on sig-windows-tools' flannel kube-proxy
-//! (dataplane-notes §6.4, §6.5). Its flags follow the interop rules: the
-//! network name shared with HNS and the CNI config (R8), the source VIP on
-//! overlay (R11), `--hostname-override` (R13) and the feature gates and DSR
-//! flags the cluster's Kubernetes release needs (R11, R12).
+//! (`hostprocess/flannel/kube-proxy`). Its flags: the network name shared
+//! with HNS and the CNI config (N0321), the source VIP on overlay and
+//! `--hostname-override` (kube-proxy winkernel `proxier.go`), and the
+//! feature gates and DSR flags the cluster's Kubernetes release needs
+//! (N0310, N0316).
 //!
 //! Its ServiceAccount `kube-system/kube-proxy-windows` is netc's own, bound
 //! to the ClusterRole `system:node-proxier` that every cluster's RBAC
@@ -98,7 +99,7 @@ fn script(topology: &Topology) -> String {
     lines.push(")".to_string());
     if overlay(topology) {
         // The host program reserves the source VIP with host-local under the
-        // network's name (R8) and keeps the CNI 0.3.0 result, whose
+        // network's name (N0321) and keeps the CNI 0.3.0 result, whose
         // `ips[0].address` is `<ip>/<prefix>`, as sig-windows' start.ps1 reads it.
         lines.push(format!(
             "$vip = Get-Content -Raw -LiteralPath {} | ConvertFrom-Json",

@@ -189,7 +189,7 @@ pub fn mount(name: &str, path: &str) -> VolumeMount {
 }
 
 /// The pod security context of a Windows HostProcess pod, as the
-/// sig-windows-tools manifests set it (dataplane-notes §6.5).
+/// sig-windows-tools manifests set it (`hostprocess/flannel/`).
 pub fn host_process() -> PodSecurityContext {
     PodSecurityContext {
         windows_options: Some(WindowsSecurityContextOptions {

@@ -1,7 +1,10 @@
-//! The operations of a Linux node's host program (dataplane-notes §5, §9).
+//! The operations of a Linux node's host program: what flanneld v0.28.9
+//! programs on a Linux node (`pkg/backend/vxlan`, `pkg/backend/hostgw`,
+//! `pkg/trafficmngr/iptables`) where netc does it instead, and its
+//! prerequisites where flanneld runs.
 //!
 //! Every node: `br_netfilter` loaded and persisted, and
-//! `bridge-nf-call-iptables=1` (R18: flanneld refuses to start without the
+//! `bridge-nf-call-iptables=1` (flanneld v0.28.9 `main.go` refuses to start without the
 //! module, and bridged pod traffic must pass iptables), and a check that the
 //! CNI plugins the node's conflist calls are in `/opt/cni/bin` (§1: flannel's
 //! manifest installs only `flannel`; bridge, host-local and portmap come from
@@ -344,7 +347,7 @@ pub(super) mod tests {
         // tor runs no flanneld whatever the dataplane: netc owns the node.
         assert_eq!(tags(&program(&cluster("flannel", "tor"), "node-3")), tags(&tor));
 
-        // flanneld programs the rest: only the prerequisites (R18).
+        // flanneld programs the rest: only the prerequisites (`br_netfilter`, which flanneld needs).
         let flannel = program(&cluster("flannel", "vxlan"), "node-1");
         assert_eq!(tags(&flannel), ["kernel-module", "sysctl", "cni-plugins"]);
         // A named interface is checked to carry the address flanneld uses.

@@ -74,7 +74,7 @@
 //!   re-joined) or cannot be read is deleted.
 //! - `source-vip-reserve {network, subnet, plugin, request, path}`: `path`
 //!   holds a host-local (`plugin`) reservation in `subnet` made under CNI
-//!   network `network` (so it shares the pods' store, R8). The request
+//!   network `network` (so it shares the pods' store, N0321). The request
 //!   written to `request` is `{"cniVersion": "0.3.0", "name": NETWORK,
 //!   "ipam": {"type": "host-local", "ranges": [[{"subnet": SUBNET}]],
 //!   "dataDir": "/var/lib/cni/networks"}}` (Microsoft's `GetSourceVip`, with

@@ -1,10 +1,10 @@
-//! The operations of a Windows node's host program (dataplane-notes §6, §8,
-//! §9). Windows nodes exist only with the flannel dataplane (N0319).
+//! The operations of a Windows node's host program (flanneld.exe v0.28.9's
+//! `vxlan_windows.go` and `hostgw_windows.go`, Microsoft's SDN scripts). Windows nodes exist only with the flannel dataplane (N0319).
 //!
-//! - vxlan: the firewall opens the VXLAN port (R28); flanneld.exe gets
+//! - vxlan: the firewall opens the VXLAN port (Microsoft SDN `helper.psm1`); flanneld.exe gets
 //!   flannel's net-conf at its default path and creates the overlay HNS
 //!   network; the source VIP is reserved with host-local under the CNI
-//!   network name (R8, R11), after files left from an earlier pod subnet are
+//!   network name (N0321; kube-proxy winkernel `proxier.go`), after files left from an earlier pod subnet are
 //!   removed (§8: overlay pods break after a node re-joins).
 //! - host-gw: flanneld.exe creates the L2Bridge network `cbr0`; no VXLAN port,
 //!   no source VIP (kube-proxy needs one only for overlay).
@@ -19,7 +19,7 @@
 //! `cni.conf` is installed. flanneld and kube-proxy
 //! themselves run as the HostProcess DaemonSets of `manifests/`; the program
 //! states the arguments they must run with (`--iface`, the network name of
-//! R8, the source VIP of R11, `--hostname-override` of R13) so the agent and
+//! N0321, the source VIP, `--hostname-override`) so the agent and
 //! `host.ps1` can check the running processes, and never starts a second
 //! copy that would fight the DaemonSet's.
 
@@ -50,7 +50,7 @@ pub fn operations(topology: &Topology, node: &Node, subnets: &NodeSubnets, files
     let cluster = &topology.cluster;
     let network = cluster.windows.network_name.value.clone();
     let overlay = cluster.backend.kind.value == BackendKind::Vxlan;
-    // Windows pods are IPv4 (R9); without an IPv4 subnet there is nothing
+    // Windows pods are IPv4 (N0306); without an IPv4 subnet there is nothing
     // to create or reserve (the model's rules report that topology).
     let subnet = subnets.v4;
     let mut ops = Vec::new();
@@ -177,7 +177,7 @@ mod tests {
         assert_eq!(tags(&program), expected);
         let ops = &program.operations;
         assert!(matches!(&ops[0], Operation::FirewallRule { port: 4789, protocol, .. } if protocol == "UDP"));
-        // R8: the reservation's network is the CNI config's `name`.
+        // N0321: the reservation's network is the CNI config's `name`.
         let Operation::File { content, .. } = &ops[3] else {
             unreachable!()
         };
