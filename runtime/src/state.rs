@@ -52,10 +52,17 @@ fn read_if_present(path: &Path) -> Result<Option<Vec<u8>>, String> {
 
 /// The inventory of earlier applies; empty when there is none.
 pub fn read_inventory(dir: &Path) -> Result<Inventory, String> {
-    let path = inventory_path(dir);
-    match read_if_present(&path)? {
+    read_owned(&inventory_path(dir))
+}
+
+/// A record of owned objects (the Linux or the Windows inventory) at
+/// `path`, strictly: missing is empty, unreadable is an error (what
+/// `netc status` and `netc plan` report; an apply reads it with
+/// `read_owned_leniently`).
+pub fn read_owned<T: DeserializeOwned + Default>(path: &Path) -> Result<T, String> {
+    match read_if_present(path)? {
         Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| format!("cannot read `{}`: {e}", path.display())),
-        None => Ok(Inventory::new()),
+        None => Ok(T::default()),
     }
 }
 

@@ -34,12 +34,7 @@ pub fn inventory_path(state_dir: &Path) -> PathBuf {
 }
 
 pub fn read_inventory(state_dir: &Path) -> Result<WindowsInventory, String> {
-    let path = inventory_path(state_dir);
-    match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| format!("cannot read `{}`: {e}", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(WindowsInventory::new()),
-        Err(e) => Err(format!("cannot read `{}`: {e}", path.display())),
-    }
+    state::read_owned(&inventory_path(state_dir))
 }
 
 fn write_inventory(state_dir: &Path, inventory: &WindowsInventory) -> Result<(), String> {
@@ -105,10 +100,11 @@ pub fn apply(
     let desired = windows::desired(&parsed).map_err(|e| e.0)?;
     // As on Linux: an unreadable inventory owns nothing (nothing is pruned)
     // and is written whole again, its bytes kept beside it.
-    let (owned, problem) = state::read_owned_leniently::<WindowsInventory>(&inventory_path(state_dir))?;
+    let inventory = inventory_path(state_dir);
+    let (owned, problem) = state::read_owned_leniently::<WindowsInventory>(&inventory)?;
     if let Some(problem) = &problem {
         tracing::warn!(%problem, "Windows inventory unreadable: applying without pruning");
-        state::keep_unreadable(&inventory_path(state_dir));
+        state::keep_unreadable(&inventory);
     }
     let record = record || problem.is_some();
     let observed = observe(powershell, &desired, &owned)?;

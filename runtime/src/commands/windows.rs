@@ -13,16 +13,12 @@
 //! is `windows-inventory.json` in `--state-dir`, when there is one.
 
 use std::fs;
-use std::io::ErrorKind;
 
 use netc_compiler::emit::program::types::Program;
-use netc_runtime::driver::windows::{self, WindowsInventory, WindowsObserved};
+use netc_runtime::driver::windows::{self, WindowsObserved};
 
 use super::apply::{PlanFormat, Target};
 use crate::Outcome;
-
-/// The Windows inventory file in a state directory.
-const INVENTORY: &str = "windows-inventory.json";
 
 pub fn plan(target: &Target, program: &Program) -> Outcome {
     match run(target, program) {
@@ -36,12 +32,7 @@ pub fn plan(target: &Target, program: &Program) -> Outcome {
 
 fn run(target: &Target, program: &Program) -> Result<Outcome, String> {
     let desired = windows::desired(program).map_err(|e| e.0)?;
-    let path = target.state_dir.join(INVENTORY);
-    let inventory: WindowsInventory = match fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?,
-        Err(e) if e.kind() == ErrorKind::NotFound => WindowsInventory::new(),
-        Err(e) => return Err(format!("cannot read `{}`: {e}", path.display())),
-    };
+    let inventory = netc_runtime::windows_node::read_inventory(&target.state_dir)?;
     if let PlanFormat::ObserveScript = target.format {
         print!("{}", windows::observe_script(&desired, &inventory));
         return Ok(Outcome::Clean);
