@@ -51,8 +51,8 @@ fn problem(branch: &str) -> Option<String> {
     if branch.is_empty() {
         return Some("is empty".into());
     }
-    if let Some(c) = branch.chars().find(|c| c.is_control()) {
-        return Some(format!("contains the control character U+{:04X}", u32::from(c)));
+    if let Some(problem) = super::control_character(branch) {
+        return Some(problem);
     }
     if let Some(c) = branch.chars().find(|c| c.is_whitespace() || "~^:?*[\\".contains(*c)) {
         return Some(if c.is_whitespace() {

@@ -49,8 +49,8 @@ fn problem(path: &str) -> Option<String> {
     if path.is_empty() {
         return Some("is empty".into());
     }
-    if let Some(c) = path.chars().find(|c| c.is_control()) {
-        return Some(format!("contains the control character U+{:04X}", u32::from(c)));
+    if let Some(problem) = super::control_character(path) {
+        return Some(problem);
     }
     if path.starts_with('/') {
         return Some("is absolute; paths in a repository start at its top, without `/`".into());

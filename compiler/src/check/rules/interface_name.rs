@@ -33,8 +33,8 @@ fn problem(name: &str, os: Os) -> Option<String> {
     if name.is_empty() {
         return Some("is empty".into());
     }
-    if let Some(c) = name.chars().find(|c| c.is_control()) {
-        return Some(format!("contains the control character U+{:04X}", u32::from(c)));
+    if let Some(problem) = super::control_character(name) {
+        return Some(problem);
     }
     match os {
         Os::Linux => {

@@ -104,6 +104,14 @@ pub static RULES: &[&Rule] = &[
     &tor_unused::RULE,
 ];
 
+/// "contains the control character U+XXXX" for the first control character
+/// (NUL, a line break, ...) in a name or setting that reaches a script,
+/// a command line or a manifest; `None` when it has none.
+fn control_character(text: &str) -> Option<String> {
+    let c = text.chars().find(|c| c.is_control())?;
+    Some(format!("contains the control character U+{:04X}", u32::from(c)))
+}
+
 /// The codes `crate::analyze` reports for `text`, in order: what the rules'
 /// unit tests compare.
 #[cfg(test)]
