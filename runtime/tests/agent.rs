@@ -204,6 +204,17 @@ impl Lab {
             .unwrap()
     }
 
+    /// The running agent (not `--once`) with `extra` arguments, its
+    /// standard error going to `stderr`.
+    fn spawn(&self, extra: &[&str], stderr: impl Into<Stdio>) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_netc"))
+            .args(self.agent_args())
+            .args(extra)
+            .stderr(stderr)
+            .spawn()
+            .unwrap()
+    }
+
     fn status(&self) -> Value {
         let output = Command::new(env!("CARGO_BIN_EXE_netc"))
             .args([
@@ -376,12 +387,10 @@ fn the_remote_goes_down_and_comes_back() {
     // Backoff: with a 200 ms interval, failed fetches space out (200, 400,
     // 800, 1600 ms...), so 3 s see far fewer than 15 attempts.
     let port = free_port();
-    let mut agent = Command::new(env!("CARGO_BIN_EXE_netc"))
-        .args(lab.agent_args())
-        .args(["--interval", "200ms", "--listen", &format!("127.0.0.1:{port}")])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut agent = lab.spawn(
+        &["--interval", "200ms", "--listen", &format!("127.0.0.1:{port}")],
+        Stdio::null(),
+    );
     std::thread::sleep(Duration::from_secs(3));
     let metrics = http_get(port, "/metrics");
     let _ = agent.kill();
@@ -594,30 +603,23 @@ fn sigkill_mid_apply_then_restart_converges_and_metrics_report() {
     let head = lab.commit(&big, "150 nodes", &[]);
     // Kill the running agent at several points of its first apply.
     for delay in [30, 60, 120, 250] {
-        let mut agent = Command::new(env!("CARGO_BIN_EXE_netc"))
-            .args(lab.agent_args())
-            .args(["--interval", "1s", "--listen", "off"])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut agent = lab.spawn(&["--interval", "1s", "--listen", "off"], Stdio::null());
         std::thread::sleep(Duration::from_millis(delay));
         let _ = agent.kill();
         let _ = agent.wait();
     }
     let port = free_port();
-    let mut agent = Command::new(env!("CARGO_BIN_EXE_netc"))
-        .args(lab.agent_args())
-        .args([
+    let mut agent = lab.spawn(
+        &[
             "--interval",
             "300ms",
             "--listen",
             &format!("127.0.0.1:{port}"),
             "--log-format",
             "json",
-        ])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+        Stdio::piped(),
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut metrics = String::new();
     while Instant::now() < deadline {
@@ -874,12 +876,7 @@ fn a_state_directory_removed_under_the_running_agent_is_rebuilt() {
     }
     let mut lab = Lab::new("gone");
     let four = lab.commit(&topology(4), "four nodes", &[]);
-    let mut agent = Command::new(env!("CARGO_BIN_EXE_netc"))
-        .args(lab.agent_args())
-        .args(["--interval", "100ms", "--listen", "off"])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut agent = lab.spawn(&["--interval", "100ms", "--listen", "off"], Stdio::null());
     let applied = |lab: &Lab, revision: &str| {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
@@ -958,12 +955,10 @@ fn soak_keeps_memory_descriptors_and_state_files_flat() {
     let mut lab = Lab::new("soak");
     lab.commit(&topology(3), "three nodes", &[]);
     let port = free_port();
-    let mut agent = Command::new(env!("CARGO_BIN_EXE_netc"))
-        .args(lab.agent_args())
-        .args(["--interval", "100ms", "--listen", &format!("127.0.0.1:{port}")])
-        .stderr(fs::File::create(lab.temp.path().join("agent.log")).unwrap())
-        .spawn()
-        .unwrap();
+    let mut agent = lab.spawn(
+        &["--interval", "100ms", "--listen", &format!("127.0.0.1:{port}")],
+        fs::File::create(lab.temp.path().join("agent.log")).unwrap(),
+    );
     let pid = agent.id();
     let log_path = lab.temp.path().join("agent.log");
     let log = || fs::read_to_string(&log_path).unwrap_or_default();
