@@ -52,8 +52,9 @@ pub fn linux_conflist(topology: &Topology, subnets: &NodeSubnets) -> Value {
 /// win-bridge (l2bridge). With flanneld the flannel plugin wraps the
 /// delegate; with tor (no flanneld) win-bridge runs directly with host-local.
 ///
-/// Policies (Microsoft SDN `helper.psm1`, `cni.conf`): OutBoundNAT exceptions for the pod and service networks
-/// (l2bridge also the management subnet), and a route to the service
+/// Policies (Microsoft SDN `helper.psm1`, `cni.conf`): OutBoundNAT
+/// exceptions for the pod and service networks (l2bridge also the
+/// management subnet), and a route to the service
 /// network with encapsulation (l2bridge also to the node's own address).
 pub fn windows_cni_conf(topology: &Topology, node: &Node, subnets: &NodeSubnets) -> Value {
     let cluster = &topology.cluster;
@@ -147,7 +148,8 @@ pub fn windows_cni_conf(topology: &Topology, node: &Node, subnets: &NodeSubnets)
 /// `ipam.type`, and for the flannel plugin the delegate it builds and runs,
 /// whose type is `delegate.type` (by default `bridge` on Linux, `win-bridge`
 /// on Windows) with host-local IPAM (on Linux unless the flannel config
-/// names another; flannel cni-plugin v1.9.1 `flannel_linux.go`, `flannel_windows.go`). The host programs check that
+/// names another; flannel cni-plugin v1.9.1 `flannel_linux.go`,
+/// `flannel_windows.go`). The host programs check that
 /// these binaries exist, so they are read from the configs themselves.
 pub fn plugin_types(conf: &Value, os: Os) -> Vec<String> {
     let plugins: Vec<&Value> = match conf["plugins"].as_array() {

@@ -1,6 +1,7 @@
 //! `net-conf.json`, flannel's network config (the ConfigMap key of the same
 //! name). `Backend.Type` is always written: without `Backend` flanneld picks
-//! udp, and with `Backend` but no `Type` it fails (flannel v0.28.9 `pkg/subnet/config.go`).
+//! udp, and with `Backend` but no `Type` it fails (flannel v0.28.9
+//! `pkg/subnet/config.go`).
 
 use serde_json::{json, Map, Value};
 

@@ -15,7 +15,8 @@
 //!   kernel knows its gateway's MAC and VTEP (flannel's order,
 //!   v0.28.9 `pkg/backend/vxlan/vxlan_network.go`).
 //! - `host-gw-peers` expands to a route `Sj via Aj [dev DEVICE]` per pod
-//!   subnet of the family of the node's address (flannel's `pkg/backend/route_network.go`).
+//!   subnet of the family of the node's address (flannel's
+//!   `pkg/backend/route_network.go`).
 //! - `cni-plugins` is a check, not an owned object: left out (the driver
 //!   checks it before applying).
 //!

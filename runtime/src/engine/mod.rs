@@ -1,4 +1,5 @@
-//! The pure planning core of the node runtime: data in, data out; no filesystem, netlink, processes or clock.
+//! The pure planning core of the node runtime: data in, data out; no
+//! filesystem, netlink, processes or clock.
 //!
 //! - `objects`: the host objects netc owns (`Object`) and their identity
 //!   (`ObjectKey`).

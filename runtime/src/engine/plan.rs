@@ -46,7 +46,8 @@
 //! - a vxlan VNI, port, local address or underlay change, or a change of
 //!   link kind, is `Recreate`: the kernel's vxlan changelink refuses them
 //!   and flannel deletes and recreates the device (`vxlanLinksIncompat`,
-//!   flannel v0.28.9 `pkg/backend/vxlan/device.go`); the objects re-created with it share the class;
+//!   flannel v0.28.9 `pkg/backend/vxlan/device.go`); the objects re-created
+//!   with it share the class;
 //! - route, neighbour, FDB and masquerade updates, and every delete except
 //!   a file's, are `ConnectivityRisk`: they change where live pod traffic
 //!   goes (a wrong neighbour or FDB entry black-holes a peer's subnet).

@@ -1,8 +1,9 @@
 //! `manifests/netc-agent.yaml` and `manifests/netc-agent-windows.yaml`:
 //! netc's own agent (`netc agent`) as DaemonSets, written when the topology
 //! has an `agent { }` block. Every node then follows the repository that
-//! holds the topology and applies its own host program: netc ships its agent as DaemonSets
-//! (Linux, and Windows HostProcess) that it generates itself.
+//! holds the topology and applies its own host program: netc ships its
+//! agent as DaemonSets (Linux, and Windows HostProcess) that it generates
+//! itself.
 //!
 //! The Linux DaemonSet runs a privileged container in the host's network
 //! namespace with the host's root filesystem at `/host`: the agent writes

@@ -1,6 +1,6 @@
 //! `manifests/kube-flannel.yaml`: flannel's own manifest, object for object
-//! as flannel v0.28.9 ships it (`Documentation/kube-flannel.yml`), with this cluster's
-//! `net-conf.json` and CNI conflist in the ConfigMap.
+//! as flannel v0.28.9 ships it (`Documentation/kube-flannel.yml`), with this
+//! cluster's `net-conf.json` and CNI conflist in the ConfigMap.
 
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMap, Container, ContainerPort, HTTPGetAction, Namespace, PodSpec, Probe, ResourceRequirements,

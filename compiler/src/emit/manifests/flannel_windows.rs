@@ -11,7 +11,8 @@
 //!   netc host program installs the CNI config (`nodes/<node>/cni.conf`) and
 //!   checks the CNI binaries it calls, so the container only runs flanneld.
 //! - no `--ip-masq`: the CNI config's OutBoundNAT policy does the SNAT, and
-//!   `FLANNEL_IPMASQ=true` would add a second one (flannel cni-plugin `flannel_windows.go`, `subnet_env.rs`).
+//!   `FLANNEL_IPMASQ=true` would add a second one (flannel cni-plugin
+//!   `flannel_windows.go`, `subnet_env.rs`).
 //! - the kubeconfig's ServiceAccount paths are rewritten in place rather than
 //!   the token copied at start (`windows_api.rs` says why).
 

@@ -4,10 +4,10 @@
 //! prerequisites where flanneld runs.
 //!
 //! Every node: `br_netfilter` loaded and persisted, and
-//! `bridge-nf-call-iptables=1` (flanneld v0.28.9 `main.go` refuses to start without the
-//! module, and bridged pod traffic must pass iptables), and a check that the
-//! CNI plugins the node's conflist calls are in `/opt/cni/bin` (§1: flannel's
-//! manifest installs only `flannel`; bridge, host-local and portmap come from
+//! `bridge-nf-call-iptables=1` (flanneld v0.28.9 `main.go` refuses to start
+//! without the module, and bridged pod traffic must pass iptables), and a
+//! check that the CNI plugins the node's conflist calls are in
+//! `/opt/cni/bin` (flannel's `kube-flannel.yml` installs only `flannel`; bridge, host-local and portmap come from
 //! packages). Where flanneld runs (flannel dataplane, overlay or host-gw
 //! backend) that is all, with a check that the node's `interface`, when the
 //! topology names one, carries the node's address (flanneld advertises that
@@ -17,7 +17,7 @@
 //!
 //! Without flanneld (static dataplane, or backend tor) netc owns the node:
 //! forwarding, the CNI config and `subnet.env`, then the backend's objects
-//! (the §5.1 vxlan device and per-peer entries, host-gw routes, or the tor
+//! (the vxlan device and per-peer entries flanneld would make, host-gw routes, or the tor
 //! bridge), masquerading for pod traffic leaving the pod network, and
 //! FORWARD accept rules for the pod network.
 
@@ -132,7 +132,8 @@ pub fn operations(topology: &Topology, node: &Node, subnets: &NodeSubnets, files
         }
     }
     // Pods reach the world with the node's address; traffic between pods
-    // (the whole pod network) keeps its source (§5.4, IPv4 only).
+    // (the whole pod network) keeps its source (flanneld's
+    // `pkg/trafficmngr/iptables` rules, IPv4 only).
     if let Some(network) = pod_network(topology, false) {
         ops.push(Operation::Masquerade {
             chain: MASQ_CHAIN.into(),
@@ -159,8 +160,8 @@ pub fn operations(topology: &Topology, node: &Node, subnets: &NodeSubnets, files
 /// node name, each followed by a NUL byte; written
 /// like Go's `net.HardwareAddr` (lower case, colons) as flannel publishes it.
 /// `0x02` sets the locally-administered bit and clears the multicast bit
-/// (flannel's random MACs set the same bits, §5.1). Fixed at link creation,
-/// it survives reboots and systemd's `MACAddressPolicy` (§8), and peers can
+/// (flannel's random MACs set the same bits). Fixed at link creation,
+/// it survives reboots and systemd's `MACAddressPolicy`, and peers can
 /// be programmed before the node comes up. 40 random bits: the chance of any
 /// collision among 5,000 nodes is about 1 in 100,000.
 pub fn vtep_mac(cluster: &str, node: &str) -> String {

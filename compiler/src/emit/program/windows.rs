@@ -1,11 +1,13 @@
 //! The operations of a Windows node's host program (flanneld.exe v0.28.9's
-//! `vxlan_windows.go` and `hostgw_windows.go`, Microsoft's SDN scripts). Windows nodes exist only with the flannel dataplane (N0319).
+//! `vxlan_windows.go` and `hostgw_windows.go`, Microsoft's SDN scripts).
+//! Windows nodes exist only with the flannel dataplane (N0319).
 //!
-//! - vxlan: the firewall opens the VXLAN port (Microsoft SDN `helper.psm1`); flanneld.exe gets
-//!   flannel's net-conf at its default path and creates the overlay HNS
-//!   network; the source VIP is reserved with host-local under the CNI
-//!   network name (N0321; kube-proxy winkernel `proxier.go`), after files left from an earlier pod subnet are
-//!   removed (§8: overlay pods break after a node re-joins).
+//! - vxlan: the firewall opens the VXLAN port (Microsoft SDN `helper.psm1`);
+//!   flanneld.exe gets flannel's net-conf at its default path and creates
+//!   the overlay HNS network; the source VIP is reserved with host-local
+//!   under the CNI network name (N0321; kube-proxy winkernel `proxier.go`),
+//!   after files left from an earlier pod subnet are removed (overlay pods
+//!   break after a node re-joins with another subnet).
 //! - host-gw: flanneld.exe creates the L2Bridge network `cbr0`; no VXLAN port,
 //!   no source VIP (kube-proxy needs one only for overlay).
 //! - tor: no flanneld; netc creates the L2Bridge network for the node's
@@ -15,7 +17,8 @@
 //!   scripts create); the CNI config numbers pods from `.3`.
 //!
 //! In every case the CNI plugins the node's `cni.conf` calls are checked
-//! (§9, §6.5: `C:\opt\cni\bin`; nothing netc emits installs them), then the
+//! (sig-windows-tools' HostProcess flannel: `C:\opt\cni\bin`; nothing netc
+//! emits installs them), then the
 //! `cni.conf` is installed. flanneld and kube-proxy
 //! themselves run as the HostProcess DaemonSets of `manifests/`; the program
 //! states the arguments they must run with (`--iface`, the network name of
@@ -32,16 +35,16 @@ use crate::emit::Artifacts;
 use crate::model::{BackendKind, Node, NodeSubnets, Os, Topology};
 
 /// flanneld's default `--net-config-path` on drive C:, where sig-windows'
-/// start.ps1 copies it (§4.1, §6.5). The DaemonSet of `manifests/` reads
+/// start.ps1 copies it (flanneld's `--net-config-path` default). The DaemonSet of `manifests/` reads
 /// its ConfigMap instead; this copy serves flanneld started by hand.
 pub const NET_CONF: &str = r"C:\etc\kube-flannel\net-conf.json";
-/// The HostProcess flannel's `CNI_CONFIG_PATH` (§6.5).
+/// The HostProcess flannel's `CNI_CONFIG_PATH` (sig-windows-tools).
 pub const CNI_CONF: &str = r"C:\etc\cni\net.d\10-flannel.conf";
 /// The reservation kube-proxy's DaemonSet reads (`.ips[0].address`). NTFS
 /// names are case-insensitive, so this is also the legacy `SourceVip.json`.
 pub const SOURCE_VIP: &str = SOURCE_VIP_FILE;
 pub const SOURCE_VIP_REQUEST: &str = r"C:\k\SourceVipRequest.json";
-/// The HostProcess flannel's `CNI_BIN_PATH` (§6.5).
+/// The HostProcess flannel's `CNI_BIN_PATH` (sig-windows-tools).
 pub const CNI_BIN: &str = r"C:\opt\cni\bin";
 /// host-local in [`CNI_BIN`].
 pub const HOST_LOCAL: &str = r"C:\opt\cni\bin\host-local.exe";
