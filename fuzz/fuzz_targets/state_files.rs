@@ -6,7 +6,7 @@
 //! last-good pair that reads back is JSON the engine can be handed.
 #![no_main]
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
@@ -16,11 +16,10 @@ use netc_runtime::{engine, state, windows_node};
 
 /// One scratch state directory for the whole run (each input overwrites
 /// its one file and removes it after).
-fn state_dir() -> &'static PathBuf {
+fn state_dir() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    let dir = DIR.get_or_init(|| tempfile::tempdir().expect("a scratch directory"));
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| dir.path().to_path_buf())
+    DIR.get_or_init(|| tempfile::tempdir().expect("a scratch directory"))
+        .path()
 }
 
 fuzz_target!(|data: &[u8]| {
