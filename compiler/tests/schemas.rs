@@ -3,6 +3,8 @@
 //! reach the other shapes: CNI API v1, DSR, Linux-only backends) passes its
 //! schema, every JSON artifact has one, and hand-broken artifacts are
 //! rejected (negative controls, so a schema that accepts anything fails).
+//! The topology schema, which checks the YAML/JSON form, takes exactly the
+//! blocks and settings of the `.netc` grammar.
 
 #![allow(clippy::disallowed_methods)] // tests read fixtures and the environment; the purity rule is for the library
 
@@ -14,6 +16,193 @@ use netc_compiler::emit::validate::{entry_for, validate, TABLE};
 use netc_compiler::emit::Artifacts;
 use netc_compiler::model::Lock;
 use serde_json::{json, Value};
+
+/// A `$defs` object of `topology.schema.json` and the grammar blocks whose
+/// settings are its properties, besides `labels`: the properties that carry
+/// what `.netc` writes as the block's labels (`nodes worker count 3 {` is
+/// `name: worker, count: 3`, `backend vxlan {` is `type: vxlan`). vxlan and
+/// ipsec share the backend's object, each taking its own settings of it.
+struct SchemaObject {
+    def: &'static str,
+    blocks: &'static [&'static str],
+    labels: &'static [&'static str],
+}
+
+const SCHEMA_OBJECTS: &[SchemaObject] = &[
+    SchemaObject {
+        def: "cluster",
+        blocks: &["cluster"],
+        labels: &["name"],
+    },
+    SchemaObject {
+        def: "backend",
+        blocks: &["backend vxlan", "backend ipsec"],
+        labels: &["type"],
+    },
+    SchemaObject {
+        def: "windows",
+        blocks: &["windows"],
+        labels: &[],
+    },
+    SchemaObject {
+        def: "images",
+        blocks: &["images"],
+        labels: &[],
+    },
+    SchemaObject {
+        def: "segment",
+        blocks: &["segment"],
+        labels: &["name"],
+    },
+    SchemaObject {
+        def: "node",
+        blocks: &["node"],
+        labels: &["name"],
+    },
+    SchemaObject {
+        def: "nodeRange",
+        blocks: &["nodes"],
+        labels: &["name", "count"],
+    },
+    SchemaObject {
+        def: "tor",
+        blocks: &["tor"],
+        labels: &["name"],
+    },
+    SchemaObject {
+        def: "agent",
+        blocks: &["agent"],
+        labels: &[],
+    },
+];
+
+/// Settings the structured form spells otherwise, as (property, key): the
+/// repeatable `allowed-signer` is one list, each item becoming one setting
+/// (`structured/lower.rs`).
+const STRUCTURED_SPELLINGS: &[(&str, &str)] = &[("allowed-signers", "allowed-signer")];
+
+/// Each top-level block with the root property of the structured form that
+/// holds it (the repeatable ones as lists).
+const TOP_LEVEL_PROPERTIES: &[(&str, &str)] = &[
+    ("cluster", "cluster"),
+    ("segment", "segments"),
+    ("node", "nodes"),
+    ("nodes", "node-ranges"),
+    ("tor", "tors"),
+    ("agent", "agent"),
+];
+
+fn topology_schema() -> Value {
+    let path = repo_root().join("schemas/topology.schema.json");
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// The properties of an object schema, or of the object among its `oneOf`
+/// (`backend` is a bare type or an object).
+fn properties_of(schema: &Value) -> Option<&serde_json::Map<String, Value>> {
+    schema["properties"].as_object().or_else(|| {
+        schema["oneOf"]
+            .as_array()?
+            .iter()
+            .find_map(|branch| branch["properties"].as_object())
+    })
+}
+
+/// The keys of each block of the grammar (the tables its block files parse
+/// settings with) are the properties of the block's object in
+/// `topology.schema.json`, in both directions, so a setting added to one is
+/// not forgotten in the other.
+#[test]
+fn the_topology_schema_takes_exactly_the_settings_of_each_block() {
+    use netc_compiler::syntax::grammar::ALL_BLOCKS;
+    use std::collections::BTreeSet;
+
+    let schema = topology_schema();
+    let mut failures = Vec::new();
+    for (block, _) in ALL_BLOCKS {
+        if !SCHEMA_OBJECTS.iter().any(|object| object.blocks.contains(block)) {
+            failures.push(format!(
+                "block `{block}`: no schema object names it in SCHEMA_OBJECTS (tests/schemas.rs)"
+            ));
+        }
+    }
+    for object in SCHEMA_OBJECTS {
+        let pointer = format!("/$defs/{}", object.def);
+        let Some(properties) = schema.pointer(&pointer).and_then(properties_of) else {
+            failures.push(format!(
+                "{pointer}: no such object with properties in topology.schema.json"
+            ));
+            continue;
+        };
+        for label in object.labels {
+            if !properties.contains_key(*label) {
+                failures.push(format!("{pointer}: lacks `{label}`, the block's label"));
+            }
+        }
+        let in_schema: BTreeSet<&str> = properties
+            .keys()
+            .map(|property| {
+                STRUCTURED_SPELLINGS
+                    .iter()
+                    .find(|(spelling, _)| spelling == property)
+                    .map_or(property.as_str(), |(_, key)| key)
+            })
+            .filter(|key| !object.labels.contains(key))
+            .collect();
+        let mut in_grammar = BTreeSet::new();
+        for block in object.blocks {
+            let Some((_, keys)) = ALL_BLOCKS.iter().find(|(name, _)| name == block) else {
+                failures.push(format!("block `{block}`: not a block of the grammar (ALL_BLOCKS)"));
+                continue;
+            };
+            for key in *keys {
+                in_grammar.insert(*key);
+                if !in_schema.contains(key) {
+                    failures.push(format!("block `{block}`: takes `{key}`, which {pointer} lacks"));
+                }
+            }
+        }
+        for key in in_schema.difference(&in_grammar) {
+            failures.push(format!(
+                "block `{}`: {pointer} has `{key}`, which the grammar does not take",
+                object.blocks.join("` or `")
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "topology.schema.json and the grammar's settings disagree:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// The structured form's root properties are the top-level blocks.
+#[test]
+fn the_topology_schema_takes_exactly_the_top_level_blocks() {
+    use netc_compiler::syntax::grammar::TOP_LEVEL;
+    use std::collections::BTreeSet;
+
+    let schema = topology_schema();
+    let in_schema: BTreeSet<&str> = schema["properties"]
+        .as_object()
+        .expect("the schema's root properties")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let in_grammar: BTreeSet<&str> = TOP_LEVEL
+        .iter()
+        .map(|block| {
+            TOP_LEVEL_PROPERTIES.iter().find(|(name, _)| name == block).map_or_else(
+                || panic!("no root property for block `{block}` in TOP_LEVEL_PROPERTIES"),
+                |(_, property)| *property,
+            )
+        })
+        .collect();
+    assert_eq!(
+        in_schema, in_grammar,
+        "the schema's root properties, then the top-level blocks'"
+    );
+}
 
 fn schema_files() -> Vec<std::path::PathBuf> {
     let mut files: Vec<_> = std::fs::read_dir(repo_root().join("schemas"))
