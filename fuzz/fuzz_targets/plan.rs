@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use netc_runtime::engine::{self, Inventory, Object, ObjectKey, Observed};
+use netc_plan::engine::{self, Inventory, Object, ObjectKey, Observed};
 
 #[derive(Arbitrary, Debug)]
 struct Input {

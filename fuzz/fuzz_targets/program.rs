@@ -11,8 +11,8 @@ use std::collections::BTreeSet;
 use libfuzzer_sys::fuzz_target;
 use netc_compiler::emit::program::render_script;
 use netc_compiler::emit::program::types::{PeerTable, Program, ProgramOs};
-use netc_runtime::driver::windows;
-use netc_runtime::engine::{self, Action, Inventory, Observed};
+use netc_plan::engine::{self, Action, Inventory, Observed};
+use netc_plan::windows;
 
 fuzz_target!(|data: &[u8]| {
     let (program, peers) = match data.iter().position(|&b| b == 0) {

@@ -10,9 +10,10 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use netc_compiler::emit::program::types::{PeerTable, Program};
+use netc_compiler::emit::program::bundle::CompiledNode;
+use netc_node::{state, windows};
+use netc_plan::engine;
 use netc_runtime::agent::status::Status;
-use netc_runtime::{engine, state, windows_node};
 
 /// One scratch state directory for the whole run (each input overwrites
 /// its one file and removes it after).
@@ -31,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
         0 => state::inventory_path(dir),
         1 => state::last_good_path(dir),
         2 => Status::path(dir),
-        _ => windows_node::inventory_path(dir),
+        _ => windows::inventory_path(dir),
     };
     std::fs::write(&file, content).expect("the scratch file is writable");
     match which % 4 {
@@ -45,13 +46,11 @@ fuzz_target!(|data: &[u8]| {
             );
         }
         1 => {
-            if let Ok(Some((program, peers))) = state::read_last_good(dir) {
-                if let (Ok(program), Ok(peers)) = (
-                    serde_json::from_slice::<Program>(&program),
-                    serde_json::from_slice::<PeerTable>(&peers),
-                ) {
-                    let _ = engine::desired(&program, &peers);
-                }
+            if let Ok(Some(node)) = state::read_last_good(dir) {
+                // What was read is what would be recorded again.
+                let json = serde_json::to_vec(&node).expect("a bundle serializes");
+                assert_eq!(serde_json::from_slice::<CompiledNode>(&json).ok().as_ref(), Some(&node));
+                let _ = engine::desired(&node.program, &node.peers);
             }
         }
         2 => {
@@ -60,7 +59,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         _ => {
-            let _ = windows_node::read_inventory(dir);
+            let _ = windows::read_inventory(dir);
         }
     }
     std::fs::remove_file(&file).expect("the scratch file is removable");

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use netc_runtime::driver::windows::{self, WindowsDesired, WindowsInventory, WindowsKey, WindowsObserved};
+use netc_plan::windows::{self, WindowsDesired, WindowsInventory, WindowsKey, WindowsObserved};
 
 #[derive(Arbitrary, Debug)]
 struct Input {

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Debug;
 
-use netc_runtime::engine::Action;
+use netc_plan::engine::Action;
 
 /// Every step is about a desired (`wanted`) or an owned object, and only
 /// owned objects are deleted or recreated: netc never removes what it did

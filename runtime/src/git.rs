@@ -9,7 +9,7 @@ use std::path::Path;
 
 use git2::{ObjectType, Repository, Tree};
 
-use crate::files::{max_input, show_size};
+use netc_node::files::{max_input, show_size};
 
 /// Tree entry modes (git's `S_IFLNK`, `S_IFGITLINK` and `S_IFDIR`).
 const SYMLINK: i32 = 0o120000;

@@ -7,7 +7,7 @@
 mod commands;
 mod report;
 
-use netc_runtime::files;
+use netc_node::files;
 
 use std::process::ExitCode;
 

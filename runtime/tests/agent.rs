@@ -758,7 +758,7 @@ fn openpgp_signatures_are_checked_against_a_keyring() {
     assert_eq!(lab.ns.routes(), subnets(3));
 }
 
-/// A Windows node's agent applies through PowerShell (`windows_node`);
+/// A Windows node's agent applies through PowerShell (`netc_node::windows`);
 /// this host has none, so the round fails cleanly: reported, retried next
 /// round, and nothing recorded as applied.
 #[test]

@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use netc_runtime::engine::ObjectKey;
-use netc_runtime::state;
+use netc_node::state;
+use netc_plan::engine::ObjectKey;
 use serde_json::Value;
 
 mod common;

@@ -10,8 +10,8 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{is_root, run, skip, NodeNamespace};
-use netc_runtime::driver::linux::host::Host;
-use netc_runtime::engine::{Action, Disruption, Object, ObjectKey, Step};
+use netc_node::driver::linux::host::Host;
+use netc_plan::engine::{Action, Disruption, Object, ObjectKey, Step};
 
 const CHAIN: &str = "NETC-FWD";
 

@@ -89,8 +89,7 @@ fn a_topology_of_300_mib_is_refused_from_its_header() {
     assert_eq!(fetched_head, head);
     let error = source
         .read(&head, "cluster.netc")
-        .err()
-        .expect("the agent refuses it too")
+        .expect_err("the agent refuses it too")
         .to_string();
     assert!(error.contains("larger than netc's input limit"), "{error}");
     assert!(source.read(&base, "cluster.netc").is_ok(), "the base stays readable");
@@ -131,8 +130,7 @@ fn a_link_a_submodule_or_a_directory_is_not_a_topology() {
         assert!(stderr(&output).contains(said), "{said}: {}", text(&output));
         let error = source
             .read(&commit, "cluster.netc")
-            .err()
-            .expect("the agent refuses it")
+            .expect_err("the agent refuses it")
             .to_string();
         assert!(error.contains(said), "{error}");
     }

@@ -35,7 +35,7 @@ use common::powershell::{manifest_scripts, outside_inert_parts, syntax_errors};
 use netc_compiler::diagnostic::SourceFile;
 use netc_compiler::emit::program::types::{Operation, Program, ProgramOs};
 use netc_compiler::model::Lock;
-use netc_runtime::driver::windows;
+use netc_plan::windows;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 

@@ -328,7 +328,7 @@ fn agent_rounds(
         repo: format!("file://{}", repo.display()),
         branch: "main".into(),
         path: "cluster.netc".into(),
-        target: netc_runtime::node::Target {
+        target: netc_node::transaction::Target {
             node: node.into(),
             netns,
             root,

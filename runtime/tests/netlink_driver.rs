@@ -11,12 +11,12 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use netc_runtime::driver::linux::netlink::{Netlink, NETC_ROUTE_PROTOCOL};
-use netc_runtime::engine::plan::next_inventory;
-use netc_runtime::engine::{plan, Action, Inventory, Object, ObjectKey, Plan};
+use netc_node::driver::linux::netlink::{Netlink, NETC_ROUTE_PROTOCOL};
+use netc_plan::engine::plan::next_inventory;
+use netc_plan::engine::{plan, Action, Disruption, Inventory, Object, ObjectKey, Plan, Step, VxlanLink};
 
 mod common;
-use common::{is_root, run, skip};
+use common::{is_root, run, skip, NodeNamespace};
 
 const VXLAN: &str = "flannel.4096";
 
@@ -67,7 +67,7 @@ fn node(n: u8, underlay: Option<&str>) -> Vec<Object> {
     let peer = 3 - n;
     let mac = |n: u8| format!("02:00:c6:12:0{n}:00");
     vec![
-        Object::VxlanLink {
+        Object::VxlanLink(VxlanLink {
             name: VXLAN.into(),
             vni: 4096,
             port: 4789,
@@ -77,7 +77,7 @@ fn node(n: u8, underlay: Option<&str>) -> Vec<Object> {
             mtu: 1450,
             learning: false,
             up: true,
-        },
+        }),
         Object::Address {
             device: VXLAN.into(),
             cidr: format!("198.18.{n}.0/32"),
@@ -125,9 +125,12 @@ fn plan_for(netlink: &Netlink, desired: &[Object], inventory: &Inventory) -> Pla
     plan
 }
 
+/// The whole plan through the pipelined path, which must apply every step.
 fn apply_all(netlink: &Netlink, plan: &Plan) {
-    for step in &plan.steps {
-        netlink.apply(step).unwrap_or_else(|e| panic!("{e}\nplan:\n{plan}"));
+    let outcomes = netlink.apply_all(&plan.steps);
+    assert_eq!(outcomes.len(), plan.steps.len(), "not every step was sent:\n{plan}");
+    for outcome in outcomes {
+        outcome.unwrap_or_else(|e| panic!("{e}\nplan:\n{plan}"));
     }
 }
 
@@ -191,7 +194,7 @@ fn static_vxlan_between_two_namespaces() {
     let before = a.observe(&keys(&desired_a, &inventory)).unwrap();
     apply_all(
         &a,
-        &plan(&desired_a, &netc_runtime::engine::Observed::new(), &Inventory::new()),
+        &plan(&desired_a, &netc_plan::engine::Observed::new(), &Inventory::new()),
     );
     assert_eq!(a.observe(&keys(&desired_a, &inventory)).unwrap(), before);
 
@@ -261,7 +264,7 @@ fn static_vxlan_between_two_namespaces() {
     // In-place update (learning) and recreate (another VNI): the plan says
     // which, the apply does it, and the result plans empty.
     let mut learning = desired_a.clone();
-    if let Object::VxlanLink { learning, .. } = &mut learning[0] {
+    if let Object::VxlanLink(VxlanLink { learning, .. }) = &mut learning[0] {
         *learning = true;
     }
     let update = plan_for(&a, &learning, &inventory);
@@ -270,7 +273,7 @@ fn static_vxlan_between_two_namespaces() {
     apply_all(&a, &update);
     assert!(plan_for(&a, &learning, &inventory).is_empty());
     let mut other_vni = desired_a.clone();
-    if let Object::VxlanLink { vni, .. } = &mut other_vni[0] {
+    if let Object::VxlanLink(VxlanLink { vni, .. }) = &mut other_vni[0] {
         *vni = 4097;
     }
     let recreate = plan_for(&a, &other_vni, &inventory);
@@ -303,4 +306,105 @@ fn static_vxlan_between_two_namespaces() {
             .unwrap_or(false)
     });
     assert!(reached, "no ping from 198.18.1.1 to 198.18.2.1 over the vxlan");
+}
+
+/// A step of a route through `under0` of a `NodeNamespace`.
+fn route_step(action: Action, destination: &str, via: &str) -> Step {
+    let object = Object::Route {
+        destination: destination.into(),
+        via: via.into(),
+        device: Some("under0".into()),
+        onlink: false,
+    };
+    Step {
+        action,
+        key: object.key(),
+        object,
+        reason: "test".into(),
+        disruption: Disruption::Hitless,
+    }
+}
+
+/// Pipelining keeps the outcome of every step: a run of 300 route steps,
+/// sent in batches, whose 200th the kernel refuses (its gateway is not on
+/// the link: `ENETUNREACH`) answers for every step it sent, in order. Each
+/// one reported applied is on the host, the refused one is not, the run
+/// stops after the failed step's batch (nothing later is on the host), and
+/// a delete of a route that is already gone counts as done. A step that
+/// cannot even be sent (its device does not exist) ends the run there,
+/// after the steps before it.
+#[test]
+fn a_pipelined_run_answers_for_every_step_it_sent() {
+    if !is_root() && skip("the netlink driver needs root (network namespaces)") {
+        return;
+    }
+    let ns = NodeNamespace::new("nl-pipe");
+    let netlink = Netlink::in_namespace(Some(&ns.0)).unwrap();
+    let destination = |i: usize| format!("198.18.{}.{}/32", i / 256, i % 256);
+    let mut steps: Vec<Step> = (0..300)
+        .map(|i| route_step(Action::Create, &destination(i), "198.51.100.1"))
+        .collect();
+    steps[50] = route_step(Action::Delete, "198.19.0.0/32", "198.51.100.1");
+    steps[199] = route_step(Action::Create, &destination(199), "203.0.113.1");
+
+    let outcomes = netlink.apply_all(&steps);
+    assert!(
+        outcomes.len() > 200 && outcomes.len() < 300,
+        "{} outcomes: the run goes on to the end of the failed step's batch and stops there",
+        outcomes.len()
+    );
+    let on_host: BTreeSet<String> = ns.routes().into_iter().collect();
+    for (i, outcome) in outcomes.iter().enumerate() {
+        match i {
+            50 => assert!(outcome.is_ok(), "deleting a route that is gone: {outcome:?}"),
+            199 => {
+                let e = outcome.as_ref().unwrap_err();
+                assert!(
+                    e.0.starts_with("Create route 198.18.0.199/32 via 203.0.113.1 dev under0: adding"),
+                    "{e}"
+                );
+                assert!(!on_host.contains("198.18.0.199"));
+            }
+            _ => {
+                assert!(outcome.is_ok(), "step {i}: {outcome:?}");
+                let ip = destination(i).trim_end_matches("/32").to_owned();
+                assert!(
+                    on_host.contains(&ip),
+                    "step {i} reported applied, {ip} is not on the host"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        on_host.len(),
+        outcomes.len() - 2,
+        "exactly the applied routes are on the host: {on_host:?}"
+    );
+    assert_eq!(netlink.writes(), outcomes.len());
+
+    // A step that cannot be sent: the run ends with it.
+    let mut blocked = vec![
+        route_step(Action::Create, "198.19.1.0/32", "198.51.100.1"),
+        route_step(Action::Create, "198.19.1.1/32", "198.51.100.1"),
+        route_step(Action::Create, "198.19.1.2/32", "198.51.100.1"),
+    ];
+    if let Object::Route { device, .. } = &mut blocked[1].object {
+        *device = Some("nope0".into());
+    }
+    let outcomes = netlink.apply_all(&blocked);
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    assert!(outcomes[0].is_ok());
+    assert!(
+        outcomes[1]
+            .as_ref()
+            .unwrap_err()
+            .0
+            .ends_with("link nope0 does not exist"),
+        "{outcomes:?}"
+    );
+    let on_host = ns.routes();
+    assert!(
+        on_host.contains(&"198.19.1.0".to_owned()) && !on_host.contains(&"198.19.1.2".to_owned()),
+        "{on_host:?}"
+    );
 }

@@ -18,17 +18,28 @@
 //!      backend) unless `--allow-disruption` or the commit message has the
 //!      trailer `Netc-Allow-Disruption: yes`;
 //!    - otherwise applied with the same transaction as `netc apply`
-//!      (`node::Session`); a failed apply is undone and retried next round.
+//!      (`netc_node::transaction::Session`); a failed apply is undone and retried next round.
 //! 3. otherwise (nothing new): re-observe and correct drift from the last
-//!    good program in the state directory.
+//!    good program in the state directory (kept in memory while the file
+//!    is unchanged).
 //!
 //! Every outcome is recorded in `agent-status.json` (`status`) and counted
 //! in `/metrics` (`metrics`); logs go through `tracing`.
+//!
+//! The files: this one holds the round (fetch, attempt, drift); `verdict`
+//! the pure judgement of a commit (compile, node, downtime hold); `source`
+//! git; `verify` signatures; `pacing` the loop, jitter and backoff;
+//! `report` the Kubernetes Node annotations; `last_good` the last good
+//! program kept in memory between drift rounds.
 
+mod last_good;
 pub mod metrics;
+mod pacing;
+mod report;
 pub mod source;
 pub mod ssh;
 pub mod status;
+pub mod verdict;
 pub mod verify;
 
 use std::net::SocketAddr;
@@ -36,21 +47,21 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use netc_compiler::diagnostic::SourceFile;
-use netc_compiler::model::Lock;
-use netc_compiler::preview::{self, Class, Side};
 use tracing::{info, warn};
 
-use crate::node;
-#[cfg(target_os = "linux")]
-use crate::node::Session;
-use crate::state;
+use last_good::LastGood;
 use metrics::Metrics;
-use source::{Snapshot, Source, SourceError};
+use netc_compiler::emit::program::bundle::CompiledNode;
+use netc_compiler::emit::program::types::ProgramOs;
+use netc_node::state;
+use netc_node::transaction;
+#[cfg(target_os = "linux")]
+use netc_node::transaction::Session;
+use report::KubeLink;
+use source::{Source, SourceError};
 use status::{Attempt, Status};
-
-/// The commit trailer that allows a downtime-class change.
-pub const ALLOW_DISRUPTION_TRAILER: &str = "Netc-Allow-Disruption";
+use verdict::Verdict;
+pub use verdict::{allows_disruption, ALLOW_DISRUPTION_TRAILER};
 
 /// Everything `netc agent` is told.
 #[derive(Clone, Debug)]
@@ -60,7 +71,7 @@ pub struct Config {
     pub branch: String,
     /// The topology's path in the repository.
     pub path: String,
-    pub target: node::Target,
+    pub target: transaction::Target,
     pub interval: Duration,
     pub allow_disruption: bool,
     pub allow_rollback: bool,
@@ -82,12 +93,6 @@ pub enum Kubernetes {
     InCluster,
     /// With this kubeconfig.
     Kubeconfig(PathBuf),
-}
-
-/// A Kubernetes client and the runtime its calls run on.
-struct KubeLink {
-    runtime: tokio::runtime::Runtime,
-    client: kube::Client,
 }
 
 /// What one round did.
@@ -136,6 +141,8 @@ pub struct Agent {
     reported: Option<[String; 3]>,
     /// The status as last written to the state directory, likewise.
     saved: Option<Status>,
+    /// The last good program, in memory between drift rounds.
+    last_good: LastGood,
 }
 
 fn now() -> u64 {
@@ -189,99 +196,8 @@ impl Agent {
             compiled_cidrs: Vec::new(),
             reported: None,
             saved: None,
+            last_good: LastGood::default(),
         })
-    }
-
-    /// Report to the API through `client` (tests pass kube-rs's mock).
-    pub fn with_client(mut self, client: kube::Client) -> Result<Agent, String> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-        self.kube = Some(KubeLink { runtime, client });
-        Ok(self)
-    }
-
-    /// Connect to the API as configured, if not connected yet; a failure is
-    /// logged and retried next round.
-    fn connect(&mut self) {
-        if self.kube.is_some() {
-            return;
-        }
-        let kubeconfig = match &self.config.kubernetes {
-            Kubernetes::Off => return,
-            Kubernetes::InCluster if std::env::var_os("KUBERNETES_SERVICE_HOST").is_none() => return,
-            Kubernetes::InCluster => None,
-            Kubernetes::Kubeconfig(path) => Some(path.clone()),
-        };
-        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-            Ok(runtime) => runtime,
-            Err(e) => return warn!(error = %e, "cannot start the async runtime"),
-        };
-        match runtime.block_on(crate::cluster::client(kubeconfig.as_deref())) {
-            Ok(client) => self.kube = Some(KubeLink { runtime, client }),
-            Err(e) => warn!(error = %e, "cannot reach the Kubernetes API; retrying next round"),
-        }
-    }
-
-    /// Annotate this node with the round's outcome; after a new apply,
-    /// compare Kubernetes' pod CIDRs with the compiled ones.
-    fn report(&mut self, round: Round) {
-        self.connect();
-        let Some(link) = &self.kube else {
-            return;
-        };
-        let node = self.config.target.node.clone();
-        let state = match round {
-            Round::Unchanged => "in-sync",
-            Round::Applied => "applied",
-            Round::DriftCorrected => "drift-corrected",
-            Round::NotApplied(result) => result.as_str(),
-            Round::Unreachable => "source-unreachable",
-            Round::Error => "error",
-        };
-        let revision = self
-            .status
-            .last_applied
-            .as_ref()
-            .map(|a| a.revision.clone())
-            .unwrap_or_default();
-        let message = match round {
-            Round::NotApplied(_) => self.status.last_attempted.as_ref().map(|a| a.message.clone()),
-            Round::Unreachable | Round::Error => self.status.last_error.clone(),
-            _ => self.status.last_applied.as_ref().map(|a| a.message.clone()),
-        }
-        .unwrap_or_default();
-        let report = [revision, state.to_owned(), message];
-        if self.reported.as_ref() != Some(&report) {
-            let [revision, state, message] = &report;
-            match link.runtime.block_on(crate::cluster::annotate_node(
-                &link.client,
-                &node,
-                revision,
-                state,
-                message,
-            )) {
-                Ok(()) => self.reported = Some(report),
-                Err(e) => warn!(error = %e, "cannot annotate the node"),
-            }
-        }
-        if round == Round::Applied {
-            match link
-                .runtime
-                .block_on(crate::cluster::node_pod_cidrs(&link.client, &node))
-            {
-                Ok(assigned) => {
-                    let warning = crate::cluster::pod_cidr_mismatch(&node, &assigned, &self.compiled_cidrs);
-                    if let Some(warning) = &warning {
-                        warn!(%warning, "pod CIDR mismatch");
-                    }
-                    self.status.pod_cidr_warning = warning;
-                }
-                Err(e) => warn!(error = %e, "cannot read the node's pod CIDR"),
-            }
-            self.save();
-        }
     }
 
     pub fn metrics(&self) -> Arc<Metrics> {
@@ -290,42 +206,6 @@ impl Agent {
 
     pub fn status(&self) -> &Status {
         &self.status
-    }
-
-    /// Run rounds forever (or once), sleeping between them.
-    pub fn run(&mut self, once: bool) -> Round {
-        if let Some(address) = self.config.listen {
-            match metrics::serve(address, self.metrics()) {
-                Ok(bound) => info!(%bound, "serving /metrics and /healthz"),
-                Err(e) => warn!(%address, error = %e, "cannot serve /metrics and /healthz"),
-            }
-        }
-        loop {
-            let round = self.round();
-            if once {
-                return round;
-            }
-            let delay = self.delay(round);
-            self.metrics.beat(delay * 3 + self.config.interval);
-            std::thread::sleep(delay);
-        }
-    }
-
-    /// The wait before the next round: the interval with ±10 % jitter, or
-    /// after failed fetches twice as long per failure, at most ten intervals.
-    fn delay(&mut self, round: Round) -> Duration {
-        let base = if round == Round::Unreachable {
-            let factor = 1u32 << self.failed_fetches.min(4);
-            (self.config.interval * factor).min(self.config.interval * 10)
-        } else {
-            self.config.interval
-        };
-        // xorshift64
-        self.random ^= self.random << 13;
-        self.random ^= self.random >> 7;
-        self.random ^= self.random << 17;
-        let permille = 900 + (self.random % 201);
-        base * u32::try_from(permille).unwrap_or(1000) / 1000
     }
 
     /// Write the status when it changed since the last write.
@@ -428,27 +308,24 @@ impl Agent {
             Ok(snapshot) => snapshot,
             Err(e) => return self.record(head, Invalid, e.to_string()),
         };
-        let compiled = match compile(&snapshot, &self.config.path) {
-            Ok(compiled) => compiled,
-            Err(why) => return self.record(head, Invalid, why),
+        // The last applied revision, for the downtime check (unreadable:
+        // nothing to compare with, as for a first apply).
+        let base = applied.and_then(|applied| self.source.read(applied, &self.config.path).ok());
+        let compiled_node = match verdict::judge(
+            &snapshot,
+            base.as_ref(),
+            &self.config.path,
+            &self.config.target.node,
+            self.config.allow_disruption,
+        ) {
+            Verdict::Apply(compiled_node) => compiled_node,
+            Verdict::Invalid(why) => return self.record(head, Invalid, why),
+            Verdict::Held(why) => return self.record(head, Held, why),
         };
-        let files = match compiled.artifacts.as_ref() {
-            Some(artifacts) => &artifacts.files,
-            None => return self.record(head, Invalid, "does not compile".into()),
-        };
-        let node = &self.config.target.node;
-        let (Some(program), Some(peers)) = (
-            files.get(&format!("nodes/{node}/program.json")),
-            files.get("peers.json"),
-        ) else {
-            return self.record(head, Invalid, format!("the topology has no node `{node}`"));
-        };
-        if let Some(reason) = self.needs_permission(&snapshot, &compiled, applied) {
-            return self.record(head, Held, reason);
-        }
-        match self.apply_program(program, peers, true) {
+        match self.apply_program(&compiled_node, true) {
             Ok(summary) => {
-                self.compiled_cidrs = node_subnets(peers, node);
+                self.compiled_cidrs = compiled_node.own_subnets();
+                self.last_good.keep(&self.config.target.state_dir, compiled_node);
                 Metrics::count(&self.metrics.applies);
                 if let Ok(mut last) = self.metrics.last_applied.lock() {
                     *last = Some((head.to_owned(), now()));
@@ -462,54 +339,17 @@ impl Agent {
         }
     }
 
-    /// Why `head` must wait for permission: a downtime-class change against
-    /// the last applied revision, without `--allow-disruption` or the trailer.
-    fn needs_permission(
-        &self,
-        head: &Snapshot,
-        compiled: &netc_compiler::Compilation,
-        applied: Option<&str>,
-    ) -> Option<String> {
-        if self.config.allow_disruption || allows_disruption(&head.message) {
-            return None;
-        }
-        let base = self.source.read(applied?, &self.config.path).ok()?;
-        let base = compile(&base, &self.config.path).ok()?;
-        let preview = preview::preview(
-            Side {
-                topology: base.topology.as_ref(),
-                files: base.artifacts.as_ref().map(|a| &a.files),
-            },
-            Side {
-                topology: compiled.topology.as_ref(),
-                files: compiled.artifacts.as_ref().map(|a| &a.files),
-            },
-        );
-        let downtime: Vec<String> = preview
-            .disruptions
-            .iter()
-            .filter(|d| d.class == Class::Downtime)
-            .map(|d| d.change.clone())
-            .collect();
-        (!downtime.is_empty()).then(|| {
-            format!(
-                "needs cluster downtime ({}); held until allowed with --allow-disruption or a `{ALLOW_DISRUPTION_TRAILER}: yes` commit trailer",
-                downtime.join("; ")
-            )
-        })
-    }
-
     /// Re-apply the last good program if the host drifted from it.
     fn correct_drift(&mut self) -> Round {
-        let last_good = match state::read_last_good(&self.config.target.state_dir) {
-            Ok(Some(pair)) => pair,
+        let last_good = match self.last_good.get(&self.config.target.state_dir) {
+            Ok(Some(node)) => node,
             Ok(None) => return Round::Unchanged,
             Err(e) => {
                 self.status.last_error = Some(e);
                 return Round::Error;
             }
         };
-        match self.apply_program(&last_good.0, &last_good.1, false) {
+        match self.apply_program(&last_good, false) {
             Ok(None) => Round::Unchanged,
             Ok(Some(summary)) => {
                 Metrics::count(&self.metrics.drift_corrections);
@@ -528,29 +368,24 @@ impl Agent {
 
 impl Agent {
     /// Apply a program with the driver of its OS: Linux through
-    /// `node::Session`, Windows through PowerShell (`windows_node`). What
+    /// `netc_node::transaction::Session`, Windows through PowerShell (`netc_node::windows`). What
     /// changed, or `None` when nothing had to; with `record`, the state is
     /// committed also then (a new revision that needs no change).
-    fn apply_program(&self, program: &[u8], peers: &[u8], record: bool) -> Result<Option<String>, String> {
-        let os: netc_compiler::emit::program::types::ProgramOs = serde_json::from_slice::<serde_json::Value>(program)
-            .ok()
-            .and_then(|value| serde_json::from_value(value["os"].clone()).ok())
-            .ok_or("program.json has no `os`")?;
-        match os {
-            netc_compiler::emit::program::types::ProgramOs::Windows => crate::windows_node::apply(
-                std::path::Path::new(crate::windows_node::POWERSHELL),
+    fn apply_program(&self, node: &Arc<CompiledNode>, record: bool) -> Result<Option<String>, String> {
+        match node.program.os {
+            ProgramOs::Windows => netc_node::windows::apply(
+                std::path::Path::new(netc_node::windows::POWERSHELL),
                 &self.config.target.state_dir,
-                program,
-                peers,
+                node,
                 record,
             ),
-            netc_compiler::emit::program::types::ProgramOs::Linux => self.apply_linux(program, peers, record),
+            ProgramOs::Linux => self.apply_linux(node, record),
         }
     }
 
     #[cfg(target_os = "linux")]
-    fn apply_linux(&self, program: &[u8], peers: &[u8], record: bool) -> Result<Option<String>, String> {
-        let session = Session::new(&self.config.target, program.to_vec(), peers.to_vec())?;
+    fn apply_linux(&self, node: &Arc<CompiledNode>, record: bool) -> Result<Option<String>, String> {
+        let session = Session::new(&self.config.target, Arc::clone(node))?;
         if let Some(problem) = session.inventory_problem() {
             warn!(%problem, "inventory unreadable: applying without pruning");
         }
@@ -560,14 +395,15 @@ impl Agent {
             return Ok(None);
         }
         let done = session.apply(&observed, &plan).map_err(|failure| match &failure {
-            node::Failure::Step { notes, .. } => format!("{failure} ({})", notes.join("; ")),
+            transaction::Failure::Step { notes, .. } => format!("{failure} ({})", notes.join("; ")),
             _ => failure.to_string(),
         })?;
-        Ok((!done.plan.is_empty()).then(|| node::summary(&done.plan, ["created", "updated", "recreated", "deleted"])))
+        Ok((!done.plan.is_empty())
+            .then(|| transaction::summary(&done.plan, ["created", "updated", "recreated", "deleted"])))
     }
 
     #[cfg(not(target_os = "linux"))]
-    fn apply_linux(&self, _program: &[u8], _peers: &[u8], _record: bool) -> Result<Option<String>, String> {
+    fn apply_linux(&self, _node: &Arc<CompiledNode>, _record: bool) -> Result<Option<String>, String> {
         Err(format!(
             "node {} runs Linux, and this netc was built for another OS",
             self.config.target.node
@@ -575,79 +411,7 @@ impl Agent {
     }
 }
 
-/// `node`'s pod subnets in a peer table.
-fn node_subnets(peers: &[u8], node: &str) -> Vec<String> {
-    let table: serde_json::Value = serde_json::from_slice(peers).unwrap_or_default();
-    table["nodes"]
-        .as_array()
-        .and_then(|nodes| nodes.iter().find(|n| n["name"] == node))
-        .and_then(|n| n["subnets"].as_array())
-        .map(|subnets| subnets.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default()
-}
-
-/// Whether a commit message carries `Netc-Allow-Disruption: yes`.
-pub fn allows_disruption(message: &str) -> bool {
-    message.lines().any(|line| {
-        line.split_once(':').is_some_and(|(key, value)| {
-            key.trim().eq_ignore_ascii_case(ALLOW_DISRUPTION_TRAILER) && value.trim().eq_ignore_ascii_case("yes")
-        })
-    })
-}
-
-/// Compile a snapshot; why not, in one line per error (at most five).
-fn compile(snapshot: &Snapshot, path: &str) -> Result<netc_compiler::Compilation, String> {
-    let Some(bytes) = &snapshot.topology else {
-        return Err(format!("no `{path}` at this revision"));
-    };
-    let text = String::from_utf8(bytes.clone()).map_err(|_| format!("`{path}` is not UTF-8 text"))?;
-    let lock = match &snapshot.lock {
-        Some(bytes) => {
-            let (lock, problems) = Lock::parse(&String::from_utf8_lossy(bytes));
-            if let Some(problem) = problems.first() {
-                return Err(format!("`{path}.lock` is not a valid lock file: {}", problem.message));
-            }
-            lock
-        }
-        None => Lock::default(),
-    };
-    let source = SourceFile::new(path.to_owned(), text);
-    let compilation = netc_compiler::compile(&source, &lock);
-    let errors: Vec<String> = compilation
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| {
-            let at = source.line_col(d.primary.span.start);
-            format!("{path}:{}:{}: {} {}", at.line, at.column, d.code, d.message)
-        })
-        .collect();
-    if errors.is_empty() {
-        Ok(compilation)
-    } else {
-        let more = errors.len().saturating_sub(5);
-        let mut shown = errors.into_iter().take(5).collect::<Vec<_>>().join("; ");
-        if more > 0 {
-            shown.push_str(&format!("; and {more} more"));
-        }
-        Err(format!("does not compile: {shown}"))
-    }
-}
-
 /// The state directory's agent files, for `netc status`.
 pub fn status_path(state_dir: &std::path::Path) -> PathBuf {
     Status::path(state_dir)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_trailer_is_recognised_case_insensitively_and_only_with_yes() {
-        assert!(allows_disruption("Move pods\n\nNetc-Allow-Disruption: yes\n"));
-        assert!(allows_disruption("x\n\nnetc-allow-disruption:YES"));
-        assert!(!allows_disruption("x\n\nNetc-Allow-Disruption: no"));
-        assert!(!allows_disruption("Netc-Allow-Disruption is needed"));
-    }
 }

@@ -31,6 +31,7 @@ impl std::fmt::Display for SourceError {
 }
 
 /// A topology read at one commit.
+#[derive(Clone, Debug)]
 pub struct Snapshot {
     pub commit: String,
     pub message: String,

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::files::write_atomic_with_mode;
+use netc_node::files::write_atomic_with_mode;
 
 /// How many applies `history` keeps.
 pub const HISTORY: usize = 5;

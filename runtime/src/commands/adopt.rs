@@ -14,7 +14,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use netc_runtime::{cluster, files};
+use netc_node::files;
+use netc_runtime::cluster;
 
 use crate::commands::compile::{lock_path, read_lock};
 use crate::{report, Format, Outcome};

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+use netc_node::{state, transaction};
 use netc_runtime::agent::ssh::SshAuth;
 use netc_runtime::agent::status::Status;
 use netc_runtime::agent::{verify, Agent, Config, Kubernetes, Round};
-use netc_runtime::{node, state};
 
 use crate::Outcome;
 
@@ -149,7 +149,7 @@ pub fn agent(args: &AgentArgs) -> Outcome {
         repo: args.repo.clone(),
         branch: args.branch.clone(),
         path: args.path.clone(),
-        target: node::Target {
+        target: transaction::Target {
             node: args.node.clone(),
             netns: args.netns.clone(),
             root: args.root.clone(),

@@ -21,14 +21,15 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use netc_compiler::emit::program::types::{Program, ProgramOs};
+use netc_compiler::emit::program::bundle::CompiledNode;
+use netc_compiler::emit::program::types::ProgramOs;
 use netc_compiler::model::Lock;
+use netc_node::state;
+use netc_node::transaction;
 #[cfg(target_os = "linux")]
-use netc_runtime::engine::Plan;
-use netc_runtime::node;
+use netc_node::transaction::{Failure, Session};
 #[cfg(target_os = "linux")]
-use netc_runtime::node::{Failure, Session};
-use netc_runtime::state;
+use netc_plan::engine::Plan;
 
 use crate::commands::compile::read_lock;
 use crate::{files, report, Format, Outcome};
@@ -87,8 +88,8 @@ pub struct Target {
 
 #[cfg(target_os = "linux")]
 impl Target {
-    fn node_target(&self) -> node::Target {
-        node::Target {
+    fn node_target(&self) -> transaction::Target {
+        transaction::Target {
             node: self.node.clone(),
             netns: self.netns.clone(),
             root: self.root.clone(),
@@ -102,14 +103,14 @@ pub fn plan(target: &Target) -> Outcome {
         Ok(loaded) => loaded,
         Err(outcome) => return outcome,
     };
-    if loaded.2.os == ProgramOs::Windows {
-        return super::windows::plan(target, &loaded.2);
+    if loaded.program.os == ProgramOs::Windows {
+        return super::windows::plan(target, &loaded.program);
     }
     plan_linux(target, loaded)
 }
 
 #[cfg(not(target_os = "linux"))]
-fn plan_linux(target: &Target, _loaded: Loaded) -> Outcome {
+fn plan_linux(target: &Target, _loaded: CompiledNode) -> Outcome {
     fail(format!(
         "node {} runs Linux: netc plans Linux nodes only on Linux",
         target.node
@@ -117,7 +118,7 @@ fn plan_linux(target: &Target, _loaded: Loaded) -> Outcome {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn apply_linux(target: &Target, _loaded: Loaded) -> Outcome {
+fn apply_linux(target: &Target, _loaded: CompiledNode) -> Outcome {
     fail(format!(
         "node {} runs Linux: netc applies Linux nodes only on Linux",
         target.node
@@ -125,8 +126,8 @@ fn apply_linux(target: &Target, _loaded: Loaded) -> Outcome {
 }
 
 #[cfg(target_os = "linux")]
-fn plan_linux(target: &Target, loaded: Loaded) -> Outcome {
-    let session = match Session::new(&target.node_target(), loaded.0, loaded.1) {
+fn plan_linux(target: &Target, loaded: CompiledNode) -> Outcome {
+    let session = match Session::new(&target.node_target(), std::sync::Arc::new(loaded)) {
         Ok(session) => session,
         Err(message) => return fail(message),
     };
@@ -165,7 +166,7 @@ pub fn apply(target: &Target) -> Outcome {
         Ok(loaded) => loaded,
         Err(outcome) => return outcome,
     };
-    if loaded.2.os == ProgramOs::Windows {
+    if loaded.program.os == ProgramOs::Windows {
         return fail(format!(
             "node {} runs Windows, and netc does not execute the Windows driver: run `netc plan --node {} --format powershell` and the script it prints on the node",
             target.node, target.node
@@ -175,8 +176,8 @@ pub fn apply(target: &Target) -> Outcome {
 }
 
 #[cfg(target_os = "linux")]
-fn apply_linux(target: &Target, loaded: Loaded) -> Outcome {
-    let session = match Session::new(&target.node_target(), loaded.0, loaded.1) {
+fn apply_linux(target: &Target, loaded: CompiledNode) -> Outcome {
+    let session = match Session::new(&target.node_target(), std::sync::Arc::new(loaded)) {
         Ok(session) => session,
         Err(message) => return fail(message),
     };
@@ -188,7 +189,7 @@ fn apply_linux(target: &Target, loaded: Loaded) -> Outcome {
     print_plan(&plan, target.format);
     match session.apply(&observed, &plan) {
         Ok(applied) => {
-            let summary = node::summary(&applied.plan, ["created", "updated", "recreated", "deleted"]);
+            let summary = transaction::summary(&applied.plan, ["created", "updated", "recreated", "deleted"]);
             let writes = applied.netlink_writes;
             match target.format {
                 PlanFormat::Json => eprintln!("applied: {summary} ({writes} netlink writes)"),
@@ -243,23 +244,20 @@ fn print_plan(plan: &Plan, format: PlanFormat) {
             print!("{plan}");
             println!(
                 "Plan: {}.",
-                node::summary(plan, ["to create", "to update", "to recreate", "to delete"])
+                transaction::summary(plan, ["to create", "to update", "to recreate", "to delete"])
             );
         }
     }
 }
 
-/// The program (bytes and parsed) and the peer table (bytes).
-type Loaded = (Vec<u8>, Vec<u8>, Program);
-
-fn load(target: &Target) -> Result<Loaded, Outcome> {
+fn load(target: &Target) -> Result<CompiledNode, Outcome> {
     let fail = |message: String| {
         eprintln!("error: {message}");
         Outcome::Failure
     };
-    let (program, peers) = match (&target.file, &target.from) {
+    let node = match (&target.file, &target.from) {
         _ if target.last_good => match state::read_last_good(&target.state_dir).map_err(fail)? {
-            Some(pair) => pair,
+            Some(node) => node.for_node(&target.node).map_err(fail)?,
             None => {
                 return Err(fail(format!(
                     "`{}` has no last good program: nothing was ever applied successfully with this state directory",
@@ -268,18 +266,10 @@ fn load(target: &Target) -> Result<Loaded, Outcome> {
             }
         },
         (Some(file), _) => compiled(file, &target.node)?,
-        (None, Some(dir)) => node::read_compiled(dir, &target.node).map_err(fail)?,
+        (None, Some(dir)) => transaction::read_compiled(dir, &target.node).map_err(fail)?,
         (None, None) => return Err(fail("give a topology FILE or --from DIR".into())),
     };
-    let parsed: Program =
-        serde_json::from_slice(&program).map_err(|e| fail(format!("program.json of node {}: {e}", target.node)))?;
-    if parsed.node != target.node {
-        return Err(fail(format!(
-            "the program is node `{}`'s, not `{}`'s",
-            parsed.node, target.node
-        )));
-    }
-    let linux_only = matches!(parsed.os, ProgramOs::Linux)
+    let linux_only = matches!(node.program.os, ProgramOs::Linux)
         && matches!(target.format, PlanFormat::Powershell | PlanFormat::ObserveScript);
     if linux_only {
         return Err(fail(format!(
@@ -287,11 +277,11 @@ fn load(target: &Target) -> Result<Loaded, Outcome> {
             target.node
         )));
     }
-    Ok((program, peers, parsed))
+    Ok(node)
 }
 
-/// Compile `file` in memory: the node's `program.json` and `peers.json`.
-fn compiled(file: &Path, node: &str) -> Result<(Vec<u8>, Vec<u8>), Outcome> {
+/// Compile `file` in memory: the node's program and the peer table.
+fn compiled(file: &Path, node: &str) -> Result<CompiledNode, Outcome> {
     let source = files::read_source(file).map_err(|message| {
         eprintln!("error: {message}");
         Outcome::Failure
@@ -303,12 +293,14 @@ fn compiled(file: &Path, node: &str) -> Result<(Vec<u8>, Vec<u8>), Outcome> {
         eprintln!("error: `{}` has errors", source.name());
         return Err(Outcome::Problems);
     };
-    let program = artifacts.files.get(&format!("nodes/{node}/program.json")).cloned();
-    let peers = artifacts.files.get("peers.json").cloned();
-    match (program, peers) {
-        (Some(program), Some(peers)) => Ok((program, peers)),
-        _ => {
+    match CompiledNode::from_files(&artifacts.files, node) {
+        Ok(Some(compiled)) => Ok(compiled),
+        Ok(None) => {
             eprintln!("error: `{}` has no node `{node}`", source.name());
+            Err(Outcome::Failure)
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
             Err(Outcome::Failure)
         }
     }

@@ -15,7 +15,7 @@
 use std::fs;
 
 use netc_compiler::emit::program::types::Program;
-use netc_runtime::driver::windows::{self, WindowsObserved};
+use netc_plan::windows::{self, WindowsObserved};
 
 use super::apply::{PlanFormat, Target};
 use crate::Outcome;
@@ -32,7 +32,7 @@ pub fn plan(target: &Target, program: &Program) -> Outcome {
 
 fn run(target: &Target, program: &Program) -> Result<Outcome, String> {
     let desired = windows::desired(program).map_err(|e| e.0)?;
-    let inventory = netc_runtime::windows_node::read_inventory(&target.state_dir)?;
+    let inventory = netc_node::windows::read_inventory(&target.state_dir)?;
     if let PlanFormat::ObserveScript = target.format {
         print!("{}", windows::observe_script(&desired, &inventory));
         return Ok(Outcome::Clean);

@@ -8,6 +8,7 @@
 //! Runs after the per-node artifacts are emitted: the programs install
 //! `subnet.env`, the CNI configs and `net-conf.json` byte for byte as emitted.
 
+pub mod bundle;
 pub mod linux;
 pub mod types;
 pub mod windows;
@@ -49,7 +50,7 @@ pub fn emit(topology: &Topology, out: &mut Artifacts) {
         let dir = node_dir(node);
         let text = render_with(&env, template, &program)
             .unwrap_or_else(|e| panic!("{template} does not render {}'s program: {e}", program.node));
-        out.json(format!("{dir}/program.json"), &program);
+        out.json(bundle::program_path(&program.node), &program);
         out.text(format!("{dir}/{script}"), text);
     }
 }

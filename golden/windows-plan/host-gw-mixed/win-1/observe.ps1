@@ -1,6 +1,6 @@
 # Observe script of node win-1 (windows), rendered by netc: prints the state of the
 # objects the node's program names or netc's inventory lists, as one line of
-# JSON (WindowsObserved in runtime/src/driver/windows/observed.rs). It changes
+# JSON (WindowsObserved in runtime/plan/src/windows/observed.rs). It changes
 # nothing.
 #Requires -RunAsAdministrator
 Set-StrictMode -Version Latest

@@ -1,14 +1,13 @@
-//! Drivers: the code that reads and changes the host for the engine's
+//! Drivers: the code that reads and changes a Linux host for the engine's
 //! plans. `linux::netlink` owns links, addresses, routes, neighbours and
 //! FDB entries; `linux::host` the other kinds (files, sysctls, modules, the
-//! masquerade chain). `windows` plans Windows host programs and renders
-//! the plans as PowerShell, which netc never executes itself.
+//! masquerade chain). Windows hosts are changed by PowerShell scripts that
+//! netc-plan renders (`crate::windows` runs them).
 
 use std::fmt;
 
 #[cfg(target_os = "linux")]
 pub mod linux;
-pub mod windows;
 
 /// A driver failure, with what was being done. Both Linux drivers use it,
 /// so a caller applying a plan handles one error type.

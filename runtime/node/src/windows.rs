@@ -1,6 +1,6 @@
 //! Applying a Windows host program on the Windows node itself, for the
 //! agent's HostProcess DaemonSet: the Windows driver's scripts
-//! (`driver::windows`) run through `powershell.exe`.
+//! (`netc_plan::windows`) run through `powershell.exe`.
 //!
 //! **Not executed in this project's tests**: there is no Windows and no
 //! PowerShell here. The scripts are golden-tested and parsed with
@@ -9,7 +9,7 @@
 //! that on a host without PowerShell this is a clean failure that changes
 //! nothing.
 //!
-//! The transaction mirrors `node::Session::apply`: observe (the observe
+//! The transaction mirrors `transaction::Session::apply`: observe (the observe
 //! script prints JSON), plan, refuse conflicts, journal the keys to create
 //! into `windows-inventory.json`, run the apply script (it stops at its
 //! first error), observe again and require an empty plan, then record the
@@ -19,11 +19,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use netc_compiler::emit::program::types::Program;
+use netc_compiler::emit::program::bundle::CompiledNode;
 
-use crate::driver::windows::{self, WindowsDesired, WindowsInventory, WindowsObserved};
 use crate::files::write_atomic_with_mode;
 use crate::state;
+use netc_plan::windows::{self, WindowsDesired, WindowsInventory, WindowsObserved};
 
 /// The PowerShell the agent runs the scripts with.
 pub const POWERSHELL: &str = "powershell.exe";
@@ -85,19 +85,12 @@ fn observe(powershell: &Path, desired: &WindowsDesired, owned: &WindowsInventory
     serde_json::from_str(line).map_err(|e| format!("the observe script printed no state: {e}"))
 }
 
-/// Apply `program` (kept with `peers` as the last good pair); a summary of
-/// what changed, `None` when nothing had to. With `record`, the state is
-/// written also when nothing changed (a new program the host already
-/// matches); without, a no-op writes nothing.
-pub fn apply(
-    powershell: &Path,
-    state_dir: &Path,
-    program: &[u8],
-    peers: &[u8],
-    record: bool,
-) -> Result<Option<String>, String> {
-    let parsed: Program = serde_json::from_slice(program).map_err(|e| format!("program.json: {e}"))?;
-    let desired = windows::desired(&parsed).map_err(|e| e.0)?;
+/// Apply `node`'s program (kept with its peer table as the last good pair);
+/// a summary of what changed, `None` when nothing had to. With `record`,
+/// the state is written also when nothing changed (a new program the host
+/// already matches); without, a no-op writes nothing.
+pub fn apply(powershell: &Path, state_dir: &Path, node: &CompiledNode, record: bool) -> Result<Option<String>, String> {
+    let desired = windows::desired(&node.program).map_err(|e| e.0)?;
     // As on Linux: an unreadable inventory owns nothing (nothing is pruned)
     // and is written whole again, its bytes kept beside it.
     let inventory = inventory_path(state_dir);
@@ -119,7 +112,7 @@ pub fn apply(
     if plan.is_empty() {
         if record {
             write_inventory(state_dir, &exact)?;
-            state::commit_last_good(state_dir, program, peers)?;
+            state::commit_last_good(state_dir, node)?;
         }
         return Ok(None);
     }
@@ -135,7 +128,7 @@ pub fn apply(
         ));
     }
     write_inventory(state_dir, &exact)?;
-    state::commit_last_good(state_dir, program, peers)?;
+    state::commit_last_good(state_dir, node)?;
     Ok(Some(format!("{} step(s) applied by PowerShell", plan.steps.len())))
 }
 
@@ -155,7 +148,14 @@ mod tests {
         path
     }
 
-    const PROGRAM: &[u8] = br#"{"version":1,"node":"win-1","os":"windows","operations":[]}"#;
+    fn node() -> CompiledNode {
+        CompiledNode::from_json(
+            "win-1",
+            br#"{"version":1,"node":"win-1","os":"windows","operations":[]}"#,
+            br#"{"version":1,"cluster":"c","backend":"vxlan","nodes":[]}"#,
+        )
+        .unwrap()
+    }
 
     #[test]
     fn a_readable_inventory_prunes_what_it_owns() {
@@ -165,7 +165,7 @@ mod tests {
         std::fs::write(inventory_path(&state), r#"[{"firewall-rule":"netc-old"}]"#).unwrap();
         // The stand-in keeps reporting the rule, so the delete never lands:
         // the point is that it was planned.
-        let error = apply(&powershell(dir.path()), &state, PROGRAM, b"{}", false).unwrap_err();
+        let error = apply(&powershell(dir.path()), &state, &node(), false).unwrap_err();
         assert!(error.contains("still differs"), "{error}");
     }
 
@@ -175,7 +175,7 @@ mod tests {
         let state = dir.path().join("state");
         std::fs::create_dir_all(&state).unwrap();
         std::fs::write(inventory_path(&state), "[{\"firewall-rule\":\"netc-o").unwrap();
-        let done = apply(&powershell(dir.path()), &state, PROGRAM, b"{}", false).unwrap();
+        let done = apply(&powershell(dir.path()), &state, &node(), false).unwrap();
         assert_eq!(done, None, "nothing to change: the foreign-looking rule is not owned");
         assert_eq!(read_inventory(&state).unwrap(), WindowsInventory::new());
         let kept = std::fs::read_to_string(state::unreadable_copy(&inventory_path(&state))).unwrap();

@@ -15,7 +15,7 @@
 
 use super::host::{run, Host};
 use crate::driver::Error;
-use crate::engine::Object;
+use netc_plan::engine::Object;
 
 /// The comment on every rule, as `host.sh` writes it.
 const COMMENT: &str = "netc forward";

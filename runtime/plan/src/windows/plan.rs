@@ -532,7 +532,7 @@ fn text_field(out: &mut Vec<String>, name: &str, have: &str, want: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::driver::windows::observed::ObservedSubnet;
+    use crate::windows::observed::ObservedSubnet;
 
     fn network(subnet: &str) -> WindowsObject {
         WindowsObject::HnsNetwork {

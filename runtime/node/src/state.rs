@@ -25,10 +25,11 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
-use crate::engine::Inventory;
+use netc_compiler::emit::program::bundle::CompiledNode;
+
 use crate::files::write_atomic_with_mode;
+use netc_plan::engine::Inventory;
 
 /// The default state directory.
 pub const DEFAULT_DIR: &str = "/var/lib/netc";
@@ -123,7 +124,7 @@ pub fn write_inventory(dir: &Path, inventory: &Inventory) -> Result<(), String> 
 pub fn journal(
     dir: &Path,
     owned: &Inventory,
-    to_create: impl IntoIterator<Item = crate::engine::ObjectKey>,
+    to_create: impl IntoIterator<Item = netc_plan::engine::ObjectKey>,
 ) -> Result<(), String> {
     let mut widened = owned.clone();
     widened.extend(to_create);
@@ -135,46 +136,35 @@ pub fn journal(
 
 /// After a successful apply: the program and peer table as the last good
 /// pair, then the exact inventory.
-pub fn commit(dir: &Path, inventory: &Inventory, program: &[u8], peers: &[u8]) -> Result<(), String> {
-    commit_last_good(dir, program, peers)?;
+pub fn commit(dir: &Path, inventory: &Inventory, node: &CompiledNode) -> Result<(), String> {
+    commit_last_good(dir, node)?;
     write_inventory(dir, inventory)
 }
 
-/// Record `program` and `peers` as the last good pair (Windows nodes keep
-/// their own inventory, `windows_node`).
-pub fn commit_last_good(dir: &Path, program: &[u8], peers: &[u8]) -> Result<(), String> {
+/// Record `node` (program and peer table) as the last good pair (Windows
+/// nodes keep their own inventory, `crate::windows`).
+pub fn commit_last_good(dir: &Path, node: &CompiledNode) -> Result<(), String> {
     fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
-    let parse = |what: &str, bytes: &[u8]| -> Result<Value, String> {
-        serde_json::from_slice(bytes).map_err(|e| format!("the {what} to record is not JSON: {e}"))
-    };
-    let last_good = serde_json::json!({"program": parse("program", program)?, "peers": parse("peer table", peers)?});
-    let mut json = serde_json::to_vec(&last_good).map_err(|e| e.to_string())?;
+    let mut json = serde_json::to_vec(node).map_err(|e| e.to_string())?;
     json.push(b'\n');
     write_atomic_with_mode(&last_good_path(dir), &json, Some(0o644))
 }
 
-/// A program and its peer table, as JSON bytes.
-pub type ProgramAndPeers = (Vec<u8>, Vec<u8>);
-
 /// The last good program and peer table, if an apply ever succeeded here.
-pub fn read_last_good(dir: &Path) -> Result<Option<ProgramAndPeers>, String> {
+pub fn read_last_good(dir: &Path) -> Result<Option<CompiledNode>, String> {
     let path = last_good_path(dir);
     let Some(bytes) = read_if_present(&path)? else {
         return Ok(None);
     };
-    let bad = |e: String| format!("cannot read `{}`: {e}", path.display());
-    let value: Value = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
-    let part = |name: &str| -> Result<Vec<u8>, String> {
-        let part = value.get(name).ok_or_else(|| bad(format!("no `{name}`")))?;
-        serde_json::to_vec(part).map_err(|e| bad(e.to_string()))
-    };
-    Ok(Some((part("program")?, part("peers")?)))
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::ObjectKey;
+    use netc_plan::engine::ObjectKey;
 
     #[test]
     fn an_unparsable_inventory_counts_as_empty_and_says_so() {
@@ -203,13 +193,16 @@ mod tests {
         assert_eq!(read_inventory(&state).unwrap(), Inventory::new());
         assert_eq!(read_last_good(&state).unwrap(), None);
         let inventory: Inventory = [ObjectKey::Route("198.18.1.0/24".into())].into();
-        commit(&state, &inventory, br#"{"node":"n"}"#, br#"{"nodes":[]}"#).unwrap();
+        let node: CompiledNode = serde_json::from_str(
+            r#"{"program": {"version": 1, "node": "n", "os": "linux", "operations": []},
+                "peers": {"version": 1, "cluster": "c", "backend": "vxlan", "nodes": []}}"#,
+        )
+        .unwrap();
+        commit(&state, &inventory, &node).unwrap();
         assert_eq!(read_inventory(&state).unwrap(), inventory);
-        let (program, peers) = read_last_good(&state).unwrap().unwrap();
-        assert_eq!(
-            (program.as_slice(), peers.as_slice()),
-            (&br#"{"node":"n"}"#[..], &br#"{"nodes":[]}"#[..])
-        );
+        assert_eq!(read_last_good(&state).unwrap(), Some(node));
+        std::fs::write(last_good_path(&state), b"{\"program\": 1}").unwrap();
+        assert!(read_last_good(&state).unwrap_err().starts_with("cannot read `"));
     }
 
     #[test]

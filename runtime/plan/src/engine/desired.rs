@@ -40,7 +40,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use netc_compiler::emit::program::types::{Operation, PeerTable, Program, ProgramOs, VERSION};
 
-use super::objects::{Object, ObjectKey};
+use super::objects::{Object, ObjectKey, VxlanLink};
 
 /// Why a program cannot be expanded: a message naming the culprit.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,7 +135,7 @@ pub fn desired(program: &Program, peers: &PeerTable) -> Result<Vec<Object>, Erro
                 mac,
                 mtu,
                 learning,
-            } => out.push(Object::VxlanLink {
+            } => out.push(Object::VxlanLink(VxlanLink {
                 name: name.clone(),
                 vni: *vni,
                 port: *port,
@@ -145,7 +145,7 @@ pub fn desired(program: &Program, peers: &PeerTable) -> Result<Vec<Object>, Erro
                 mtu: *mtu,
                 learning: *learning,
                 up: false,
-            })?,
+            }))?,
             Operation::Bridge { name, mtu } => out.push(Object::Bridge {
                 name: name.clone(),
                 mtu: *mtu,
@@ -247,7 +247,7 @@ impl Builder<'_> {
             bail!("link-up {name}: the program does not declare that link before bringing it up");
         };
         match &mut self.objects[at] {
-            Object::VxlanLink { up, .. } | Object::Bridge { up, .. } => *up = true,
+            Object::VxlanLink(VxlanLink { up, .. }) | Object::Bridge { up, .. } => *up = true,
             _ => unreachable!("a Link key names a link"),
         }
         Ok(())
@@ -259,7 +259,7 @@ impl Builder<'_> {
             .get(&ObjectKey::Link(device.into()))
             .map(|&at| &self.objects[at])
         {
-            Some(Object::VxlanLink { local, .. }) => local.clone(),
+            Some(Object::VxlanLink(link)) => link.local.clone(),
             _ => bail!("vxlan-peers {device}: the program does not declare that vxlan link before it"),
         };
         let v6 = ip(&local, "local address")?.is_ipv6();

@@ -9,8 +9,10 @@
 //! 1. refuse conflicts and missing CNI plugins (nothing changed);
 //! 2. journal: widen the inventory by every key the run will create, so a
 //!    crash at any later point forgets nothing netc made;
-//! 3. apply the steps in order; on the first failure undo the steps this run
-//!    applied, in reverse (a create is deleted; an update, recreate or
+//! 3. apply the steps in order (runs of addresses, routes, neighbours and
+//!    FDB entries pipelined in batches, `Netlink::apply_all`); on a failure
+//!    undo every step this run applied, in reverse: with pipelining that
+//!    can include steps of the failed batch after the failed one (a create is deleted; an update, recreate or
 //!    delete is undone with the observed object; modules and sysctls
 //!    created are left), and keep in the inventory only what could not be
 //!    removed; the last good program stays in force;
@@ -27,7 +29,9 @@ use std::path::{Path, PathBuf};
 #[cfg(target_os = "linux")]
 pub use linux::{Applied, Failure, Session};
 
-use crate::engine::{Action, Plan};
+use netc_compiler::emit::program::bundle::{program_path, CompiledNode};
+use netc_compiler::emit::program::types::PEERS;
+use netc_plan::engine::{Action, Plan};
 
 /// Where a program is applied.
 #[derive(Clone, Debug)]
@@ -52,33 +56,35 @@ pub fn summary(plan: &Plan, words: [&str; 4]) -> String {
 }
 
 /// The program and peer table of `node` in a `netc compile` output.
-pub fn read_compiled(dir: &Path, node: &str) -> Result<(Vec<u8>, Vec<u8>), String> {
+pub fn read_compiled(dir: &Path, node: &str) -> Result<CompiledNode, String> {
     let read = |path: PathBuf| std::fs::read(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()));
-    let program = read(dir.join("nodes").join(node).join("program.json"))?;
-    let peers = read(dir.join("peers.json"))?;
-    Ok((program, peers))
+    let program = read(dir.join(program_path(node)))?;
+    let peers = read(dir.join(PEERS))?;
+    CompiledNode::from_json(node, &program, &peers)
 }
 
 /// The transaction itself: netlink and the Linux host driver exist on Linux
-/// only (the Windows agent applies through `windows_node`).
+/// only (the Windows agent applies through `crate::windows`).
 #[cfg(target_os = "linux")]
 mod linux {
     use std::collections::BTreeSet;
     use std::fmt;
     use std::path::PathBuf;
+    use std::sync::Arc;
 
-    use netc_compiler::emit::program::types::{PeerTable, Program, ProgramOs};
+    use netc_compiler::emit::program::bundle::CompiledNode;
+    use netc_compiler::emit::program::types::ProgramOs;
 
     use super::Target;
     use crate::driver::linux::host::Host;
     use crate::driver::linux::netlink::Netlink;
-    use crate::engine::{self, Action, Inventory, Object, ObjectKey, Observed, Plan, Step};
     use crate::state;
+    use netc_plan::engine::{self, Action, Inventory, Object, ObjectKey, Observed, Plan, Step};
 
     /// One program ready to be planned and applied on a Linux node.
     pub struct Session {
-        program: Vec<u8>,
-        peers: Vec<u8>,
+        /// What is applied, and recorded as the last good pair after.
+        node: Arc<CompiledNode>,
         state_dir: PathBuf,
         missing_plugins: Vec<String>,
         interface_problems: Vec<String>,
@@ -148,33 +154,26 @@ mod linux {
     }
 
     impl Session {
-        /// Parse `program` (node `target.node`'s, for Linux) and `peers`, read
-        /// the inventory and connect to the drivers.
-        pub fn new(target: &Target, program: Vec<u8>, peers: Vec<u8>) -> Result<Session, String> {
-            let parsed: Program =
-                serde_json::from_slice(&program).map_err(|e| format!("program.json of node {}: {e}", target.node))?;
-            if parsed.node != target.node {
-                return Err(format!(
-                    "the program is node `{}`'s, not `{}`'s",
-                    parsed.node, target.node
-                ));
-            }
-            if parsed.os != ProgramOs::Linux {
+        /// A session for `node` (which must be `target.node`'s Linux
+        /// program): its objects, the inventory, and connections to both
+        /// drivers.
+        pub fn new(target: &Target, node: Arc<CompiledNode>) -> Result<Session, String> {
+            node.is_for(&target.node)?;
+            if node.program.os != ProgramOs::Linux {
                 return Err(format!(
                 "node {} runs Windows, and netc does not execute the Windows driver: run `netc plan --node {} --format powershell` and the script it prints on the node",
                 target.node, target.node
             ));
             }
-            let peer_table: PeerTable = serde_json::from_slice(&peers).map_err(|e| format!("peers.json: {e}"))?;
-            let desired = engine::desired(&parsed, &peer_table).map_err(|e| e.0)?;
+            let parsed = &node.program;
+            let desired = engine::desired(parsed, &node.peers).map_err(|e| e.0)?;
             let (owned, inventory_problem) = state::read_inventory_for_apply(&target.state_dir)?;
             let netlink = Netlink::in_namespace(target.netns.as_deref()).map_err(|e| e.0)?;
             let host = Host::new(&target.root, target.netns.as_deref());
-            let missing_plugins = host.missing_cni_plugins(&parsed);
-            let interface_problems = host.interface_problems(&parsed).map_err(|e| e.0)?;
+            let missing_plugins = host.missing_cni_plugins(parsed);
+            let interface_problems = host.interface_problems(parsed).map_err(|e| e.0)?;
             Ok(Session {
-                program,
-                peers,
+                node,
                 state_dir: target.state_dir.clone(),
                 missing_plugins,
                 interface_problems,
@@ -230,15 +229,50 @@ mod linux {
         }
 
         fn step(&self, step: &Step) -> Result<(), String> {
-            match step.object {
-                Object::VxlanLink { .. }
-                | Object::Bridge { .. }
-                | Object::Address { .. }
-                | Object::Route { .. }
-                | Object::Neighbour { .. }
-                | Object::Fdb { .. } => self.netlink.apply(step).map_err(|e| e.0),
-                _ => self.host.apply(step).map_err(|e| e.0),
+            if is_netlink(step) {
+                self.netlink.apply(step).map_err(|e| e.0)
+            } else {
+                self.host.apply(step).map_err(|e| e.0)
             }
+        }
+
+        /// Applies `steps` in order, each run of netlink steps pipelined
+        /// (`Netlink::apply_all`). Returns the steps applied, in order, and
+        /// the first failure; nothing after the failed step's batch was
+        /// sent, and whatever was applied is in the list, so an undo of it
+        /// is exact.
+        fn apply_steps<'p>(&self, steps: &'p [Step]) -> (Vec<&'p Step>, Option<String>) {
+            let mut applied = Vec::with_capacity(steps.len());
+            let mut rest = steps;
+            while let Some(first) = rest.first() {
+                let run = rest.iter().take_while(|step| is_netlink(step)).count();
+                if run == 0 {
+                    match self.host.apply(first) {
+                        Ok(()) => applied.push(first),
+                        Err(e) => return (applied, Some(e.0)),
+                    }
+                    rest = &rest[1..];
+                    continue;
+                }
+                let outcomes = self.netlink.apply_all(&rest[..run]);
+                let mut failure = None;
+                for (step, outcome) in rest.iter().zip(&outcomes) {
+                    match outcome {
+                        Ok(()) => applied.push(step),
+                        Err(e) => {
+                            failure.get_or_insert_with(|| e.0.clone());
+                        }
+                    }
+                }
+                if failure.is_none() && outcomes.len() < run {
+                    failure = Some(format!("{} of {run} netlink steps were not sent", run - outcomes.len()));
+                }
+                if failure.is_some() {
+                    return (applied, failure);
+                }
+                rest = &rest[run..];
+            }
+            (applied, None)
         }
 
         /// The apply transaction (module header). `observed` and `plan` are the
@@ -270,7 +304,7 @@ mod linux {
                 // Nothing to change: the observation the plan came from is the
                 // verification. The state is still recorded (the program may be
                 // new even though the host already matches it).
-                state::commit(&self.state_dir, &inventory, &self.program, &self.peers).map_err(Failure::Commit)?;
+                state::commit(&self.state_dir, &inventory, &self.node).map_err(Failure::Commit)?;
                 return Ok(Applied {
                     plan: plan.clone(),
                     netlink_writes: 0,
@@ -284,12 +318,11 @@ mod linux {
                 .map(|step| step.key.clone())
                 .collect();
             state::journal(&self.state_dir, &self.owned, created.iter().cloned()).map_err(Failure::Before)?;
-            for (done, step) in plan.steps.iter().enumerate() {
-                if let Err(message) = self.step(step) {
-                    let mut notes = self.undo(&plan.steps[..done], observed);
-                    notes.push(self.settle_failed(&created));
-                    return Err(Failure::Step { message, notes });
-                }
+            let (applied, failure) = self.apply_steps(&plan.steps);
+            if let Some(message) = failure {
+                let mut notes = self.undo(&applied, observed);
+                notes.push(self.settle_failed(&created));
+                return Err(Failure::Step { message, notes });
             }
             // Verify: the host must now match the program.
             let mut remaining = self.plan().map_err(|message| Failure::Step {
@@ -300,7 +333,7 @@ mod linux {
             if !remaining.is_empty() {
                 return Err(Failure::Drift(remaining));
             }
-            state::commit(&self.state_dir, &inventory, &self.program, &self.peers).map_err(Failure::Commit)?;
+            state::commit(&self.state_dir, &inventory, &self.node).map_err(Failure::Commit)?;
             Ok(Applied {
                 plan: plan.clone(),
                 netlink_writes: self.netlink.writes(),
@@ -308,7 +341,7 @@ mod linux {
         }
 
         /// Undo `applied` in reverse, best effort; a note per step.
-        fn undo(&self, applied: &[Step], observed: &Observed) -> Vec<String> {
+        fn undo(&self, applied: &[&Step], observed: &Observed) -> Vec<String> {
             let mut notes = Vec::new();
             for step in applied.iter().rev() {
                 let old = observed.get(&step.key).cloned();
@@ -361,6 +394,20 @@ mod linux {
             Err(message) => format!("error: {message}"),
         }
         }
+    }
+
+    /// The steps the netlink driver carries out; the host driver does the
+    /// rest.
+    fn is_netlink(step: &Step) -> bool {
+        matches!(
+            step.object,
+            Object::VxlanLink(_)
+                | Object::Bridge { .. }
+                | Object::Address { .. }
+                | Object::Route { .. }
+                | Object::Neighbour { .. }
+                | Object::Fdb { .. }
+        )
     }
 
     /// After apply, a create of a `best_effort` sysctl means its key does not

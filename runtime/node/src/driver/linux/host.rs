@@ -37,8 +37,8 @@ use std::process::{Command, Stdio};
 use nix::sched::CloneFlags;
 
 pub use crate::driver::Error;
-use crate::engine::{Action, Object, ObjectKey, Observed, Step};
 use netc_compiler::emit::program::types::{Operation, Program};
+use netc_plan::engine::{Action, Object, ObjectKey, Observed, Step};
 
 /// The comment on every masquerade rule, as `host.sh` writes it.
 const MASQ_COMMENT: &str = "netc masq";
@@ -494,7 +494,7 @@ mod tests {
             key: file.key(),
             object: file.clone(),
             reason: String::new(),
-            disruption: crate::engine::Disruption::Hitless,
+            disruption: netc_plan::engine::Disruption::Hitless,
         };
         host.apply(&step).unwrap();
         let keys: BTreeSet<ObjectKey> = [file.key()].into();

@@ -60,7 +60,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::objects::{Object, ObjectKey};
+use super::objects::{Object, ObjectKey, VxlanLink};
 
 /// The live state of the host, as a driver read it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -264,7 +264,7 @@ pub fn plan(desired: &[Object], observed: &Observed, owned: &Inventory) -> Plan 
                     });
                     continue;
                 }
-                if let Object::VxlanLink { name, .. } | Object::Bridge { name, .. } = object {
+                if let Object::VxlanLink(VxlanLink { name, .. }) | Object::Bridge { name, .. } = object {
                     recreated.insert(name);
                 }
                 plan.steps.push(Step {
@@ -296,40 +296,17 @@ fn compare(want: &Object, have: &Object) -> Option<Change> {
     let mut changes = Vec::new();
     let mut recreate = Vec::new();
     let disruption = match (want, have) {
-        (
-            Object::VxlanLink {
-                vni,
-                port,
-                local,
-                underlay,
-                mac,
-                mtu,
-                learning,
-                up,
-                ..
-            },
-            Object::VxlanLink {
-                vni: vni0,
-                port: port0,
-                local: local0,
-                underlay: underlay0,
-                mac: mac0,
-                mtu: mtu0,
-                learning: learning0,
-                up: up0,
-                ..
-            },
-        ) => {
-            field(&mut recreate, "vni", vni0, vni);
-            field(&mut recreate, "dstport", port0, port);
-            field(&mut recreate, "local", local0, local);
-            if let Some(underlay) = underlay {
-                field(&mut recreate, "dev", &display(underlay0), underlay);
+        (Object::VxlanLink(want), Object::VxlanLink(have)) => {
+            field(&mut recreate, "vni", &have.vni, &want.vni);
+            field(&mut recreate, "dstport", &have.port, &want.port);
+            field(&mut recreate, "local", &have.local, &want.local);
+            if let Some(underlay) = &want.underlay {
+                field(&mut recreate, "dev", &display(&have.underlay), underlay);
             }
-            field(&mut changes, "address", mac0, mac);
-            field(&mut changes, "mtu", mtu0, mtu);
-            field(&mut changes, "learning", learning0, learning);
-            if *up && !up0 {
+            field(&mut changes, "address", &have.mac, &want.mac);
+            field(&mut changes, "mtu", &have.mtu, &want.mtu);
+            field(&mut changes, "learning", &have.learning, &want.learning);
+            if want.up && !have.up {
                 changes.push("down -> up".into());
             }
             Disruption::Flap
@@ -341,11 +318,11 @@ fn compare(want: &Object, have: &Object) -> Option<Change> {
             }
             Disruption::Flap
         }
-        (Object::VxlanLink { .. }, Object::Bridge { .. }) => {
+        (Object::VxlanLink(_), Object::Bridge { .. }) => {
             recreate.push("kind bridge -> vxlan".into());
             Disruption::Recreate
         }
-        (Object::Bridge { .. }, Object::VxlanLink { .. }) => {
+        (Object::Bridge { .. }, Object::VxlanLink(_)) => {
             recreate.push("kind vxlan -> bridge".into());
             Disruption::Recreate
         }
@@ -444,7 +421,7 @@ mod tests {
     use super::*;
 
     fn link(vni: u32, mtu: u32) -> Object {
-        Object::VxlanLink {
+        Object::VxlanLink(VxlanLink {
             name: "flannel.4096".into(),
             vni,
             port: 4789,
@@ -454,7 +431,7 @@ mod tests {
             mtu,
             learning: false,
             up: true,
-        }
+        })
     }
 
     fn route(destination: &str, via: &str) -> Object {

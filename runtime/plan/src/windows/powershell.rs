@@ -191,7 +191,7 @@ pub fn observe_script(desired: &WindowsDesired, owned: &WindowsInventory) -> Str
         desired.node
     )));
     out.push_str("# objects the node's program names or netc's inventory lists, as one line of\n");
-    out.push_str("# JSON (WindowsObserved in runtime/src/driver/windows/observed.rs). It changes\n");
+    out.push_str("# JSON (WindowsObserved in runtime/plan/src/windows/observed.rs). It changes\n");
     out.push_str("# nothing.\n");
     out.push_str(PREAMBLE);
     out.push('\n');

@@ -1,0 +1,20 @@
+//! netc's effects on a node: everything that reads or changes a host on
+//! behalf of the pure plans of netc-plan.
+//!
+//! - `driver::linux`: `netlink` observes and applies links, addresses,
+//!   routes, neighbours and FDB entries; `host` files, sysctls, modules and
+//!   the masquerade chain.
+//! - `transaction`: the apply transaction on a Linux node (journal, steps,
+//!   undo, verify, commit) that `netc apply` and the agent share.
+//! - `windows`: the same for a Windows node, through `powershell.exe` (not
+//!   executed here: no Windows).
+//! - `state`: the state directory: the inventory of what netc created and
+//!   the last program applied.
+//! - `files`: reading sources with a size limit and errors that name the
+//!   path; writing files and output trees atomically.
+
+pub mod driver;
+pub mod files;
+pub mod state;
+pub mod transaction;
+pub mod windows;
