@@ -108,21 +108,14 @@ fn applied(desired: &WindowsDesired) -> WindowsObserved {
             WindowsObject::File { path, content } => {
                 observed.files.insert(path.clone(), content.clone());
             }
-            WindowsObject::HnsNetwork {
-                name,
-                kind,
-                subnet,
-                gateway,
-                adapter,
-                ..
-            } => observed.hns_networks.push(ObservedHnsNetwork {
-                name: name.clone(),
-                kind: kind.clone(),
+            WindowsObject::HnsNetwork(network) => observed.hns_networks.push(ObservedHnsNetwork {
+                name: network.name.clone(),
+                kind: network.kind.clone(),
                 subnets: vec![ObservedSubnet {
-                    address_prefix: subnet.clone(),
-                    gateway: Some(gateway.clone()),
+                    address_prefix: network.subnet.clone(),
+                    gateway: Some(network.gateway.clone()),
                 }],
-                adapter: Some(adapter.clone().unwrap_or_else(|| "Ethernet".into())),
+                adapter: Some(network.adapter.clone().unwrap_or_else(|| "Ethernet".into())),
             }),
             WindowsObject::HnsEndpoint { name, network, address } => observed.hns_endpoints.push(ObservedHnsEndpoint {
                 name: name.clone(),

@@ -3,18 +3,13 @@
 use std::path::PathBuf;
 
 use crate::report;
-use crate::{files, Format, Outcome};
+use crate::{Format, Outcome};
 
 pub fn run(paths: &[PathBuf], format: Format, deny_warnings: bool) -> Outcome {
     let mut outcome = Outcome::Clean;
     for path in paths {
-        let source = match files::read_source(path) {
-            Ok(source) => source,
-            Err(message) => {
-                eprintln!("error: {message}");
-                outcome = outcome.max(Outcome::Failure);
-                continue;
-            }
+        let Some(source) = super::read_or_report(path, &mut outcome) else {
+            continue;
         };
         let lock = match super::compile::read_lock(path, format) {
             Ok(lock) => lock.unwrap_or_default(),

@@ -10,13 +10,8 @@ use crate::{files, Outcome};
 pub fn run(paths: &[PathBuf], check: bool) -> Outcome {
     let mut outcome = Outcome::Clean;
     for path in paths {
-        let source = match files::read_source(path) {
-            Ok(source) => source,
-            Err(message) => {
-                eprintln!("error: {message}");
-                outcome = outcome.max(Outcome::Failure);
-                continue;
-            }
+        let Some(source) = super::read_or_report(path, &mut outcome) else {
+            continue;
         };
         let formatted = match netc_compiler::format(&source) {
             Ok(text) => text,

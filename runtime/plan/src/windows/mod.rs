@@ -27,7 +27,7 @@ pub mod observed;
 pub mod plan;
 pub mod powershell;
 
-pub use objects::{desired, WindowsCheck, WindowsDesired, WindowsKey, WindowsObject};
+pub use objects::{desired, HnsNetwork, WindowsCheck, WindowsDesired, WindowsKey, WindowsObject};
 pub use observed::{
     ObservedFirewallRule, ObservedHnsEndpoint, ObservedHnsNetwork, ObservedSubnet, WindowsInventory, WindowsObserved,
 };

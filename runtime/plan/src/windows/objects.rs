@@ -35,6 +35,38 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::Error;
 
+/// An HNS network. `adapter: None` means "the adapter carrying `address`,
+/// found at apply time"; it is then not compared, because once the network
+/// exists that address sits on the vSwitch's `vEthernet (...)` adapter, not
+/// on the network's physical one.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HnsNetwork {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub subnet: String,
+    pub gateway: String,
+    pub adapter: Option<String>,
+    pub address: String,
+}
+
+impl fmt::Display for HnsNetwork {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let network = self;
+        write!(
+            f,
+            "hns-network {} type {} subnet {} gateway {}",
+            network.name, network.kind, network.subnet, network.gateway
+        )?;
+        match &network.adapter {
+            Some(adapter) => write!(f, " adapter {adapter}"),
+            None => write!(f, " on the adapter of {}", network.address),
+        }
+    }
+}
+
 /// One object of a Windows host in the state the program wants.
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,20 +81,11 @@ pub enum WindowsObject {
     },
     /// A file with exactly this content (UTF-8 without BOM, as
     /// `[IO.File]::WriteAllText` writes it).
-    File { path: String, content: String },
-    /// An HNS network. `adapter: None` means "the adapter carrying
-    /// `address`, found at apply time"; it is then not compared, because
-    /// once the network exists that address sits on the vSwitch's
-    /// `vEthernet (...)` adapter, not on the network's physical one.
-    HnsNetwork {
-        name: String,
-        #[serde(rename = "type")]
-        kind: String,
-        subnet: String,
-        gateway: String,
-        adapter: Option<String>,
-        address: String,
+    File {
+        path: String,
+        content: String,
     },
+    HnsNetwork(HnsNetwork),
     /// A host endpoint at `address` on HNS network `network`, attached to
     /// the host compartment, with IPv4 forwarding on its
     /// `vEthernet (name)` interface.
@@ -136,7 +159,7 @@ impl WindowsObject {
         match self {
             WindowsObject::FirewallRule { name, .. } => WindowsKey::FirewallRule(name.clone()),
             WindowsObject::File { path, .. } => WindowsKey::File(path.clone()),
-            WindowsObject::HnsNetwork { name, .. } => WindowsKey::HnsNetwork(name.clone()),
+            WindowsObject::HnsNetwork(network) => WindowsKey::HnsNetwork(network.name.clone()),
             WindowsObject::HnsEndpoint { name, .. } => WindowsKey::HnsEndpoint(name.clone()),
             WindowsObject::SourceVip { path, .. } => WindowsKey::SourceVip(path.clone()),
         }
@@ -182,20 +205,7 @@ impl fmt::Display for WindowsObject {
                 direction,
             } => write!(f, "firewall-rule {name} allow {direction} {protocol} {port}"),
             WindowsObject::File { path, content } => write!(f, "file {path} ({} bytes)", content.len()),
-            WindowsObject::HnsNetwork {
-                name,
-                kind,
-                subnet,
-                gateway,
-                adapter,
-                address,
-            } => {
-                write!(f, "hns-network {name} type {kind} subnet {subnet} gateway {gateway}")?;
-                match adapter {
-                    Some(adapter) => write!(f, " adapter {adapter}"),
-                    None => write!(f, " on the adapter of {address}"),
-                }
-            }
+            WindowsObject::HnsNetwork(network) => network.fmt(f),
             WindowsObject::HnsEndpoint { name, network, address } => {
                 write!(f, "hns-endpoint {name} {address} on {network}, attached, forwarding")
             }
@@ -292,14 +302,14 @@ pub fn desired(program: &Program) -> Result<WindowsDesired, Error> {
                 gateway,
                 adapter,
                 address,
-            } => WindowsObject::HnsNetwork {
+            } => WindowsObject::HnsNetwork(HnsNetwork {
                 name: name.clone(),
                 kind: kind.clone(),
                 subnet: subnet.clone(),
                 gateway: gateway.clone(),
                 adapter: adapter.clone(),
                 address: address.clone(),
-            },
+            }),
             Operation::HnsEndpoint { network, name, address } => {
                 if address.parse::<std::net::Ipv4Addr>().is_err() {
                     bail!(
@@ -310,7 +320,7 @@ pub fn desired(program: &Program) -> Result<WindowsDesired, Error> {
                 // The endpoint sits on the network: it must come first.
                 if !objects
                     .iter()
-                    .any(|o| matches!(o, WindowsObject::HnsNetwork { name: n, .. } if n == network))
+                    .any(|o| matches!(o, WindowsObject::HnsNetwork(made) if made.name == *network))
                 {
                     bail!(
                         "hns-endpoint {name} on node {} sits on HNS network {network}, which the program does not create before it",

@@ -22,7 +22,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use crate::engine::Disruption;
-use crate::windows::objects::{WindowsKey, WindowsObject};
+use crate::windows::objects::{HnsNetwork, WindowsKey, WindowsObject};
 use crate::windows::observed::{ObservedFirewallRule, ObservedHnsEndpoint, ObservedHnsNetwork, WindowsObserved};
 
 /// Why creating an HNS network is a `Flap`.
@@ -94,15 +94,8 @@ impl<'a> Live<'a> {
                 }
                 None => Some(absent()),
             },
-            WindowsObject::HnsNetwork {
-                name,
-                kind,
-                subnet,
-                gateway,
-                adapter,
-                ..
-            } => match self.hns_networks.get(name.as_str()) {
-                Some(have) => hns_network_change(have, kind, subnet, gateway, adapter.as_deref()),
+            WindowsObject::HnsNetwork(want) => match self.hns_networks.get(want.name.as_str()) {
+                Some(have) => hns_network_change(have, want),
                 None => Some(Difference::Absent(HNS_CREATION.to_string(), Disruption::Flap)),
             },
             WindowsObject::HnsEndpoint { name, network, address } => match self.hns_endpoints.get(name.as_str()) {
@@ -139,16 +132,11 @@ fn firewall_rule_change(have: &ObservedFirewallRule, direction: &str, protocol: 
     (!changes.is_empty()).then_some(Difference::InPlace(changes, Disruption::Hitless))
 }
 
-fn hns_network_change(
-    have: &[&ObservedHnsNetwork],
-    kind: &str,
-    subnet: &str,
-    gateway: &str,
-    adapter: Option<&str>,
-) -> Option<Difference> {
+fn hns_network_change(have: &[&ObservedHnsNetwork], want: &HnsNetwork) -> Option<Difference> {
+    let (subnet, gateway) = (want.subnet.as_str(), want.gateway.as_str());
     let mut changes = Vec::new();
     if let [network] = have {
-        text_field(&mut changes, "type", &network.kind, kind);
+        text_field(&mut changes, "type", &network.kind, &want.kind);
         let prefixes: Vec<&str> = network.subnets.iter().map(|s| s.address_prefix.as_str()).collect();
         if prefixes != [subnet] {
             let shown = if prefixes.is_empty() {
@@ -168,7 +156,7 @@ fn hns_network_change(
         if have_gateway != gateway {
             changes.push(format!("gateway {have_gateway} -> {gateway}"));
         }
-        if let Some(adapter) = adapter {
+        if let Some(adapter) = &want.adapter {
             text_field(&mut changes, "adapter", or_none(network.adapter.as_deref()), adapter);
         }
     } else {

@@ -244,7 +244,7 @@ fn delete_consequence(key: &WindowsKey) -> (String, Disruption) {
 /// What a recreate of `object` does, after the list of differences.
 fn recreate_consequence(object: &WindowsObject) -> String {
     match object {
-        WindowsObject::HnsNetwork { .. } => {
+        WindowsObject::HnsNetwork(_) => {
             format!(": HNS cannot change a network in place, so it is removed and created again; {HNS_REMOVAL}")
         }
         WindowsObject::SourceVip { .. } => ": the stale files are removed and host-local reserves a new address, which kube-proxy uses once it restarts (the node re-joined with another pod subnet)".to_string(),

@@ -3,17 +3,18 @@
 //! pruned in order, and `one_line`.
 
 use super::*;
+use crate::windows::objects::HnsNetwork;
 use crate::windows::observed::{ObservedHnsEndpoint, ObservedHnsNetwork, ObservedSubnet};
 
 fn network(subnet: &str) -> WindowsObject {
-    WindowsObject::HnsNetwork {
+    WindowsObject::HnsNetwork(HnsNetwork {
         name: "cbr0".into(),
         kind: "L2Bridge".into(),
         subnet: subnet.into(),
         gateway: "198.18.5.1".into(),
         adapter: None,
         address: "198.51.100.21".into(),
-    }
+    })
 }
 
 fn observed_network(subnet: &str) -> WindowsObserved {

@@ -24,7 +24,7 @@ pub fn powershell(plan: &WindowsPlan) -> String {
     });
     let hns = has_step(|s| matches!(s.key, WindowsKey::HnsNetwork(_) | WindowsKey::HnsEndpoint(_)));
     let hns_recreate = has_step(|s| s.action == Action::Recreate && matches!(s.key, WindowsKey::HnsNetwork(_)));
-    let hns_made = has_step(|s| matches!(s.object, Some(WindowsObject::HnsNetwork { .. })));
+    let hns_made = has_step(|s| matches!(s.object, Some(WindowsObject::HnsNetwork(_))));
     let source_vip = has_step(|s| matches!(s.object, Some(WindowsObject::SourceVip { .. })));
     let cni_checks: Vec<&WindowsCheck> = plan
         .checks
@@ -216,21 +216,15 @@ fn make_so(object: &WindowsObject, action: Action) -> String {
             )
         }
         WindowsObject::File { path, content } => format!("Set-NetcFile {} {}\n", ps_quote(path), ps_quote(content)),
-        WindowsObject::HnsNetwork {
-            name,
-            kind,
-            subnet,
-            gateway,
-            adapter,
-            address,
-        } => {
-            let (q_name, q_address) = (ps_quote(name), ps_quote(address));
+        WindowsObject::HnsNetwork(network) => {
+            let (name, adapter) = (&network.name, &network.adapter);
+            let (q_name, q_address) = (ps_quote(name), ps_quote(&network.address));
             let new = format!(
                 "New-HnsNetwork -Type {} -Name {q_name} -AddressPrefix {} -Gateway {} -AdapterName $adapter | Out-Null\n\
                  Wait-NetcAddress {q_address}\n",
-                ps_quote(kind),
-                ps_quote(subnet),
-                ps_quote(gateway)
+                ps_quote(&network.kind),
+                ps_quote(&network.subnet),
+                ps_quote(&network.gateway)
             );
             let by_address = format!("(Get-NetIPAddress -IPAddress {q_address}).InterfaceAlias");
             match (action, adapter) {

@@ -109,31 +109,32 @@ pub(super) fn link_object(link: &LinkMessage, names: &BTreeMap<u32, String>) -> 
     match kind? {
         InfoKind::Bridge => Some(Object::Bridge { name, mtu, up }),
         InfoKind::Vxlan => {
-            let (mut vni, mut port, mut local, mut underlay, mut learning) = (0, 0, String::new(), None, true);
+            // What the kernel leaves out is its default: learning on.
+            let mut link = VxlanLink {
+                name,
+                mac,
+                mtu,
+                up,
+                learning: true,
+                vni: 0,
+                port: 0,
+                local: String::new(),
+                underlay: None,
+            };
             if let Some(InfoData::Vxlan(infos)) = data {
                 for info in infos {
                     match info {
-                        InfoVxlan::Id(id) => vni = id,
-                        InfoVxlan::Port(p) => port = u32::from(p),
-                        InfoVxlan::Local(ip) => local = ip.to_string(),
-                        InfoVxlan::Local6(ip) => local = ip.to_string(),
-                        InfoVxlan::Link(index) => underlay = names.get(&index).cloned(),
-                        InfoVxlan::Learning(l) => learning = l,
+                        InfoVxlan::Id(id) => link.vni = id,
+                        InfoVxlan::Port(p) => link.port = u32::from(p),
+                        InfoVxlan::Local(ip) => link.local = ip.to_string(),
+                        InfoVxlan::Local6(ip) => link.local = ip.to_string(),
+                        InfoVxlan::Link(index) => link.underlay = names.get(&index).cloned(),
+                        InfoVxlan::Learning(l) => link.learning = l,
                         _ => {}
                     }
                 }
             }
-            Some(Object::VxlanLink(VxlanLink {
-                name,
-                vni,
-                port,
-                local,
-                underlay,
-                mac,
-                mtu,
-                learning,
-                up,
-            }))
+            Some(Object::VxlanLink(link))
         }
         _ => None,
     }
