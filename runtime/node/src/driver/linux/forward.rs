@@ -13,7 +13,7 @@
 //! chain that is not hooked in, or has one direction only, is observed with
 //! a marker so the plan repairs it.
 
-use super::host::{run, Host};
+use super::host::Host;
 use crate::driver::Error;
 use netc_plan::engine::Object;
 
@@ -54,7 +54,7 @@ pub(super) fn read(host: &Host, chain: &str) -> Result<Option<Object>, Error> {
                 .filter(|d| !sources.contains(d))
                 .map(|d| format!("{d} (destination only)")),
         );
-        if run(&mut hook(host, tool, "-C", chain)).is_err() {
+        if host.run(&mut hook(host, tool, "-C", chain)).is_err() {
             networks.push(format!("({tool} chain not hooked into FORWARD)"));
         }
     }
@@ -64,12 +64,17 @@ pub(super) fn read(host: &Host, chain: &str) -> Result<Option<Object>, Error> {
     }))
 }
 
-pub(super) fn write(host: &Host, chain: &str, networks: &[String]) -> Result<(), Error> {
+/// Writes each family's chain and hooks it in. `fresh`: neither family's
+/// chain existed when the host was observed (a create), so there is
+/// nothing to remove and no hook yet (see `Host::write_masquerade`).
+pub(super) fn write(host: &Host, chain: &str, networks: &[String], fresh: bool) -> Result<(), Error> {
     for (tool, ipv6) in FAMILIES {
         let family: Vec<&String> = networks.iter().filter(|n| n.contains(':') == ipv6).collect();
         if family.is_empty() {
             // The family was dropped (dual-stack to single-stack).
-            delete_family(host, tool, chain)?;
+            if !fresh {
+                delete_family(host, tool, chain)?;
+            }
             continue;
         }
         let mut rules = format!("*filter\n:{chain} - [0:0]\n");
@@ -82,8 +87,8 @@ pub(super) fn write(host: &Host, chain: &str, networks: &[String]) -> Result<(),
         }
         rules.push_str("COMMIT\n");
         host.restore(&format!("{tool}-restore"), &rules)?;
-        if run(&mut hook(host, tool, "-C", chain)).is_err() {
-            run(&mut hook(host, tool, "-A", chain))?;
+        if fresh || host.run(&mut hook(host, tool, "-C", chain)).is_err() {
+            host.run(&mut hook(host, tool, "-A", chain))?;
         }
     }
     Ok(())
@@ -97,22 +102,18 @@ pub(super) fn delete(host: &Host, chain: &str) -> Result<(), Error> {
 }
 
 fn delete_family(host: &Host, tool: &str, chain: &str) -> Result<(), Error> {
-    let _ = run(&mut hook(host, tool, "-D", chain));
+    let _ = host.run(&mut hook(host, tool, "-D", chain));
     if list(host, tool, chain)?.is_none() {
         return Ok(());
     }
-    run(host.namespaced(tool).args(["-w", "-F", chain]))?;
-    run(host.namespaced(tool).args(["-w", "-X", chain])).map(drop)
+    host.run(host.namespaced(tool).args(["-w", "-F", chain]))?;
+    host.run(host.namespaced(tool).args(["-w", "-X", chain])).map(drop)
 }
 
 /// `TOOL -S CHAIN`: the chain's rules, or `None` when there is no such
 /// chain (exit 1). Any other failure, such as not being root, is an error.
 fn list(host: &Host, tool: &str, chain: &str) -> Result<Option<String>, Error> {
-    let output = host
-        .namespaced(tool)
-        .args(["-w", "-S", chain])
-        .output()
-        .map_err(|e| Error(format!("running {tool}: {e}")))?;
+    let output = host.output(host.namespaced(tool).args(["-w", "-S", chain]), None)?;
     match output.status.code() {
         Some(0) => Ok(Some(String::from_utf8_lossy(&output.stdout).into_owned())),
         Some(1) => Ok(None),

@@ -23,8 +23,8 @@
 //!   built in. Applying one runs `modprobe NAME`; modules are never removed.
 //! - The masquerade chain is an iptables `nat` chain, written as a whole
 //!   with `iptables-restore --noflush` (the same rules as `host.sh`) and
-//!   hooked into `POSTROUTING`; inside a namespace through
-//!   `ip netns exec NS`. It is observed with `iptables -t nat -S` (exit 1:
+//!   hooked into `POSTROUTING`; inside a namespace the tools run from a
+//!   thread that entered it (`Host::output`). It is observed with `iptables -t nat -S` (exit 1:
 //!   no such chain; any other failure, such as not being root, is an error).
 
 use std::collections::BTreeSet;
@@ -32,7 +32,7 @@ use std::fs;
 use std::io::{ErrorKind, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use nix::sched::CloneFlags;
 
@@ -78,7 +78,7 @@ impl Host {
         if checks.is_empty() {
             return Ok(Vec::new());
         }
-        let listing = run(self.namespaced("ip").args(["-o", "addr", "show"]))?;
+        let listing = self.run(self.namespaced("ip").args(["-o", "addr", "show"]))?;
         Ok(checks
             .into_iter()
             .filter_map(|(interface, address)| {
@@ -215,9 +215,13 @@ impl Host {
             (Object::Module { .. }, Action::Delete) => Ok(()),
             (Object::Module { name }, _) => run(Command::new("modprobe").arg(name)).map(drop),
             (Object::Masquerade { chain, .. }, Action::Delete) => self.delete_masquerade(chain),
-            (Object::Masquerade { chain, source, except }, _) => self.write_masquerade(chain, source, except),
+            (Object::Masquerade { chain, source, except }, action) => {
+                self.write_masquerade(chain, source, except, action == Action::Create)
+            }
             (Object::ForwardAccept { chain, .. }, Action::Delete) => super::forward::delete(self, chain),
-            (Object::ForwardAccept { chain, networks }, _) => super::forward::write(self, chain, networks),
+            (Object::ForwardAccept { chain, networks }, action) => {
+                super::forward::write(self, chain, networks, action == Action::Create)
+            }
             (object, _) => Err(Error(format!("not a host object: {object}"))),
         }
     }
@@ -228,16 +232,55 @@ impl Host {
         std::thread::Builder::new()
             .name("netc-host-ns".into())
             .spawn(move || {
-                if let Some(path) = path {
-                    let file = fs::File::open(&path).map_err(|e| Error(format!("opening {path}: {e}")))?;
-                    nix::sched::setns(&file, CloneFlags::CLONE_NEWNET)
-                        .map_err(|e| Error(format!("entering {path}: {e}")))?;
-                }
+                enter(path.as_deref())?;
                 Ok(f())
             })
             .map_err(|e| Error(format!("starting a thread: {e}")))?
             .join()
             .map_err(|_| Error("the namespace thread panicked".into()))?
+    }
+
+    /// Runs `command` inside the network namespace with `input` on its
+    /// standard input; its output, whatever its exit status. The child is
+    /// started from a thread that entered the namespace, and a child is
+    /// born in its creator's: one process per command, where
+    /// `ip netns exec` took two and a mount namespace.
+    pub(super) fn output(&self, command: &mut Command, input: Option<&str>) -> Result<Output, Error> {
+        let program = command.get_program().to_string_lossy().into_owned();
+        let path = self.netns.as_ref().map(|name| format!("/run/netns/{name}"));
+        let run = move |command: &mut Command| -> Result<Output, Error> {
+            enter(path.as_deref())?;
+            let failed = |e: std::io::Error| Error(format!("running {program}: {e}"));
+            let stdin = if input.is_some() { Stdio::piped() } else { Stdio::null() };
+            let mut child = command
+                .stdin(stdin)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .map_err(failed)?;
+            if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+                stdin.write_all(input.as_bytes()).map_err(failed)?;
+            }
+            child.wait_with_output().map_err(failed)
+        };
+        if self.netns.is_none() {
+            return run(command);
+        }
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("netc-host-ns".into())
+                .spawn_scoped(scope, || run(command))
+                .map_err(|e| Error(format!("starting a thread: {e}")))?
+                .join()
+                .map_err(|_| Error("the namespace thread panicked".into()))?
+        })
+    }
+
+    /// Runs `command` inside the network namespace; its standard output,
+    /// or its standard error as the error.
+    pub(super) fn run(&self, command: &mut Command) -> Result<String, Error> {
+        let output = self.output(command, None)?;
+        checked(command, output)
     }
 
     fn read_file(&self, path: &str) -> Result<Option<Object>, Error> {
@@ -258,16 +301,10 @@ impl Host {
         }))
     }
 
-    /// `PROGRAM ...` (iptables, ip), inside the namespace when there is one.
+    /// `PROGRAM ...` (iptables, ip), to run inside the namespace with
+    /// `run` or `output`.
     pub(super) fn namespaced(&self, program: &str) -> Command {
-        match &self.netns {
-            Some(ns) => {
-                let mut command = Command::new("ip");
-                command.args(["netns", "exec", ns, program]);
-                command
-            }
-            None => Command::new(program),
-        }
+        Command::new(program)
     }
 
     /// `iptables -t nat ACTION POSTROUTING ... -j CHAIN`: the rule that
@@ -291,11 +328,7 @@ impl Host {
     }
 
     fn read_masquerade(&self, chain: &str) -> Result<Option<Object>, Error> {
-        let output = self
-            .namespaced("iptables")
-            .args(["-w", "-t", "nat", "-S", chain])
-            .output()
-            .map_err(|e| Error(format!("running iptables: {e}")))?;
+        let output = self.output(self.namespaced("iptables").args(["-w", "-t", "nat", "-S", chain]), None)?;
         match output.status.code() {
             Some(0) => {}
             // No such chain.
@@ -325,7 +358,7 @@ impl Host {
                 }
             }
         }
-        let hooked = run(&mut self.hook("-C", chain)).is_ok();
+        let hooked = self.run(&mut self.hook("-C", chain)).is_ok();
         if !hooked {
             source = format!("{source} (not hooked into POSTROUTING)");
         }
@@ -336,7 +369,11 @@ impl Host {
         }))
     }
 
-    fn write_masquerade(&self, chain: &str, source: &str, except: &[String]) -> Result<(), Error> {
+    /// Writes the chain and hooks it in. `fresh`: the chain did not exist
+    /// when the host was observed (a create), so no rule can jump to it yet
+    /// (iptables refuses a jump to a missing chain, and a chain something
+    /// jumps to cannot be deleted): the hook is added without checking.
+    fn write_masquerade(&self, chain: &str, source: &str, except: &[String], fresh: bool) -> Result<(), Error> {
         let mut rules = format!("*nat\n:{chain} - [0:0]\n");
         rules.push_str(&format!(
             "-A {chain} -m mark --mark 0x4000/0x4000 -m comment --comment \"{MASQ_COMMENT}\" -j RETURN\n"
@@ -350,8 +387,8 @@ impl Host {
             "-A {chain} -s {source} ! -d 224.0.0.0/4 -m comment --comment \"{MASQ_COMMENT}\" -j MASQUERADE\nCOMMIT\n"
         ));
         self.restore("iptables-restore", &rules)?;
-        if run(&mut self.hook("-C", chain)).is_err() {
-            run(&mut self.hook("-A", chain))?;
+        if fresh || self.run(&mut self.hook("-C", chain)).is_err() {
+            self.run(&mut self.hook("-A", chain))?;
         }
         Ok(())
     }
@@ -359,22 +396,7 @@ impl Host {
     /// `TOOL --noflush` with `rules` on stdin (`iptables-restore` or
     /// `ip6tables-restore`): the chains it names are replaced as a whole.
     pub(super) fn restore(&self, tool: &str, rules: &str) -> Result<(), Error> {
-        let mut child = self
-            .namespaced(tool)
-            .args(["-w", "--noflush"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| Error(format!("running {tool}: {e}")))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin
-                .write_all(rules.as_bytes())
-                .map_err(|e| Error(format!("writing to {tool}: {e}")))?;
-        }
-        let output = child
-            .wait_with_output()
-            .map_err(|e| Error(format!("running {tool}: {e}")))?;
+        let output = self.output(self.namespaced(tool).args(["-w", "--noflush"]), Some(rules))?;
         if !output.status.success() {
             return Err(Error(format!(
                 "{tool}: {}",
@@ -385,12 +407,13 @@ impl Host {
     }
 
     fn delete_masquerade(&self, chain: &str) -> Result<(), Error> {
-        let _ = run(&mut self.hook("-D", chain));
+        let _ = self.run(&mut self.hook("-D", chain));
         if self.read_masquerade(chain)?.is_none() {
             return Ok(());
         }
-        run(self.namespaced("iptables").args(["-w", "-t", "nat", "-F", chain]))?;
-        run(self.namespaced("iptables").args(["-w", "-t", "nat", "-X", chain])).map(drop)
+        self.run(self.namespaced("iptables").args(["-w", "-t", "nat", "-F", chain]))?;
+        self.run(self.namespaced("iptables").args(["-w", "-t", "nat", "-X", chain]))
+            .map(drop)
     }
 }
 
@@ -447,12 +470,28 @@ fn module_loaded(name: &str) -> bool {
     }
 }
 
-/// Runs a command; its standard error is the error.
+/// Enters the network namespace at `path` on this thread (`None`: stays).
+fn enter(path: Option<&str>) -> Result<(), Error> {
+    if let Some(path) = path {
+        let file = fs::File::open(path).map_err(|e| Error(format!("opening {path}: {e}")))?;
+        nix::sched::setns(&file, CloneFlags::CLONE_NEWNET).map_err(|e| Error(format!("entering {path}: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Runs a command here (modprobe: modules are global); its standard error
+/// is the error.
 pub(super) fn run(command: &mut Command) -> Result<String, Error> {
     let output = command
         .stdin(Stdio::null())
         .output()
         .map_err(|e| Error(format!("running {:?}: {e}", command.get_program())))?;
+    checked(command, output)
+}
+
+/// A command's standard output if it succeeded; its standard error as the
+/// error otherwise.
+fn checked(command: &Command, output: Output) -> Result<String, Error> {
     if output.status.success() {
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     } else {
