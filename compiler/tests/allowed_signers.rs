@@ -5,7 +5,7 @@
 
 #![allow(clippy::disallowed_methods)] // tests run ssh-keygen in scratch directories
 
-mod common;
+use netc_test_support as common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -1,10 +1,13 @@
 //! Every valid example compiles to exactly the tree in `golden/<example>/`
-//! (`NETC_BLESS=1` rewrites it), compiling is deterministic, and pod subnet
-//! allocation is sticky through the lock file.
+//! (`NETC_BLESS=1` rewrites it), compiling is deterministic, and a topology
+//! with errors produces neither artifacts nor a lock. Pod subnet allocation
+//! is sticky through the lock file: adding a node anywhere moves no other
+//! node, and a `pod-subnet` pin wins over a free subnet but is N0208 on a
+//! subnet locked to another node.
 
 #![allow(clippy::disallowed_methods)] // tests read fixtures and the environment; the purity rule is for the library
 
-mod common;
+use netc_test_support as common;
 
 use std::collections::BTreeSet;
 

@@ -1,9 +1,12 @@
 //! `netc fmt` on every example and golden input: formatting is idempotent,
-//! keeps every comment, and yields the same topology.
+//! keeps every comment, and yields the same topology. A file with syntax
+//! errors is refused (its errors returned, nothing formatted), and an
+//! untidy `images` block and a patch release format to the canonical
+//! layout with the same meaning.
 
 #![allow(clippy::disallowed_methods)] // tests read fixtures and the environment; the purity rule is for the library
 
-mod common;
+use netc_test_support as common;
 
 use common::*;
 use netc_compiler::diagnostic::SourceFile;

@@ -4,7 +4,7 @@
 
 #![allow(clippy::disallowed_methods)] // tests read fixtures, run processes and use the environment
 
-mod common;
+use netc_test_support as common;
 
 use std::path::Path;
 use std::process::Command;

@@ -1,13 +1,20 @@
 //! Host programs (`nodes/<node>/program.json`, `host.sh`, `host.ps1`) and
-//! the shared peer table: they parse back into the runtime's types, the
-//! scripts are valid bash, every node is in the peer table once, files are
-//! installed byte for byte, output grows linearly with the node count,
-//! `host.sh` stops when a CNI plugin its config calls is missing, and (as
-//! root) two nodes' `host.sh` really connect them over vxlan.
+//! the shared peer table: they parse back into the runtime's types and pass
+//! their schemas, the scripts are valid bash, every node is in the peer
+//! table once, files are installed byte for byte, and output grows linearly
+//! with the node count.
+//!
+//! `host.sh` stops when a CNI plugin its config calls is missing, and (where
+//! flanneld runs) when the named interface does not carry the node's
+//! address; it treats a kernel without `/proc/modules` as having every
+//! module built in. `host.ps1` checks the HNS network's pod subnet before it
+//! reserves the source VIP (text and order only: no PowerShell here). As
+//! root, two nodes' `host.sh` really connect them over vxlan in two network
+//! namespaces.
 
 #![allow(clippy::disallowed_methods)] // tests read fixtures and run processes; the purity rule is for the library
 
-mod common;
+use netc_test_support as common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -2,10 +2,19 @@
 //! schema validator (`kubernetes-validate --strict` for the cluster's
 //! release), and consistent with the other artifacts where the interop rules
 //! need it (network name N0321, net-conf, CNI conflist, node OS placement).
+//!
+//! Also: each manifest exists exactly when its component runs; every object
+//! is labelled as managed by netc; the agent's DaemonSets follow the `agent`
+//! block; flanneld's flags match the upstream manifest (on Windows without
+//! `--ip-masq`: the CNI config's OutBoundNAT does the SNAT); the Windows
+//! DaemonSets reach the API server with ServiceAccounts of their own (and
+//! netc's kubeconfig when the topology names an `api-server`); kube-proxy
+//! uses every Windows CNI config's network name; DSR flags and feature
+//! gates follow the Kubernetes release.
 
 #![allow(clippy::disallowed_methods)] // tests read fixtures, write temp files and run the validator
 
-mod common;
+use netc_test_support as common;
 
 use std::process::Command;
 

@@ -7,7 +7,7 @@
 
 #![allow(clippy::disallowed_methods)] // tests read fixtures; the purity rule is for the library
 
-mod common;
+use netc_test_support as common;
 
 use std::path::Path;
 

@@ -1,10 +1,11 @@
 //! Random and mutated inputs never panic the compiler or the formatter, and
 //! every diagnostic span lies inside the source. The number of cases is
-//! bounded (`PROPTEST_CASES` raises it for a longer local run).
+//! bounded, 256 per property (`PROPTEST_CASES` raises it for a longer local
+//! run).
 
 #![allow(clippy::disallowed_methods)] // tests read fixtures and the environment; the purity rule is for the library
 
-mod common;
+use netc_test_support as common;
 
 use common::*;
 use netc_compiler::diagnostic::SourceFile;

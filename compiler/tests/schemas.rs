@@ -8,7 +8,7 @@
 
 #![allow(clippy::disallowed_methods)] // tests read fixtures and the environment; the purity rule is for the library
 
-mod common;
+use netc_test_support as common;
 
 use common::*;
 use netc_compiler::diagnostic::SourceFile;

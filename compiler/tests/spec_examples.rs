@@ -1,11 +1,12 @@
-//! The acceptance topologies in `examples/` (copied from the product spec):
-//! each valid one checks clean; each one in `examples/invalid/` fails with
-//! the error its first line names, and its full report is pinned in
-//! `golden/examples/invalid/<name>.txt`.
+//! The acceptance topologies in `examples/`: each valid one checks clean;
+//! each one in `examples/invalid/` fails with the error its first line
+//! names, and its full report is pinned in
+//! `golden/examples/invalid/<name>.txt`. `syntax-errors.netc` reports
+//! exactly its three broken lines, at the right columns.
 
 #![allow(clippy::disallowed_methods)] // tests read fixtures and the environment; the purity rule is for the library
 
-mod common;
+use netc_test_support as common;
 
 use common::*;
 use netc_compiler::diagnostic::render;

@@ -1,10 +1,14 @@
 //! Consistency of the code registry and its docs: every code has an
-//! explanation that names it, every doc belongs to a code, codes and names
-//! are unique, and messages follow the style guide.
+//! explanation that names it in its title, with `## Example` and `## Fix`
+//! sections (and, for rules, `## Source`); every doc belongs to a code;
+//! codes and names are unique; summaries start in lowercase (a proper name
+//! such as Windows aside) and have no trailing period. Each explanation's
+//! example raises its code, and the README's rules table has every code's
+//! row and its language reference names every keyword of the grammar.
 
 #![allow(clippy::disallowed_methods)] // tests read fixtures and the environment; the purity rule is for the library
 
-mod common;
+use netc_test_support as common;
 
 use std::collections::BTreeSet;
 

@@ -17,27 +17,29 @@
 //!   value types) of the same topology without the hostile string: the
 //!   string stayed a scalar.
 //!
+//! A negative control proves the checks see a breakout: a `host.sh` that
+//! echoes the interface unquoted runs the canary, and an expandable
+//! PowerShell string exposes the marker.
+//!
 //! 64 cases per setting group (`PROPTEST_CASES` for more); each failure is
 //! shrunk to a minimal string by proptest.
 
 #![allow(clippy::disallowed_methods)] // tests write scratch trees and run bash
 
-#[path = "../../compiler/tests/common/mod.rs"]
 mod common;
-#[path = "common/mod.rs"]
-mod runtime_common;
+use netc_test_support as support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use common::powershell::{manifest_scripts, outside_inert_parts, syntax_errors};
 use netc_compiler::diagnostic::SourceFile;
 use netc_compiler::emit::program::types::{Operation, Program, ProgramOs};
 use netc_compiler::model::Lock;
 use netc_plan::windows;
 use proptest::prelude::*;
 use serde_json::{json, Value};
+use support::powershell::{manifest_scripts, outside_inert_parts, syntax_errors};
 
 /// What a hostile string carries to show it ran: `>ZQX` creates the file
 /// `ZQX` in the script's working directory; the marker itself must stay
@@ -460,8 +462,7 @@ fn with(mut topology: Value, pointer: &str, value: &str) -> Value {
 }
 
 fn check_setting(group: &[Setting]) {
-    let execute =
-        runtime_common::is_root() || !runtime_common::skip("running host.sh in a network namespace needs root");
+    let execute = common::is_root() || !common::skip("running host.sh in a network namespace needs root");
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
         cases: std::env::var("PROPTEST_CASES")
             .ok()
@@ -523,7 +524,7 @@ fn the_checks_see_a_breakout() {
     let mut files = base.clone();
     let script = files.get_mut("nodes/node-1/host.sh").unwrap();
     script.extend_from_slice(b"\necho \"interface $(>ZQX)\" >&2\n");
-    if runtime_common::is_root() || !runtime_common::skip("running host.sh in a network namespace needs root") {
+    if common::is_root() || !common::skip("running host.sh in a network namespace needs root") {
         let error = check_tree(&files, &base, None, true).unwrap_err();
         assert!(error.contains("ran the canary"), "{error}");
     }

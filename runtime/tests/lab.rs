@@ -37,6 +37,11 @@
 //!    the node namespaces' API connections to 127.0.0.1 of the root
 //!    namespace, which gains no route or address.
 //!
+//! The parts live in `lab/`: `fixture.rs` (the underlay bridge, node and
+//! pod namespaces, `netc apply` per node), `router.rs` (FRR for c),
+//! `traffic.rs` (ping and TCP), `agents.rs` (the repository and agents of
+//! f) and `flannel.rs` (flanneld and the API forwarder of g).
+//!
 //! Needs root and the tools (CNI plugins in `$NETC_CNI_PATH` or
 //! /usr/lib/cni, `ping`, `iptables-restore`, FRR for c, the real consumers
 //! of `tests/consumers/` for g); skipped with a
@@ -58,20 +63,18 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-#[path = "lab/agents.rs"]
-mod agents;
 mod common;
-#[path = "lab/fixture.rs"]
-mod fixture;
-#[path = "lab/flannel.rs"]
-mod flannel;
-#[path = "lab/router.rs"]
-mod router;
-#[path = "lab/traffic.rs"]
-mod traffic;
+/// The lab's own pieces, in `lab/`.
+mod lab {
+    pub mod agents;
+    pub mod fixture;
+    pub mod router;
+    pub mod traffic;
+}
 
-use common::{is_root, skip};
+use common::{flannel, is_root, skip};
 use fixture::{compile, ip_json, must, text, Lab};
+use lab::{agents, fixture, router, traffic};
 use traffic::{ping, tcp_transfer};
 
 const STATIC_VXLAN: &str = include_str!("../../examples/static-vxlan.netc");

@@ -158,10 +158,6 @@ fn kube_proxy_exe_takes_the_generated_flags_up_to_hns() {
     assert!(!log.contains(at_hns), "{log}");
 }
 
-#[allow(dead_code)] // only the forwarder is used here
-#[path = "lab/flannel.rs"]
-mod lab_flannel;
-
 /// A Wine prefix of its own whose wineserver runs inside the namespace
 /// `ns`: Wine makes sockets and lists interfaces in the wineserver (and its
 /// device process), so a shared one would see the root namespace. Killed
@@ -264,7 +260,7 @@ fn flanneld_exe_takes_the_generated_configuration_up_to_hns() {
     for dev in ["lo", "under0", "under1"] {
         common::run(&["ip", "-n", &ns, "link", "set", dev, "up"]);
     }
-    let forwarder = lab_flannel::Forwarder::new(&ns, plane.port());
+    let forwarder = common::flannel::Forwarder::new(&ns, plane.port());
     let scratch = tempfile::tempdir().unwrap();
     let node_kubeconfig = scratch.path().join("flannel.kubeconfig");
     let wine = NamespacedWine::new(&ns);

@@ -1,13 +1,23 @@
-//! The Windows driver on the compiler's real output: every golden Windows
-//! host program (`golden/*/nodes/*/program.json` with `os: windows`) planned
-//! from an empty host, with its plan (text and JSON), the PowerShell that
-//! applies it and the observe script compared with
-//! `golden/windows-plan/<example>/<node>/` (`NETC_BLESS=1` rewrites them);
-//! plans after an apply are empty; a hand-written drifted host
-//! (`golden/windows-plan/drift/`); stale source VIPs; foreign objects; and
-//! every script parsed with tree-sitter's PowerShell grammar, as
-//! compiler/tests/powershell_syntax.rs does for `host.ps1`. Nothing here
-//! runs PowerShell: there is none.
+//! The Windows driver (`netc_plan::windows`) on the compiler's real output:
+//! every golden Windows host program (`golden/*/nodes/*/program.json` with
+//! `os: windows`) planned from an empty host, with its plan (text and JSON),
+//! the PowerShell that applies it and the observe script compared with
+//! `golden/windows-plan/<example>/<node>/` (`NETC_BLESS=1` rewrites them),
+//! and every script parsed with tree-sitter's PowerShell grammar, as
+//! compiler/tests/powershell_syntax.rs does for `host.ps1` (a negative
+//! control shows the check sees errors).
+//!
+//! Also: plans after an apply are empty and planning is deterministic; a
+//! hand-written drifted host (`golden/windows-plan/drift/`) is planned step
+//! by step; only owned objects are pruned; a foreign HNS network in the way
+//! is a conflict the script refuses; a foreign or disabled firewall rule is
+//! updated in place; stale source VIPs are reserved again, and only once
+//! the HNS network has the compiled subnet; the CNI check runs before the
+//! first change and the service checks after the last; observed text cannot
+//! break out of a comment; the observe script asks for owned keys too;
+//! observed JSON reads as PowerShell prints it, and plans round-trip through
+//! JSON; `netc plan` of a Windows node prints what the library renders, and
+//! `netc apply` refuses it. Nothing here runs PowerShell: there is none.
 
 #![allow(clippy::disallowed_methods)] // tests read fixtures and the environment; the purity rule is for the library
 
@@ -23,14 +33,10 @@ use netc_plan::windows::{
     WindowsPlan,
 };
 
-// The compiler's test helpers: repository paths, golden files with
-// `NETC_BLESS=1`, and the PowerShell syntax check.
-#[path = "../../compiler/tests/common/mod.rs"]
+use support::powershell::syntax_errors;
+use support::{check_golden, files_under, repo_root};
 mod common;
-use common::powershell::syntax_errors;
-use common::{check_golden, files_under, repo_root};
-#[path = "common/mod.rs"]
-mod runtime_common;
+use netc_test_support as support;
 
 fn assert_parses(name: &str, script: &str) {
     let errors = syntax_errors(script);
@@ -655,7 +661,7 @@ fn netc_plan_renders_the_windows_driver() {
     // Without root, `apply` stops at its privilege check before reading
     // anything; as root (CI), or on Windows, which has no such check, it
     // reads the program and refuses Windows.
-    let why = if runtime_common::is_root() || cfg!(windows) {
+    let why = if common::is_root() || cfg!(windows) {
         "does not execute the Windows driver"
     } else {
         "must run as root"
@@ -663,7 +669,7 @@ fn netc_plan_renders_the_windows_driver() {
     assert!(
         String::from_utf8_lossy(&refused.stderr).contains(why),
         "{}",
-        runtime_common::text(&refused)
+        common::text(&refused)
     );
     assert_eq!(
         std::fs::read_dir(state.path()).unwrap().count(),
@@ -690,7 +696,7 @@ fn the_source_vip_waits_for_the_compiled_hns_subnet() {
             continue;
         };
         let apply = powershell(&plan(&desired, &WindowsObserved::default(), &WindowsInventory::new()));
-        common::powershell::assert_source_vip_guard(&format!("{example}/{node}"), &apply, network, subnet);
+        support::powershell::assert_source_vip_guard(&format!("{example}/{node}"), &apply, network, subnet);
         checked += 1;
     }
     assert!(checked >= 3, "only {checked} Windows programs reserve a source VIP");

@@ -1,10 +1,20 @@
-//! Helpers shared by the runtime's root tests: whether we are root, the
-//! skip-or-fail rule for tests that need it, and running a command that
-//! must succeed.
+//! Helpers shared by the runtime's tests: whether we are root, the
+//! skip-or-fail rule for tests that need it (`skip`: fail under
+//! `NETC_REQUIRE_ROOT_TESTS=1`), running a command that must succeed, or
+//! one bounded in time (`run_within`, coreutils `timeout`), the namespace
+//! guards (`Namespaces`, deleted on drop; `NodeNamespace`, static-vxlan's
+//! node-1 with its underlay veth pair inside it), reading an output tree
+//! and compiling with the real binary. `control_plane` starts a real
+//! Kubernetes control plane; `repo` makes git repositories.
+//!
+//! Tests that touch the network use namespaces of their own, only
+//! 198.18.0.0/15, 198.51.100.0/24 and 203.0.113.0/24, and delete what they
+//! made in a `Drop` guard.
 
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod control_plane;
+pub mod flannel;
 pub mod repo;
 
 use std::process::{Command, Output, Stdio};

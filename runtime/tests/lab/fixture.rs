@@ -21,9 +21,9 @@ use std::process::Output;
 use ipnet::Ipv4Net;
 use serde_json::{json, Value};
 
-pub use super::common::compile;
-pub use super::common::text;
-use super::common::{run_within, Namespaces};
+pub use crate::common::compile;
+pub use crate::common::text;
+use crate::common::{run_within, Namespaces};
 
 /// The time limit of any one command, in seconds: far above what a plugin,
 /// `ip` or `netc apply` needs, low enough that a hang fails the test.
@@ -231,7 +231,7 @@ impl Lab {
             // Debian packages no flannel plugin; the real one is built with
             // the other consumers (`tests/consumers/build.sh`).
             let installed = match plugin {
-                "flannel" => super::common::control_plane::tools_bin().join(plugin),
+                "flannel" => crate::common::control_plane::tools_bin().join(plugin),
                 _ => self.cni.join(plugin),
             };
             if !link.exists() {

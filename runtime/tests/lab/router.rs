@@ -136,7 +136,7 @@ impl Router {
         wait_for(installed, STARTUP).unwrap_or_else(|| {
             panic!(
                 "FRR did not install {prefixes:?} in {ns}: {}\n{}",
-                crate::fixture::must(&["ip", "-n", ns, "route"]),
+                super::fixture::must(&["ip", "-n", ns, "route"]),
                 self.logs()
             )
         });

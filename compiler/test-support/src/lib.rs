@@ -1,9 +1,11 @@
-//! Shared helpers for the data-driven tests: repository paths, golden file
-//! comparison with `NETC_BLESS=1` to rewrite, span-free model dumps, and
-//! (`powershell`) the PowerShell syntax check. The runtime's tests include
-//! this module too (`#[path]`), so both crates bless goldens one way.
-
-#![allow(dead_code)] // each test binary uses a different subset
+//! netc-test-support: the helpers the compiler's and the runtime's tests
+//! share, as a crate both depend on (dev-dependency) rather than a file
+//! each includes: repository paths, golden file comparison (`NETC_BLESS=1`
+//! rewrites), `files_under`, span-free model dumps, external checkers
+//! (`tool`: found through the environment variable `.ci/run` sets or on
+//! `PATH`; missing, the test skips with a printed reason, or fails under
+//! `NETC_REQUIRE_TOOLS=1`), `Scratch` directories, and (`powershell`) the
+//! PowerShell syntax check. One crate, so both bless goldens one way.
 
 pub mod powershell;
 
@@ -12,8 +14,10 @@ use std::path::{Path, PathBuf};
 
 use netc_compiler::diagnostic::SourceFile;
 
+/// The repository's top directory (this crate is `compiler/test-support`).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().and_then(Path::parent).unwrap().to_path_buf()
 }
 
 pub fn blessing() -> bool {

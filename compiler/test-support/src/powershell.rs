@@ -3,7 +3,6 @@
 //! scripts it writes (`powershell_syntax.rs`) and the runtime's tests of
 //! the Windows driver's scripts (`runtime/tests/windows_plan.rs`) and of
 //! hostile strings in every script (`runtime/tests/injection.rs`).
-#![allow(dead_code)] // each test binary uses its own part
 
 /// Every syntax error in `script`, one line each: `LINE:COLUMN` (1-based,
 /// the column in characters), the kind (`ERROR`, or `MISSING` and what is
