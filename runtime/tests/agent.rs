@@ -1,15 +1,23 @@
 //! `netc agent` against a real git remote: a bare repository served by
 //! `git daemon` on 127.0.0.1, commits pushed to it by the `git` command, and
-//! the agent applying static-vxlan's node-1 into a network namespace.
+//! the agent (`--once`, or running) applying static-vxlan's node-1 into a
+//! network namespace.
 //!
-//! Fault tests (issue 5): an invalid commit changes nothing and is
-//! reported, the next good one applies; the remote goes down and comes back
-//! (backoff, state kept, recovery); a force-push that rewinds history is
-//! refused; a downtime-class change is held until the commit trailer allows
-//! it; unsigned or wrongly signed commits are refused when keys are
-//! required; the local clone deleted or corrupted is cloned again; the
-//! agent killed with SIGKILL mid-apply converges on restart; /metrics,
-//! /healthz and `netc status` report it all.
+//! Faults: an invalid commit changes nothing and is reported, the next good
+//! one applies; hostile commits (a link, an oversized topology, a binary
+//! lock file) are invalid; the remote goes down and comes back (backoff,
+//! failed fetches counted in `/metrics`, state kept, recovery); a
+//! force-push that rewinds history is refused; a downtime-class change is
+//! held until the commit trailer allows it; unsigned or wrongly signed
+//! commits are refused when SSH keys or an OpenPGP keyring are required;
+//! the local clone deleted or corrupted is cloned again; the agent killed
+//! with SIGKILL mid-apply converges on restart, with `/metrics`, `/healthz`,
+//! JSON logs and `netc status` reporting it; a Windows node without
+//! PowerShell fails cleanly; truncated or garbled state files, or a state
+//! directory removed under the running agent, are survived without pruning
+//! what netc cannot prove it owns. The soak runs the agent for
+//! `NETC_SOAK_ROUNDS` rounds (300 by default) with commits, drift and
+//! outages, and checks that memory, descriptors and state files stay flat.
 //!
 //! Needs root (namespaces); skipped with a printed reason otherwise, unless
 //! `NETC_REQUIRE_ROOT_TESTS=1`. Network safety: each test has its own

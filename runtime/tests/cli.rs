@@ -1,5 +1,10 @@
 //! The `netc` binary as a user runs it: exit codes, the three diagnostic
-//! formats, `fmt` (and that it never damages a file), `explain` and `rules`.
+//! formats, `--deny-warnings`, `fmt` (and that it never damages a file),
+//! `explain` and `rules` from one registry, `graph` (Mermaid or DOT; a
+//! topology with errors is refused), a one-line summary per command in
+//! `--help`, input bounded by the size and error limits, and the flags the
+//! generated agent DaemonSets pass (`--flag=value`) accepted by the real
+//! `netc agent` parser.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

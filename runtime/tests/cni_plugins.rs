@@ -4,6 +4,9 @@
 //! ADD gives a pod in a test namespace an address in its node's pod subnet,
 //! a default route via the gateway on `cni0`, and the gateway answers a
 //! ping; DEL (in reverse order) removes the veth and the host-local lease.
+//! The `ipam` section of a Windows tor node's `cni.conf`, given to Debian's
+//! host-local (the same Go code as `host-local.exe`), hands pods `.3`,
+//! `.4`, ...: never the HNS gateway `.1` nor the host endpoint `.2`.
 //!
 //! Needs root (network namespaces). Everything happens in namespaces made
 //! here (`netc-cni-<pid>-<n>-host|pod`), removed by a guard also when a test fails;

@@ -1,7 +1,8 @@
 //! `netc compile` as a user runs it: the output tree appears atomically and
 //! only for a clean topology, a foreign directory is never replaced, the
-//! lock file is written and honoured, `--locked` refuses changes, and the
-//! bytes do not depend on the working directory.
+//! lock file is written and honoured, `--locked` refuses changes, a damaged
+//! lock file is reported with nothing written, and the bytes do not depend
+//! on the working directory.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,9 +1,12 @@
 //! `netc diff` against real git repositories made here with the `git`
 //! command: revisions read from objects (also in a bare clone), the
-//! summary, disruption classes, head's errors first, the three formats,
-//! GitHub's comment limit, and the exit codes (0 no change, 1 error, 2
-//! changes). Commit dates are fixed, so commit ids, and with them the
-//! golden markdown in `golden/diff/`, are the same on every run
+//! summary, disruption classes (cluster-wide changes, a new agent branch),
+//! head's errors first, the three formats, a 200-node change within
+//! GitHub's comment limit, bad revisions and paths, and the exit codes (0
+//! no change, 1 error, 2 changes). The example workflow
+//! (`examples/github/netc-preview.yml`) uses only flags `netc diff` has and
+//! handles each exit code. Commit dates are fixed, so commit ids, and with
+//! them the golden markdown in `golden/diff/`, are the same on every run
 //! (`NETC_BLESS=1` rewrites it).
 
 // The repositories are made with the host's `git` command: Linux only (the

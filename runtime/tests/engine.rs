@@ -1,7 +1,11 @@
-//! The planning engine on the compiler's real output (`golden/`): desired
-//! objects of a static vxlan node, plans from an empty host, after an apply,
-//! after drift, after a node leaves the cluster, with foreign objects and
-//! after a VNI change, and the size of a 5,000-peer plan.
+//! The planning engine (`netc_plan::engine`) on the compiler's real output
+//! (`golden/`): every golden Linux program expands; a static vxlan node's
+//! desired objects; plans from an empty host (parents first), after an
+//! apply (empty), after drift (exactly that step), after a node leaves the
+//! cluster (only its entries pruned), with a foreign route (never deleted)
+//! and after a VNI change (the link and everything on it recreated); and
+//! the size of a 5,000-peer plan. The engine's purity is not tested here:
+//! `runtime/plan/clippy.toml` bans effects, and clippy enforces it.
 
 use std::path::{Path, PathBuf};
 

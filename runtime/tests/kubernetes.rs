@@ -2,7 +2,14 @@
 //! Node report), tested the way kube-rs tests its own client: a
 //! `kube::Client` over a `tower-test` mock service, with the test playing
 //! the API server and checking every request (method, path, query, content
-//! type, body). No API server can run here.
+//! type, body).
+//!
+//! Against the mock: `cluster::deploy` (server-side apply as field manager
+//! `netc`, pruning only stale netc objects); a kind netc does not emit,
+//! refused before any request; the Node report as a merge patch of three
+//! annotations; the agent's annotation after a round; and (as root, after a
+//! real apply of node-1 into a namespace) the agent's comparison of the
+//! Node's pod CIDR with the compiled subnet, recorded in its status.
 //!
 //! `against_a_real_cluster` runs `netc deploy` against the cluster of
 //! `$KUBECONFIG` when it is set, else against a real etcd and kube-apiserver

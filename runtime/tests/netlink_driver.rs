@@ -1,12 +1,28 @@
-//! The netlink driver against a real kernel, in two network namespaces of
-//! its own joined by a veth pair (the underlay).
+//! The netlink driver against a real kernel.
+//!
+//! - `static_vxlan_between_two_namespaces`: two nodes' vxlan objects in two
+//!   namespaces joined by a veth pair (the underlay): plan, apply through
+//!   the pipelined path, idempotence (the full create plan applied again
+//!   changes nothing), the kernel state as iproute2 prints it (protocol 211,
+//!   `self permanent` FDB entries, the link's settings), drift repair (a
+//!   deleted route, a changed MTU), a foreign route observed but never
+//!   pruned while netc's own is, a repeated delete that is harmless, an
+//!   in-place learning update, a VNI change that recreates the link, and a
+//!   ping over the vxlan.
+//! - `a_pipelined_run_answers_for_every_step_it_sent`: 300 route steps sent
+//!   in batches into one node namespace (`common::NodeNamespace`), one of
+//!   them refused by the kernel: an outcome for every step sent, in order,
+//!   exactly the steps reported applied on the host, nothing sent after the
+//!   failed step's batch, and a delete of a route already gone counted as
+//!   done; a step that cannot be sent at all ends the run there.
 //!
 //! Needs root; skipped with a printed reason otherwise, unless
 //! `NETC_REQUIRE_ROOT_TESTS=1` (then it fails). Network safety: nothing is
-//! created in the root namespace (the veth pair is created directly inside
-//! the namespaces), only 198.18.0.0/15 and 198.51.100.0/24 are used, the
-//! namespaces have unique names and are deleted by a guard, also when the
-//! test fails, and every loop is bounded.
+//! created in the root namespace (veth pairs are created directly inside
+//! the namespaces), only 198.18.0.0/15 and 198.51.100.0/24 are used (and
+//! 203.0.113.1 as a gateway that is not on the link, so the kernel refuses
+//! that route), the namespaces have unique names and are deleted by a
+//! guard, also when the test fails, and every loop is bounded.
 
 use std::collections::BTreeSet;
 use std::process::Command;

@@ -2,6 +2,22 @@
 //! node-1 applied into a network namespace of its own, files under a
 //! temporary root, state in a temporary directory.
 //!
+//! - `apply_static_vxlan_into_a_namespace`: `apply` is refused as `nobody`
+//!   (exit 2) and without the CNI plugins (exit 1), with nothing changed;
+//!   then the files, the link MTU and protocol-211 routes are there, `plan`
+//!   is empty, and a second apply changes nothing and sends the kernel
+//!   nothing (no `ip monitor` event). Drift (a deleted route, a device MTU,
+//!   a sysctl, an edited conflist) is planned as exactly four steps and
+//!   repaired. A new program whose second step fails (an immutable file)
+//!   has its first step undone, with the state and the last good program
+//!   kept and still in force (`plan --last-good` is empty); once the file
+//!   is writable the new program applies.
+//! - `plan` without `--node` is a usage error, and of an unknown node a
+//!   clean failure (exit 2).
+//! - On the flannel dataplane a named interface must carry the node's
+//!   address: `plan` reports it (exit 1), `apply` refuses it with nothing
+//!   changed, and the right interface plans clean.
+//!
 //! Needs root; skipped with a printed reason otherwise, unless
 //! `NETC_REQUIRE_ROOT_TESTS=1` (then it fails). Network safety: nothing is
 //! created in the root namespace (the underlay veth pair is created directly

@@ -36,6 +36,13 @@
 //! was written (v1 exception keys in a v2 policy, `apiVersion` 3, a tor
 //! config without `rangeStart`, a source VIP reserved under another name).
 //!
+//! Also: the runtime's DNS settings and port mappings (CRI capability
+//! arguments) reach the plugin through the capabilities the config
+//! declares (win-bridge maps a hostPort; win-overlay v1.7.1 has no port
+//! mapping at all); and on a fresh flannel host-gw Windows node the real
+//! code hands the first pod `.2`, the bridge endpoint's address (recorded
+//! as upstream behaviour, not netc's choice).
+//!
 //! Needs `NETC_WINE` (the Wine runner `.ci/run` sets) and `wincni.exe` in
 //! `$NETC_TOOLS_DIR/bin`; without them the tests print why and pass, and
 //! under `NETC_REQUIRE_TOOLS=1` they fail.

@@ -5,7 +5,7 @@
 //! **Not executed in this project's tests**: there is no Windows and no
 //! PowerShell here. The scripts are golden-tested and parsed with
 //! tree-sitter (runtime/tests/windows_plan.rs); CI compiles netc for
-//! Windows (`cargo check --target x86_64-pc-windows-gnu`); the tests check
+//! Windows (clippy and a build for `x86_64-pc-windows-gnu`); the tests check
 //! that on a host without PowerShell this is a clean failure that changes
 //! nothing.
 //!

@@ -10,7 +10,7 @@
 //!
 //! `plan` prints the plan and changes nothing. `apply` refuses to run
 //! without root (effective uid 0), then runs the apply transaction of
-//! `netc_runtime::node` (refuse conflicts and missing CNI plugins, journal,
+//! `netc_node::transaction` (refuse conflicts and missing CNI plugins, journal,
 //! steps, undo on failure, verify, commit) and prints its outcome. Windows
 //! nodes are planned by `commands::windows`; `apply` refuses them.
 //!
