@@ -20,11 +20,14 @@
 //! writes a whole inventory again. Every file is written atomically (temporary file, fsync,
 //! rename, fsync of the directory).
 
+use std::collections::BTreeSet;
+use std::fmt;
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use netc_compiler::emit::program::bundle::CompiledNode;
 
@@ -33,6 +36,47 @@ use netc_plan::engine::Inventory;
 
 /// The default state directory.
 pub const DEFAULT_DIR: &str = "/var/lib/netc";
+
+/// What went wrong with the state directory. `Display` is the one-line
+/// message netc prints; functions that report in strings take it with `?`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StateError {
+    /// A file could not be read (other than not existing).
+    Read { path: PathBuf, message: String },
+    /// A state file is not what netc writes (strict reads only).
+    Unreadable { path: PathBuf, message: String },
+    /// The directory could not be created.
+    Create { dir: PathBuf, message: String },
+    /// A file could not be written (atomically: the old one stays).
+    Write { message: String },
+}
+
+impl fmt::Display for StateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StateError::Read { path, message } | StateError::Unreadable { path, message } => {
+                write!(f, "cannot read `{}`: {message}", path.display())
+            }
+            StateError::Create { dir, message } => write!(f, "cannot create `{}`: {message}", dir.display()),
+            StateError::Write { message } => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for StateError {}
+
+impl From<StateError> for String {
+    fn from(error: StateError) -> String {
+        error.to_string()
+    }
+}
+
+fn create_dir(dir: &Path) -> Result<(), StateError> {
+    fs::create_dir_all(dir).map_err(|e| StateError::Create {
+        dir: dir.to_path_buf(),
+        message: e.to_string(),
+    })
+}
 
 pub fn inventory_path(dir: &Path) -> PathBuf {
     dir.join("inventory.json")
@@ -43,16 +87,19 @@ pub fn last_good_path(dir: &Path) -> PathBuf {
 }
 
 /// The bytes of the state file `path`, or `None` when it does not exist.
-fn read_if_present(path: &Path) -> Result<Option<Vec<u8>>, String> {
+fn read_if_present(path: &Path) -> Result<Option<Vec<u8>>, StateError> {
     match fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("cannot read `{}`: {e}", path.display())),
+        Err(e) => Err(StateError::Read {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }),
     }
 }
 
 /// The inventory of earlier applies; empty when there is none.
-pub fn read_inventory(dir: &Path) -> Result<Inventory, String> {
+pub fn read_inventory(dir: &Path) -> Result<Inventory, StateError> {
     read_owned(&inventory_path(dir))
 }
 
@@ -60,9 +107,12 @@ pub fn read_inventory(dir: &Path) -> Result<Inventory, String> {
 /// `path`, strictly: missing is empty, unreadable is an error (what
 /// `netc status` and `netc plan` report; an apply reads it with
 /// `read_owned_leniently`).
-pub fn read_owned<T: DeserializeOwned + Default>(path: &Path) -> Result<T, String> {
+pub fn read_owned<T: DeserializeOwned + Default>(path: &Path) -> Result<T, StateError> {
     match read_if_present(path)? {
-        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| format!("cannot read `{}`: {e}", path.display())),
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| StateError::Unreadable {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }),
         None => Ok(T::default()),
     }
 }
@@ -73,14 +123,14 @@ pub fn read_owned<T: DeserializeOwned + Default>(path: &Path) -> Result<T, Strin
 /// a whole inventory again. The second value says so, to be reported;
 /// `keep_unreadable` keeps the bad file's bytes before that rewrite.
 /// Other read errors (permissions) are errors.
-pub fn read_inventory_for_apply(dir: &Path) -> Result<(Inventory, Option<String>), String> {
+pub fn read_inventory_for_apply(dir: &Path) -> Result<(Inventory, Option<String>), StateError> {
     read_owned_leniently(&inventory_path(dir))
 }
 
 /// A record of owned objects (the Linux or the Windows inventory) at
 /// `path` read as `read_inventory_for_apply` says: missing or unreadable
 /// is empty, and unreadable comes with the problem to report.
-pub fn read_owned_leniently<T: DeserializeOwned + Default>(path: &Path) -> Result<(T, Option<String>), String> {
+pub fn read_owned_leniently<T: DeserializeOwned + Default>(path: &Path) -> Result<(T, Option<String>), StateError> {
     let Some(bytes) = read_if_present(path)? else {
         return Ok((T::default(), None));
     };
@@ -111,11 +161,19 @@ pub fn keep_unreadable(path: &Path) {
 }
 
 /// Replace the inventory (creating the directory if needed).
-pub fn write_inventory(dir: &Path, inventory: &Inventory) -> Result<(), String> {
-    fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
-    let mut json = serde_json::to_vec_pretty(inventory).map_err(|e| e.to_string())?;
+pub fn write_inventory(dir: &Path, inventory: &Inventory) -> Result<(), StateError> {
+    write_owned(&inventory_path(dir), inventory)
+}
+
+/// Replace a record of owned objects (the Linux or the Windows inventory)
+/// at `path`, creating its directory if needed.
+pub fn write_owned<T: Serialize>(path: &Path, owned: &T) -> Result<(), StateError> {
+    if let Some(dir) = path.parent() {
+        create_dir(dir)?;
+    }
+    let mut json = serde_json::to_vec_pretty(owned).map_err(|e| StateError::Write { message: e.to_string() })?;
     json.push(b'\n');
-    write_atomic_with_mode(&inventory_path(dir), &json, Some(0o644))
+    write_atomic_with_mode(path, &json, Some(0o644)).map_err(|message| StateError::Write { message })
 }
 
 /// Before the first step of an apply: record `owned` plus `to_create`, so
@@ -125,40 +183,53 @@ pub fn journal(
     dir: &Path,
     owned: &Inventory,
     to_create: impl IntoIterator<Item = netc_plan::engine::ObjectKey>,
-) -> Result<(), String> {
+) -> Result<(), StateError> {
+    journal_owned(&inventory_path(dir), owned, to_create)
+}
+
+/// `journal` for any record of owned keys at `path` (the Windows
+/// inventory's too): the write-ahead step both operating systems share.
+pub fn journal_owned<K: Ord + Clone + Serialize>(
+    path: &Path,
+    owned: &BTreeSet<K>,
+    to_create: impl IntoIterator<Item = K>,
+) -> Result<(), StateError> {
     let mut widened = owned.clone();
     widened.extend(to_create);
     if widened.len() == owned.len() {
         return Ok(());
     }
-    write_inventory(dir, &widened)
+    write_owned(path, &widened)
 }
 
 /// After a successful apply: the program and peer table as the last good
 /// pair, then the exact inventory.
-pub fn commit(dir: &Path, inventory: &Inventory, node: &CompiledNode) -> Result<(), String> {
+pub fn commit(dir: &Path, inventory: &Inventory, node: &CompiledNode) -> Result<(), StateError> {
     commit_last_good(dir, node)?;
     write_inventory(dir, inventory)
 }
 
 /// Record `node` (program and peer table) as the last good pair (Windows
 /// nodes keep their own inventory, `crate::windows`).
-pub fn commit_last_good(dir: &Path, node: &CompiledNode) -> Result<(), String> {
-    fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
-    let mut json = serde_json::to_vec(node).map_err(|e| e.to_string())?;
+pub fn commit_last_good(dir: &Path, node: &CompiledNode) -> Result<(), StateError> {
+    create_dir(dir)?;
+    let mut json = serde_json::to_vec(node).map_err(|e| StateError::Write { message: e.to_string() })?;
     json.push(b'\n');
-    write_atomic_with_mode(&last_good_path(dir), &json, Some(0o644))
+    write_atomic_with_mode(&last_good_path(dir), &json, Some(0o644)).map_err(|message| StateError::Write { message })
 }
 
 /// The last good program and peer table, if an apply ever succeeded here.
-pub fn read_last_good(dir: &Path) -> Result<Option<CompiledNode>, String> {
+pub fn read_last_good(dir: &Path) -> Result<Option<CompiledNode>, StateError> {
     let path = last_good_path(dir);
     let Some(bytes) = read_if_present(&path)? else {
         return Ok(None);
     };
     serde_json::from_slice(&bytes)
         .map(Some)
-        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))
+        .map_err(|e| StateError::Unreadable {
+            path,
+            message: e.to_string(),
+        })
 }
 
 #[cfg(test)]
@@ -202,7 +273,10 @@ mod tests {
         assert_eq!(read_inventory(&state).unwrap(), inventory);
         assert_eq!(read_last_good(&state).unwrap(), Some(node));
         std::fs::write(last_good_path(&state), b"{\"program\": 1}").unwrap();
-        assert!(read_last_good(&state).unwrap_err().starts_with("cannot read `"));
+        assert!(read_last_good(&state)
+            .unwrap_err()
+            .to_string()
+            .starts_with("cannot read `"));
     }
 
     #[test]

@@ -78,7 +78,7 @@ mod linux {
     use super::Target;
     use crate::driver::linux::host::Host;
     use crate::driver::linux::netlink::Netlink;
-    use crate::state;
+    use crate::state::{self, StateError};
     use netc_plan::engine::{self, Action, Inventory, Object, ObjectKey, Observed, Plan, Step};
 
     /// One program ready to be planned and applied on a Linux node.
@@ -116,15 +116,14 @@ mod linux {
         /// The node's named interface does not carry its address: nothing
         /// changed.
         WrongInterface(Vec<String>),
-        /// The host could not be read, or the state directory written before
-        /// any change.
-        Before(String),
+        /// The state directory could not be written before any change.
+        Before(StateError),
         /// A step failed; this run's steps were undone (see `notes`).
         Step { message: String, notes: Vec<String> },
         /// The host still differs after applying (the remaining plan).
         Drift(Plan),
         /// The host was changed but the state directory could not be written.
-        Commit(String),
+        Commit(StateError),
     }
 
     impl fmt::Display for Failure {

@@ -21,7 +21,6 @@ use std::process::{Command, Stdio};
 
 use netc_compiler::emit::program::bundle::CompiledNode;
 
-use crate::files::write_atomic_with_mode;
 use crate::state;
 use netc_plan::windows::{self, WindowsDesired, WindowsInventory, WindowsObserved};
 
@@ -33,15 +32,8 @@ pub fn inventory_path(state_dir: &Path) -> PathBuf {
     state_dir.join("windows-inventory.json")
 }
 
-pub fn read_inventory(state_dir: &Path) -> Result<WindowsInventory, String> {
+pub fn read_inventory(state_dir: &Path) -> Result<WindowsInventory, state::StateError> {
     state::read_owned(&inventory_path(state_dir))
-}
-
-fn write_inventory(state_dir: &Path, inventory: &WindowsInventory) -> Result<(), String> {
-    std::fs::create_dir_all(state_dir).map_err(|e| format!("cannot create `{}`: {e}", state_dir.display()))?;
-    let mut json = serde_json::to_vec_pretty(inventory).map_err(|e| e.to_string())?;
-    json.push(b'\n');
-    write_atomic_with_mode(&inventory_path(state_dir), &json, None)
 }
 
 /// Run `script` with PowerShell; its standard output, or why it failed.
@@ -111,14 +103,13 @@ pub fn apply(powershell: &Path, state_dir: &Path, node: &CompiledNode, record: b
     let exact = windows::next_inventory(&desired);
     if plan.is_empty() {
         if record {
-            write_inventory(state_dir, &exact)?;
+            state::write_owned(&inventory, &exact)?;
             state::commit_last_good(state_dir, node)?;
         }
         return Ok(None);
     }
-    let mut journal = owned.clone();
-    journal.extend(exact.iter().cloned());
-    write_inventory(state_dir, &journal)?;
+    state::journal_owned(&inventory, &owned, exact.iter().cloned())?;
+    let journal: WindowsInventory = owned.union(&exact).cloned().collect();
     run(powershell, &windows::powershell(&plan))?;
     let remaining = windows::plan(&desired, &observe(powershell, &desired, &journal)?, &journal);
     if !remaining.is_empty() {
@@ -127,7 +118,7 @@ pub fn apply(powershell: &Path, state_dir: &Path, node: &CompiledNode, record: b
             remaining.steps.len()
         ));
     }
-    write_inventory(state_dir, &exact)?;
+    state::write_owned(&inventory, &exact)?;
     state::commit_last_good(state_dir, node)?;
     Ok(Some(format!("{} step(s) applied by PowerShell", plan.steps.len())))
 }

@@ -256,7 +256,7 @@ fn load(target: &Target) -> Result<CompiledNode, Outcome> {
         Outcome::Failure
     };
     let node = match (&target.file, &target.from) {
-        _ if target.last_good => match state::read_last_good(&target.state_dir).map_err(fail)? {
+        _ if target.last_good => match state::read_last_good(&target.state_dir).map_err(|e| fail(e.into()))? {
             Some(node) => node.for_node(&target.node).map_err(fail)?,
             None => {
                 return Err(fail(format!(
