@@ -1,5 +1,6 @@
 //! Reading files straight from git objects (no work tree): what `netc diff`
-//! and the agent's source share. Only regular files are read, and only up
+//! and the agent's source share, down to compiling a committed topology
+//! with its lock file (`Committed`). Only regular files are read, and only up
 //! to netc's input limit (`--max-input-size`), which is checked against the
 //! object's header before its content is inflated: a hostile commit can
 //! make netc refuse a revision, never make it read a link's target, a
@@ -8,6 +9,9 @@
 use std::path::Path;
 
 use git2::{ObjectType, Repository, Tree};
+use netc_compiler::diagnostic::{Diagnostic, SourceFile};
+use netc_compiler::model::Lock;
+use netc_compiler::Compilation;
 
 use netc_node::files::{max_input, show_size};
 
@@ -49,4 +53,65 @@ pub fn blob(repo: &Repository, tree: &Tree<'_>, path: &str, rev: &str) -> Result
     }
     let blob = repo.find_blob(entry.id()).map_err(cannot)?;
     Ok(Some(blob.content().to_vec()))
+}
+
+/// A topology and its lock file as committed at one revision: what
+/// `netc diff` and the agent read from git and then compile, one way.
+#[derive(Clone, Debug, Default)]
+pub struct Committed {
+    /// The topology's bytes; `None` when the path does not exist there.
+    pub topology: Option<Vec<u8>>,
+    /// The lock file beside it (`PATH.lock`), when there is one.
+    pub lock: Option<Vec<u8>>,
+}
+
+/// Why committed bytes could not even be compiled.
+#[derive(Debug)]
+pub enum NotCompiled {
+    /// The topology is not UTF-8 text.
+    NotText,
+    /// The lock file has errors: its source and what is wrong with it.
+    BadLock {
+        lock: SourceFile,
+        problems: Vec<Diagnostic>,
+    },
+}
+
+impl Committed {
+    /// `path` and, when it exists, `path.lock` in `tree` (of revision
+    /// `rev`, named in errors).
+    pub fn read(repo: &Repository, tree: &Tree<'_>, path: &str, rev: &str) -> Result<Committed, String> {
+        let Some(topology) = blob(repo, tree, path, rev)? else {
+            return Ok(Committed::default());
+        };
+        Ok(Committed {
+            topology: Some(topology),
+            lock: blob(repo, tree, &format!("{path}.lock"), rev)?,
+        })
+    }
+
+    /// Compile the topology with its lock file, the sources named
+    /// `PATH{suffix}` and `PATH.lock{suffix}` in diagnostics; `None` when
+    /// there is no topology at the path.
+    pub fn compile(&self, path: &str, suffix: &str) -> Option<Result<(SourceFile, Compilation), NotCompiled>> {
+        let bytes = self.topology.as_ref()?;
+        let Ok(text) = String::from_utf8(bytes.clone()) else {
+            return Some(Err(NotCompiled::NotText));
+        };
+        let lock = match &self.lock {
+            Some(bytes) => {
+                let text = String::from_utf8_lossy(bytes);
+                let (lock, problems) = Lock::parse(&text);
+                if !problems.is_empty() {
+                    let lock = SourceFile::new(format!("{path}.lock{suffix}"), text);
+                    return Some(Err(NotCompiled::BadLock { lock, problems }));
+                }
+                lock
+            }
+            None => Lock::default(),
+        };
+        let source = SourceFile::new(format!("{path}{suffix}"), text);
+        let compilation = netc_compiler::compile(&source, &lock);
+        Some(Ok((source, compilation)))
+    }
 }

@@ -9,6 +9,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::git::Committed;
 use git2::{ErrorClass, FetchOptions, Oid, Repository};
 
 use super::ssh::SshAuth;
@@ -35,10 +36,8 @@ impl std::fmt::Display for SourceError {
 pub struct Snapshot {
     pub commit: String,
     pub message: String,
-    /// The topology's bytes; `None` when the path does not exist there.
-    pub topology: Option<Vec<u8>>,
-    /// The lock file beside it (`PATH.lock`), when there is one.
-    pub lock: Option<Vec<u8>>,
+    /// The topology and its lock file.
+    pub committed: Committed,
 }
 
 /// A signature and the bytes it signs.
@@ -173,12 +172,10 @@ impl Source {
         let oid = Oid::from_str(commit).map_err(other)?;
         let commit_object = repo.find_commit(oid).map_err(other)?;
         let tree = commit_object.tree().map_err(other)?;
-        let blob = |path: &str| crate::git::blob(&repo, &tree, path, commit).map_err(SourceError::Other);
         Ok(Snapshot {
             commit: commit.to_owned(),
             message: commit_object.message().unwrap_or_default().to_owned(),
-            topology: blob(path)?,
-            lock: blob(&format!("{path}.lock"))?,
+            committed: Committed::read(&repo, &tree, path, commit).map_err(SourceError::Other)?,
         })
     }
 

@@ -7,12 +7,11 @@
 
 use std::sync::Arc;
 
-use netc_compiler::diagnostic::SourceFile;
 use netc_compiler::emit::program::bundle::CompiledNode;
-use netc_compiler::model::Lock;
 use netc_compiler::preview::{self, Class, Side};
 
 use super::source::Snapshot;
+use crate::git::NotCompiled;
 
 /// The commit trailer that allows a downtime-class change.
 pub const ALLOW_DISRUPTION_TRAILER: &str = "Netc-Allow-Disruption";
@@ -93,22 +92,17 @@ pub fn allows_disruption(message: &str) -> bool {
 
 /// Compile a snapshot; why not, in one line per error (at most five).
 fn compile(snapshot: &Snapshot, path: &str) -> Result<netc_compiler::Compilation, String> {
-    let Some(bytes) = &snapshot.topology else {
-        return Err(format!("no `{path}` at this revision"));
-    };
-    let text = String::from_utf8(bytes.clone()).map_err(|_| format!("`{path}` is not UTF-8 text"))?;
-    let lock = match &snapshot.lock {
-        Some(bytes) => {
-            let (lock, problems) = Lock::parse(&String::from_utf8_lossy(bytes));
-            if let Some(problem) = problems.first() {
-                return Err(format!("`{path}.lock` is not a valid lock file: {}", problem.message));
-            }
-            lock
+    let (source, compilation) = match snapshot.committed.compile(path, "") {
+        None => return Err(format!("no `{path}` at this revision")),
+        Some(Err(NotCompiled::NotText)) => return Err(format!("`{path}` is not UTF-8 text")),
+        Some(Err(NotCompiled::BadLock { problems, .. })) => {
+            return Err(format!(
+                "`{path}.lock` is not a valid lock file: {}",
+                problems[0].message
+            ))
         }
-        None => Lock::default(),
+        Some(Ok(compiled)) => compiled,
     };
-    let source = SourceFile::new(path.to_owned(), text);
-    let compilation = netc_compiler::compile(&source, &lock);
     let errors: Vec<String> = compilation
         .diagnostics
         .iter()
@@ -133,6 +127,7 @@ fn compile(snapshot: &Snapshot, path: &str) -> Result<netc_compiler::Compilation
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::git::Committed;
 
     const TOPOLOGY: &str = include_str!("../../../examples/static-vxlan.netc");
     const LOCK: &str = include_str!("../../../examples/static-vxlan.netc.lock");
@@ -141,8 +136,10 @@ mod tests {
         Snapshot {
             commit: "c".repeat(40),
             message: message.into(),
-            topology: Some(topology.as_bytes().to_vec()),
-            lock: Some(LOCK.as_bytes().to_vec()),
+            committed: Committed {
+                topology: Some(topology.as_bytes().to_vec()),
+                lock: Some(LOCK.as_bytes().to_vec()),
+            },
         }
     }
 
@@ -172,7 +169,7 @@ mod tests {
             Verdict::Held(why) => format!("held: {why}"),
         };
         let mut missing = head.clone();
-        missing.topology = None;
+        missing.committed.topology = None;
         assert_eq!(verdict(&missing, None, false), "invalid: no `c.netc` at this revision");
         let broken = snapshot(&TOPOLOGY.replace("vni  4096", "vni  banana"), "x");
         assert!(

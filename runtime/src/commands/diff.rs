@@ -15,10 +15,9 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use git2::{ObjectType, Repository, Tree};
 use netc_compiler::diagnostic::{Diagnostic, SourceFile};
-use netc_compiler::model::Lock;
 use netc_compiler::preview::{self, render, Side};
 use netc_compiler::Compilation;
-use netc_runtime::git::blob;
+use netc_runtime::git::{Committed, NotCompiled};
 
 use crate::{report, Format, Outcome};
 
@@ -191,35 +190,25 @@ fn revision(repo: &Repository, rev: &str, path: &str) -> Result<Revision, String
         Ok(commit) => format!("{rev} ({})", &commit.id().to_string()[..12]),
         Err(_) => rev.to_owned(),
     };
-    let Some(bytes) = blob(repo, &tree, path, rev)? else {
-        return Ok(Revision {
+    let committed = Committed::read(repo, &tree, path, rev)?;
+    match committed.compile(path, &format!("@{rev}")) {
+        None => Ok(Revision {
             label,
             source: None,
             compilation: None,
-        });
-    };
-    let text = String::from_utf8(bytes).map_err(|_| format!("`{path}` at `{rev}` is not UTF-8 text"))?;
-    let lock_path = format!("{path}.lock");
-    let lock = match blob(repo, &tree, &lock_path, rev)? {
-        Some(bytes) => {
-            let (lock, problems) = Lock::parse(&String::from_utf8_lossy(&bytes));
-            if let Some(problem) = problems.first() {
-                let lock_source = SourceFile::new(format!("{lock_path}@{rev}"), String::from_utf8_lossy(&bytes));
-                eprint!("{}", report::format(&lock_source, &problems, Format::Human));
-                return Err(format!(
-                    "`{lock_path}` at `{rev}` is not a valid lock file: {}",
-                    problem.message
-                ));
-            }
-            lock
+        }),
+        Some(Err(NotCompiled::NotText)) => Err(format!("`{path}` at `{rev}` is not UTF-8 text")),
+        Some(Err(NotCompiled::BadLock { lock, problems })) => {
+            eprint!("{}", report::format(&lock, &problems, Format::Human));
+            Err(format!(
+                "`{path}.lock` at `{rev}` is not a valid lock file: {}",
+                problems[0].message
+            ))
         }
-        None => Lock::default(),
-    };
-    let source = SourceFile::new(format!("{path}@{rev}"), text);
-    let compilation = netc_compiler::compile(&source, &lock);
-    Ok(Revision {
-        label,
-        source: Some(source),
-        compilation: Some(compilation),
-    })
+        Some(Ok((source, compilation))) => Ok(Revision {
+            label,
+            source: Some(source),
+            compilation: Some(compilation),
+        }),
+    }
 }
