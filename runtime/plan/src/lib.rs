@@ -17,4 +17,5 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod engine;
+pub mod reconcile;
 pub mod windows;

@@ -61,6 +61,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::objects::{Object, ObjectKey, VxlanLink};
+use crate::reconcile::{reconcile, Decision, Difference, Model};
 
 /// The live state of the host, as a driver read it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,94 +191,87 @@ impl fmt::Display for Plan {
 
 /// The steps that take the host from `observed` to `desired`, pruning only
 /// what `owned` lists. `desired` must have parents before dependents and
-/// unique keys, as `desired::desired` guarantees.
+/// unique keys, as `desired::desired` guarantees. The rules are the shared
+/// reconciler's (`crate::reconcile`); this says how Linux objects compare
+/// and words the steps.
 pub fn plan(desired: &[Object], observed: &Observed, owned: &Inventory) -> Plan {
-    let wanted: BTreeSet<ObjectKey> = desired.iter().map(Object::key).collect();
-    let mut plan = Plan::default();
-
-    // 1. Prune: owned, no longer desired, still there.
-    let mut deletes: Vec<(u8, &ObjectKey, &Object)> = owned
-        .iter()
-        .filter(|key| !wanted.contains(key) && prunable(key))
-        .filter_map(|key| observed.get(key).map(|object| (key.delete_rank(), key, object)))
-        .collect();
-    deletes.sort();
-    for (_, key, object) in deletes {
-        plan.steps.push(Step {
-            action: Action::Delete,
-            key: key.clone(),
-            object: object.clone(),
-            reason: "no longer in the program".into(),
-            disruption: match key {
-                ObjectKey::File(_) => Disruption::Hitless,
-                _ => Disruption::ConnectivityRisk,
-            },
-        });
-    }
-
-    // 2. Desired, in program order.
-    let mut recreated: BTreeSet<&str> = BTreeSet::new();
-    for object in desired {
-        let key = object.key();
-        if let Some(link) = recreated.iter().find(|link| object.depends_on_link(link)) {
-            plan.steps.push(Step {
-                action: Action::Create,
-                key,
-                object: object.clone(),
-                reason: format!("re-created with link {link}"),
-                disruption: Disruption::Recreate,
-            });
-            continue;
-        }
-        let Some(have) = observed.get(&key) else {
-            plan.steps.push(Step {
-                action: Action::Create,
-                key,
-                object: object.clone(),
-                reason: "absent".into(),
-                disruption: Disruption::Hitless,
-            });
-            continue;
-        };
-        let adopted = if owned.contains(&key) {
-            ""
-        } else {
-            " (adopting an object netc did not create)"
-        };
-        match compare(object, have) {
-            None => {}
-            Some(Change::InPlace(changes, disruption)) => plan.steps.push(Step {
-                action: Action::Update,
-                key,
-                object: object.clone(),
-                reason: format!("{}{adopted}", changes.join(", ")),
-                disruption,
-            }),
-            Some(Change::Recreate(changes)) => {
-                if !owned.contains(&key) {
-                    plan.conflicts.push(Conflict {
-                        key,
-                        reason: format!(
-                            "{} needs a recreate, but netc did not create it: delete it by hand or let netc adopt it",
-                            changes.join(", ")
-                        ),
-                    });
-                    continue;
-                }
+    // Links this plan recreates: what lives on them is created again.
+    let mut recreated: Vec<String> = Vec::new();
+    let decisions = reconcile::<Linux>(
+        desired,
+        owned,
+        |key| observed.get(key).is_some(),
+        |object| {
+            if let Some(link) = recreated.iter().find(|link| object.depends_on_link(link)) {
+                return Some(Difference::Absent(
+                    format!("re-created with link {link}"),
+                    Disruption::Recreate,
+                ));
+            }
+            let key = object.key();
+            let Some(have) = observed.get(&key) else {
+                return Some(Difference::Absent("absent".into(), Disruption::Hitless));
+            };
+            let difference = compare(object, have)?;
+            if let (Difference::Recreate(..), true) = (&difference, owned.contains(&key)) {
                 if let Object::VxlanLink(VxlanLink { name, .. }) | Object::Bridge { name, .. } = object {
-                    recreated.insert(name);
+                    recreated.push(name.clone());
                 }
+            }
+            Some(difference)
+        },
+    );
+    let mut plan = Plan::default();
+    for decision in decisions {
+        match decision {
+            Decision::Delete(key) => {
+                let Some(object) = observed.get(key) else {
+                    continue;
+                };
                 plan.steps.push(Step {
-                    action: Action::Recreate,
-                    key,
+                    action: Action::Delete,
+                    key: key.clone(),
                     object: object.clone(),
-                    reason: changes.join(", "),
-                    disruption: Disruption::Recreate,
+                    reason: "no longer in the program".into(),
+                    disruption: match key {
+                        ObjectKey::File(_) => Disruption::Hitless,
+                        _ => Disruption::ConnectivityRisk,
+                    },
                 });
             }
+            Decision::Change(change) => plan.steps.push(Step {
+                object: change.object.clone(),
+                action: change.action,
+                key: change.key,
+                reason: change.reason,
+                disruption: change.disruption,
+            }),
+            Decision::Conflict { key, reason } => plan.conflicts.push(Conflict { key, reason }),
         }
     }
     plan
+}
+
+/// Linux host objects, for the shared reconciler.
+struct Linux;
+
+impl Model for Linux {
+    type Key = ObjectKey;
+    type Object = Object;
+
+    fn key(object: &Object) -> ObjectKey {
+        object.key()
+    }
+
+    fn delete_rank(key: &ObjectKey) -> u8 {
+        key.delete_rank()
+    }
+
+    fn prunable(key: &ObjectKey) -> bool {
+        prunable(key)
+    }
+
+    const REMOVE: &'static str = "delete";
 }
 
 /// Modules and sysctls are never deleted (see the module header).
@@ -285,14 +279,9 @@ fn prunable(key: &ObjectKey) -> bool {
     !matches!(key, ObjectKey::Module(_) | ObjectKey::Sysctl(_))
 }
 
-enum Change {
-    InPlace(Vec<String>, Disruption),
-    Recreate(Vec<String>),
-}
-
 /// How `have` must change to become `want` (same key), or `None` when they
 /// agree in every compared field.
-fn compare(want: &Object, have: &Object) -> Option<Change> {
+fn compare(want: &Object, have: &Object) -> Option<Difference> {
     let mut changes = Vec::new();
     let mut recreate = Vec::new();
     let disruption = match (want, have) {
@@ -398,9 +387,9 @@ fn compare(want: &Object, have: &Object) -> Option<Change> {
     };
     if !recreate.is_empty() {
         recreate.extend(changes);
-        Some(Change::Recreate(recreate))
+        Some(Difference::Recreate(recreate, Disruption::Recreate))
     } else if !changes.is_empty() {
-        Some(Change::InPlace(changes, disruption))
+        Some(Difference::InPlace(changes, disruption))
     } else {
         None
     }

@@ -22,6 +22,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use crate::engine::Disruption;
+use crate::reconcile::Difference;
 use crate::windows::objects::{HnsNetwork, WindowsKey, WindowsObject};
 use crate::windows::observed::{ObservedFirewallRule, ObservedHnsEndpoint, ObservedHnsNetwork, WindowsObserved};
 
@@ -35,16 +36,6 @@ pub(super) struct Live<'a> {
     hns_networks: BTreeMap<&'a str, Vec<&'a ObservedHnsNetwork>>,
     hns_endpoints: BTreeMap<&'a str, Vec<&'a ObservedHnsEndpoint>>,
     source_vip_files: &'a BTreeMap<String, Option<String>>,
-}
-
-/// How a desired object differs from the observed one.
-pub(super) enum Difference {
-    /// Not observed: the reason and class of its create.
-    Absent(String, Disruption),
-    /// Changed in place: the differences.
-    InPlace(Vec<String>, Disruption),
-    /// Removed and created again: the differences.
-    Recreate(Vec<String>, Disruption),
 }
 
 impl<'a> Live<'a> {

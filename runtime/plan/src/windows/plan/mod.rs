@@ -46,15 +46,15 @@ mod compare;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use self::compare::{Difference, Live};
+use self::compare::Live;
 use super::objects::{WindowsCheck, WindowsDesired, WindowsKey, WindowsObject};
 use super::observed::{WindowsInventory, WindowsObserved};
 use crate::engine::{Action, Disruption};
+use crate::reconcile::{reconcile, Decision, Model};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WindowsStep {
@@ -138,79 +138,73 @@ pub fn next_inventory(desired: &WindowsDesired) -> WindowsInventory {
 }
 
 /// The steps that take the Windows host from `observed` to `desired`,
-/// pruning only what `owned` lists.
+/// pruning only what `owned` lists: the shared reconciler's rules
+/// (`crate::reconcile`), with Windows' comparisons and wording.
 pub fn plan(desired: &WindowsDesired, observed: &WindowsObserved, owned: &WindowsInventory) -> WindowsPlan {
     let live = Live::new(observed);
-    let wanted: BTreeSet<WindowsKey> = desired.objects.iter().map(WindowsObject::key).collect();
     let mut plan = WindowsPlan {
         node: desired.node.clone(),
         checks: desired.checks.clone(),
         steps: Vec::new(),
         conflicts: Vec::new(),
     };
-
-    // 1. Prune: owned, no longer desired, still there.
-    let mut deletes: Vec<(u8, &WindowsKey)> = owned
-        .iter()
-        .filter(|key| !wanted.contains(key) && live.has(key))
-        .map(|key| (key.delete_rank(), key))
-        .collect();
-    deletes.sort();
-    for (_, key) in deletes {
-        let (reason, disruption) = delete_consequence(key);
-        plan.steps.push(WindowsStep {
-            action: Action::Delete,
-            key: key.clone(),
-            object: None,
-            reason,
-            disruption,
-        });
-    }
-
-    // 2. Desired, in program order.
-    for object in &desired.objects {
-        let Some(difference) = live.difference(object) else {
-            continue;
-        };
-        let key = object.key();
-        let adopted = if owned.contains(&key) {
-            ""
-        } else {
-            " (adopting an object netc did not create)"
-        };
-        let (action, reason, disruption) = match difference {
-            Difference::Absent(reason, disruption) => (Action::Create, reason, disruption),
-            Difference::InPlace(changes, disruption) => {
-                (Action::Update, format!("{}{adopted}", changes.join(", ")), disruption)
-            }
-            // The program itself asks for stale source-VIP files to go,
-            // owned or not; anything else foreign is not removed.
-            Difference::Recreate(changes, disruption)
-                if owned.contains(&key) || matches!(object, WindowsObject::SourceVip { .. }) =>
-            {
-                let reason = format!("{}{}{adopted}", changes.join(", "), recreate_consequence(object));
-                (Action::Recreate, reason, disruption)
-            }
-            Difference::Recreate(changes, _) => {
-                plan.conflicts.push(WindowsConflict {
-                    key,
-                    reason: format!(
-                        "{} needs a recreate, but netc did not create it: remove it by hand or let netc adopt it",
-                        changes.join(", ")
-                    ),
+    let decisions = reconcile::<Windows>(
+        &desired.objects,
+        owned,
+        |key| live.has(key),
+        |object| live.difference(object),
+    );
+    for decision in decisions {
+        match decision {
+            Decision::Delete(key) => {
+                let (reason, disruption) = delete_consequence(key);
+                plan.steps.push(WindowsStep {
+                    action: Action::Delete,
+                    key: key.clone(),
+                    object: None,
+                    reason,
+                    disruption,
                 });
-                continue;
             }
-        };
-        plan.steps.push(WindowsStep {
-            action,
-            key,
-            object: Some(object.clone()),
-            reason,
-            disruption,
-        });
+            Decision::Change(change) => plan.steps.push(WindowsStep {
+                action: change.action,
+                key: change.key,
+                reason: change.reason,
+                disruption: change.disruption,
+                object: Some(change.object.clone()),
+            }),
+            Decision::Conflict { key, reason } => plan.conflicts.push(WindowsConflict { key, reason }),
+        }
     }
     plan
+}
+
+/// Windows host objects, for the shared reconciler.
+struct Windows;
+
+impl Model for Windows {
+    type Key = WindowsKey;
+    type Object = WindowsObject;
+
+    fn key(object: &WindowsObject) -> WindowsKey {
+        object.key()
+    }
+
+    fn delete_rank(key: &WindowsKey) -> u8 {
+        key.delete_rank()
+    }
+
+    /// The program itself asks for stale source-VIP files to go, owned or
+    /// not; anything else foreign is not removed.
+    fn recreates_foreign(object: &WindowsObject) -> bool {
+        matches!(object, WindowsObject::SourceVip { .. })
+    }
+
+    fn recreate_consequence(object: &WindowsObject) -> String {
+        recreate_consequence(object)
+    }
+
+    const REMOVE: &'static str = "remove";
 }
 
 /// What the node loses when an HNS network goes.
