@@ -20,11 +20,17 @@
 //! - `flap`: a device setting changes in place (a larger MTU).
 //! - `hitless`: only additions (a new node, a new ToR route).
 
-use serde::Serialize;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
 
 use crate::model::Topology;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+/// How disruptive a change is. One vocabulary for a pull request's preview
+/// (here, per topology change) and a node's plan (netc-plan's
+/// `engine::Disruption`, per host step), so both say the same word for the
+/// same consequence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Class {
     Downtime,
@@ -32,6 +38,12 @@ pub enum Class {
     Recreate,
     Flap,
     Hitless,
+}
+
+impl fmt::Display for Class {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Class {

@@ -122,25 +122,11 @@ impl Action {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Disruption {
-    Hitless,
-    Flap,
-    Recreate,
-    ConnectivityRisk,
-}
-
-impl fmt::Display for Disruption {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Disruption::Hitless => "hitless",
-            Disruption::Flap => "flap",
-            Disruption::Recreate => "recreate",
-            Disruption::ConnectivityRisk => "connectivity-risk",
-        })
-    }
-}
+/// How disruptive a step is: the same classes a pull request's preview
+/// gives topology changes (`netc diff`), so a plan and a preview name a
+/// consequence alike. A node's plan never needs `Downtime`, which is a
+/// whole-cluster consequence.
+pub use netc_compiler::preview::Class as Disruption;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Step {
