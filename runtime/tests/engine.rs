@@ -211,8 +211,8 @@ fn drift_gives_exactly_that_step() {
     let mut observed = clean;
     observed.insert(Object::Neighbour {
         device: "flannel.4096".into(),
-        ip: "198.18.1.0".into(),
-        mac: "02:00:00:00:00:99".into(),
+        ip: "198.18.1.0".parse().unwrap(),
+        mac: "02:00:00:00:00:99".parse().unwrap(),
     });
     let drift = plan(&objects, &observed, &owned);
     assert_eq!(drift.steps.len(), 1);
@@ -228,15 +228,15 @@ fn a_removed_node_is_pruned_and_nothing_else() {
     // Something netc never made: a foreign route, and a foreign neighbour on
     // netc's own device.
     let foreign_route = Object::Route {
-        destination: "203.0.113.0/24".into(),
-        via: "198.51.100.1".into(),
+        destination: "203.0.113.0/24".parse().unwrap(),
+        via: "198.51.100.1".parse().unwrap(),
         device: None,
         onlink: false,
     };
     let foreign_neighbour = Object::Neighbour {
         device: "flannel.4096".into(),
-        ip: "198.18.9.0".into(),
-        mac: "02:00:00:00:00:09".into(),
+        ip: "198.18.9.0".parse().unwrap(),
+        mac: "02:00:00:00:00:09".parse().unwrap(),
     };
     observed.insert(foreign_route);
     observed.insert(foreign_neighbour);
@@ -272,8 +272,8 @@ fn a_foreign_route_is_never_deleted() {
     let objects = desired(&program, &peers).unwrap();
     let (mut observed, owned) = applied(&objects);
     observed.insert(Object::Route {
-        destination: "198.18.200.0/24".into(),
-        via: "198.18.200.0".into(),
+        destination: "198.18.200.0/24".parse().unwrap(),
+        via: "198.18.200.0".parse().unwrap(),
         device: Some("flannel.4096".into()),
         onlink: true,
     });

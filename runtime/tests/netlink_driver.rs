@@ -29,7 +29,7 @@ use std::process::Command;
 
 use netc_node::driver::linux::netlink::{Netlink, NETC_ROUTE_PROTOCOL};
 use netc_plan::engine::plan::next_inventory;
-use netc_plan::engine::{plan, Action, Disruption, Inventory, Object, ObjectKey, Plan, Step, VxlanLink};
+use netc_plan::engine::{plan, Action, Disruption, Inventory, Mac, Object, ObjectKey, Plan, Step, VxlanLink};
 
 mod common;
 use common::{is_root, run, skip, NodeNamespace};
@@ -81,13 +81,13 @@ impl Drop for Namespaces {
 /// one peer, as `engine::desired` prints them.
 fn node(n: u8, underlay: Option<&str>) -> Vec<Object> {
     let peer = 3 - n;
-    let mac = |n: u8| format!("02:00:c6:12:0{n}:00");
+    let mac = |n: u8| -> Mac { format!("02:00:c6:12:0{n}:00").parse().unwrap() };
     vec![
         Object::VxlanLink(VxlanLink {
             name: VXLAN.into(),
             vni: 4096,
             port: 4789,
-            local: format!("198.51.100.1{n}"),
+            local: format!("198.51.100.1{n}").parse().unwrap(),
             underlay: underlay.map(str::to_owned),
             mac: mac(n),
             mtu: 1450,
@@ -96,7 +96,7 @@ fn node(n: u8, underlay: Option<&str>) -> Vec<Object> {
         }),
         Object::Address {
             device: VXLAN.into(),
-            cidr: format!("198.18.{n}.0/32"),
+            cidr: format!("198.18.{n}.0/32").parse().unwrap(),
         },
         Object::Bridge {
             name: "cni0".into(),
@@ -105,21 +105,21 @@ fn node(n: u8, underlay: Option<&str>) -> Vec<Object> {
         },
         Object::Address {
             device: "cni0".into(),
-            cidr: format!("198.18.{n}.1/24"),
+            cidr: format!("198.18.{n}.1/24").parse().unwrap(),
         },
         Object::Neighbour {
             device: VXLAN.into(),
-            ip: format!("198.18.{peer}.0"),
+            ip: format!("198.18.{peer}.0").parse().unwrap(),
             mac: mac(peer),
         },
         Object::Fdb {
             device: VXLAN.into(),
             mac: mac(peer),
-            dst: format!("198.51.100.1{peer}"),
+            dst: format!("198.51.100.1{peer}").parse().unwrap(),
         },
         Object::Route {
-            destination: format!("198.18.{peer}.0/24"),
-            via: format!("198.18.{peer}.0"),
+            destination: format!("198.18.{peer}.0/24").parse().unwrap(),
+            via: format!("198.18.{peer}.0").parse().unwrap(),
             device: Some(VXLAN.into()),
             onlink: true,
         },
@@ -327,8 +327,8 @@ fn static_vxlan_between_two_namespaces() {
 /// A step of a route through `under0` of a `NodeNamespace`.
 fn route_step(action: Action, destination: &str, via: &str) -> Step {
     let object = Object::Route {
-        destination: destination.into(),
-        via: via.into(),
+        destination: destination.parse().unwrap(),
+        via: via.parse().unwrap(),
         device: Some("under0".into()),
         onlink: false,
     };

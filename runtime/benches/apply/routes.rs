@@ -35,8 +35,8 @@ pub(super) fn route_objects(gateways: Gateways) -> Vec<Object> {
         .map(|i| {
             let (destination, via) = route(i, gateways);
             Object::Route {
-                destination,
-                via,
+                destination: destination.parse().expect("a prefix"),
+                via: via.parse().expect("an address"),
                 device: Some(DEVICE.to_owned()),
                 onlink: true,
             }

@@ -40,7 +40,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use netc_compiler::emit::program::types::{Operation, PeerTable, Program, ProgramOs, VERSION};
 
-use super::objects::{Object, ObjectKey, VxlanLink};
+use super::objects::{Mac, Object, ObjectKey, VxlanLink};
 
 /// Why a program cannot be expanded: a message naming the culprit.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -139,7 +139,7 @@ pub fn desired(program: &Program, peers: &PeerTable) -> Result<Vec<Object>, Erro
                 name: name.clone(),
                 vni: *vni,
                 port: *port,
-                local: ip(local, &format!("local address of vxlan link {name}"))?.to_string(),
+                local: ip(local, &format!("local address of vxlan link {name}"))?,
                 underlay: underlay.clone(),
                 mac: mac_address(mac, &format!("MAC of vxlan link {name}"))?,
                 mtu: *mtu,
@@ -156,7 +156,7 @@ pub fn desired(program: &Program, peers: &PeerTable) -> Result<Vec<Object>, Erro
                 let cidr = net(address, &format!("address on {device}"))?;
                 out.push(Object::Address {
                     device: device.clone(),
-                    cidr: cidr.to_string(),
+                    cidr,
                 })?;
             }
             Operation::LinkUp { name } => out.link_up(name)?,
@@ -259,10 +259,10 @@ impl Builder<'_> {
             .get(&ObjectKey::Link(device.into()))
             .map(|&at| &self.objects[at])
         {
-            Some(Object::VxlanLink(link)) => link.local.clone(),
+            Some(Object::VxlanLink(link)) => link.local,
             _ => bail!("vxlan-peers {device}: the program does not declare that vxlan link before it"),
         };
-        let v6 = ip(&local, "local address")?.is_ipv6();
+        let v6 = local.is_ipv6();
         let (mut neighbours, mut fdbs, mut routes) = (Vec::new(), Vec::new(), Vec::new());
         for peer in peers.nodes.iter().filter(|peer| peer.name != me) {
             let subnets = subnets_of_family(peer, v6)?;
@@ -284,14 +284,14 @@ impl Builder<'_> {
                 );
             }
             for subnet in subnets {
-                let gateway = subnet.network().to_string();
+                let gateway = subnet.network();
                 neighbours.push(Object::Neighbour {
                     device: device.into(),
-                    ip: gateway.clone(),
-                    mac: mac.clone(),
+                    ip: gateway,
+                    mac,
                 });
                 routes.push(Object::Route {
-                    destination: subnet.to_string(),
+                    destination: subnet,
                     via: gateway,
                     device: Some(device.into()),
                     onlink: true,
@@ -300,7 +300,7 @@ impl Builder<'_> {
             fdbs.push(Object::Fdb {
                 device: device.into(),
                 mac,
-                dst: address.to_string(),
+                dst: address,
             });
         }
         for object in neighbours.into_iter().chain(fdbs).chain(routes) {
@@ -314,8 +314,8 @@ impl Builder<'_> {
             let address = ip(&peer.address, &format!("address of peer {}", peer.name))?;
             for subnet in subnets_of_family(peer, address.is_ipv6())? {
                 self.push(Object::Route {
-                    destination: subnet.to_string(),
-                    via: address.to_string(),
+                    destination: subnet,
+                    via: address,
                     device: device.map(str::to_owned),
                     onlink: false,
                 })?;
@@ -350,17 +350,9 @@ fn net(text: &str, what: &str) -> Result<IpNet, Error> {
         .map_err(|_| Error(format!("{what}: `{text}` is not an address with a prefix length")))
 }
 
-/// Six hex bytes separated by `:`, canonically lowercase.
-fn mac_address(text: &str, what: &str) -> Result<String, Error> {
-    let parts: Vec<&str> = text.split(':').collect();
-    let valid = parts.len() == 6
-        && parts
-            .iter()
-            .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
-    if !valid {
-        bail!("{what}: `{text}` is not a MAC address");
-    }
-    Ok(text.to_ascii_lowercase())
+/// Six hex bytes separated by `:`.
+fn mac_address(text: &str, what: &str) -> Result<Mac, Error> {
+    text.parse().map_err(|e| Error(format!("{what}: {e}")))
 }
 
 fn absolute(path: &str) -> Result<String, Error> {

@@ -19,5 +19,5 @@ pub mod objects;
 pub mod plan;
 
 pub use desired::{desired, Error};
-pub use objects::{Object, ObjectKey, VxlanLink};
+pub use objects::{Mac, Object, ObjectKey, VxlanLink};
 pub use plan::{plan, Action, Conflict, Disruption, Inventory, Observed, Plan, Step};

@@ -14,9 +14,10 @@
 //! - "link is up" is an `up` flag on the link objects, not an object of its
 //!   own: it cannot exist without the link and is lost with it. `up: false`
 //!   means "the program does not ask for it", never "bring it down".
-//! - Values are strings in canonical form (addresses as `ipnet`/`std::net`
-//!   print them, MACs lowercase); drivers must print observed state the same
-//!   way, so equal objects compare equal.
+//! - Addresses, prefixes and MACs are typed (`IpAddr`, `IpNet`, `Mac`), so
+//!   equal objects compare equal however a driver or a program spelled
+//!   them; keys hold their canonical text (as `std::net`/`ipnet` print
+//!   them, MACs lowercase), which is also what the inventory records.
 //! - `underlay: None` on a vxlan link means "the interface carrying `local`,
 //!   found at apply time": it is not compared (a driver may resolve it
 //!   before planning).
@@ -26,8 +27,68 @@
 //!   them, so `desired` refuses Windows programs.
 
 use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
 
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
+
+/// A MAC address, printed lowercase with colons (`02:42:c6:12:00:01`), as
+/// the kernel's tools print it; in JSON, that text.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Mac(pub [u8; 6]);
+
+impl fmt::Display for Mac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [a, b, c, d, e, g] = self.0;
+        write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
+    }
+}
+
+impl FromStr for Mac {
+    type Err = String;
+
+    /// Six two-digit hex bytes separated by `:`, in either case.
+    fn from_str(text: &str) -> Result<Mac, String> {
+        let mut bytes = [0u8; 6];
+        let mut parts = text.split(':');
+        for byte in &mut bytes {
+            let part = parts
+                .next()
+                .filter(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
+            *byte = part
+                .and_then(|p| u8::from_str_radix(p, 16).ok())
+                .ok_or_else(|| format!("`{text}` is not a MAC address"))?;
+        }
+        match parts.next() {
+            None => Ok(Mac(bytes)),
+            Some(_) => Err(format!("`{text}` is not a MAC address")),
+        }
+    }
+}
+
+impl Serialize for Mac {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Mac {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Mac, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// An arbitrary prefix for the fuzz targets (`ipnet` has no `Arbitrary`).
+#[cfg(feature = "arbitrary")]
+fn arbitrary_net(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<IpNet> {
+    let address: IpAddr = u.arbitrary()?;
+    let max = if address.is_ipv4() { 32 } else { 128 };
+    let length: u8 = u.int_in_range(0..=max)?;
+    IpNet::new(address, length).map_err(|_| arbitrary::Error::IncorrectFormat)
+}
 
 /// One host object in a given state.
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
@@ -61,27 +122,29 @@ pub enum Object {
     /// An address with its prefix length (`198.18.0.0/32`) on a device.
     Address {
         device: String,
-        cidr: String,
+        #[cfg_attr(feature = "arbitrary", arbitrary(with = arbitrary_net))]
+        cidr: IpNet,
     },
     /// A main-table route. `device: None`: the kernel picks the device for
     /// the next hop (not compared).
     Route {
-        destination: String,
-        via: String,
+        #[cfg_attr(feature = "arbitrary", arbitrary(with = arbitrary_net))]
+        destination: IpNet,
+        via: IpAddr,
         device: Option<String>,
         onlink: bool,
     },
     /// A permanent neighbour (ARP/NDP) entry.
     Neighbour {
         device: String,
-        ip: String,
-        mac: String,
+        ip: IpAddr,
+        mac: Mac,
     },
     /// A permanent bridge FDB entry (`self`): frames for `mac` go to `dst`.
     Fdb {
         device: String,
-        mac: String,
-        dst: String,
+        mac: Mac,
+        dst: IpAddr,
     },
     /// An IPv4 iptables `nat` chain masquerading `source` except to `except`
     /// (rewritten as a whole).
@@ -109,9 +172,9 @@ pub struct VxlanLink {
     pub name: String,
     pub vni: u32,
     pub port: u32,
-    pub local: String,
+    pub local: IpAddr,
     pub underlay: Option<String>,
-    pub mac: String,
+    pub mac: Mac,
     pub mtu: u32,
     pub learning: bool,
     pub up: bool,
@@ -173,16 +236,16 @@ impl Object {
             Object::VxlanLink(VxlanLink { name, .. }) | Object::Bridge { name, .. } => ObjectKey::Link(name.clone()),
             Object::Address { device, cidr } => ObjectKey::Address {
                 device: device.clone(),
-                cidr: cidr.clone(),
+                cidr: cidr.to_string(),
             },
-            Object::Route { destination, .. } => ObjectKey::Route(destination.clone()),
+            Object::Route { destination, .. } => ObjectKey::Route(destination.to_string()),
             Object::Neighbour { device, ip, .. } => ObjectKey::Neighbour {
                 device: device.clone(),
-                ip: ip.clone(),
+                ip: ip.to_string(),
             },
             Object::Fdb { device, mac, .. } => ObjectKey::Fdb {
                 device: device.clone(),
-                mac: mac.clone(),
+                mac: mac.to_string(),
             },
             Object::Masquerade { chain, .. } => ObjectKey::Masquerade(chain.clone()),
             Object::ForwardAccept { chain, .. } => ObjectKey::ForwardAccept(chain.clone()),
@@ -324,8 +387,8 @@ mod tests {
     #[test]
     fn keys_and_rendering() {
         let route = Object::Route {
-            destination: "198.18.1.0/24".into(),
-            via: "198.18.1.0".into(),
+            destination: "198.18.1.0/24".parse().unwrap(),
+            via: "198.18.1.0".parse().unwrap(),
             device: Some("flannel.4096".into()),
             onlink: true,
         };

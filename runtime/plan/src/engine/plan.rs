@@ -400,9 +400,9 @@ mod tests {
             name: "flannel.4096".into(),
             vni,
             port: 4789,
-            local: "198.51.100.11".into(),
+            local: "198.51.100.11".parse().unwrap(),
             underlay: None,
-            mac: "02:aa:00:00:00:01".into(),
+            mac: "02:aa:00:00:00:01".parse().unwrap(),
             mtu,
             learning: false,
             up: true,
@@ -411,8 +411,8 @@ mod tests {
 
     fn route(destination: &str, via: &str) -> Object {
         Object::Route {
-            destination: destination.into(),
-            via: via.into(),
+            destination: destination.parse().unwrap(),
+            via: via.parse().unwrap(),
             device: Some("flannel.4096".into()),
             onlink: true,
         }
@@ -498,12 +498,12 @@ mod tests {
     fn deletes_go_dependents_first() {
         let address = Object::Address {
             device: "flannel.4096".into(),
-            cidr: "198.18.0.0/32".into(),
+            cidr: "198.18.0.0/32".parse().unwrap(),
         };
         let neighbour = Object::Neighbour {
             device: "flannel.4096".into(),
-            ip: "198.18.1.0".into(),
-            mac: "02:aa:00:00:00:02".into(),
+            ip: "198.18.1.0".parse().unwrap(),
+            mac: "02:aa:00:00:00:02".parse().unwrap(),
         };
         let old = [
             link(4096, 1450),

@@ -19,7 +19,7 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::{Handle, RouteMessageBuilder};
 
 use super::{err, Error, NETC_ROUTE_PROTOCOL};
-use netc_plan::engine::{Action, Object, Step, VxlanLink};
+use netc_plan::engine::{Action, Mac, Object, Step, VxlanLink};
 
 const ENOENT: i32 = 2;
 
@@ -43,36 +43,9 @@ pub(super) fn ignore_missing(result: Result<(), rtnetlink::Error>) -> Result<(),
     }
 }
 
-pub(super) fn mac_string(bytes: &[u8]) -> String {
-    // One allocation: this runs for every neighbour and FDB entry observed.
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(bytes.len() * 3);
-    for (i, byte) in bytes.iter().enumerate() {
-        if i > 0 {
-            text.push(':');
-        }
-        text.push(char::from(HEX[usize::from(byte >> 4)]));
-        text.push(char::from(HEX[usize::from(byte & 0xf)]));
-    }
-    text
-}
-
-pub(super) fn mac_bytes(text: &str) -> Result<Vec<u8>, Error> {
-    let bytes: Result<Vec<u8>, _> = text.split(':').map(|p| u8::from_str_radix(p, 16)).collect();
-    match bytes {
-        Ok(bytes) if bytes.len() == 6 => Ok(bytes),
-        _ => Err(Error(format!("`{text}` is not a MAC address"))),
-    }
-}
-
-pub(super) fn parse_ip(text: &str) -> Result<IpAddr, Error> {
-    text.parse()
-        .map_err(|_| Error(format!("`{text}` is not an IP address")))
-}
-
-pub(super) fn parse_net(text: &str) -> Result<IpNet, Error> {
-    text.parse()
-        .map_err(|_| Error(format!("`{text}` is not an address with a prefix")))
+/// The MAC address in a link-layer address attribute, if it is one.
+pub(super) fn mac(bytes: &[u8]) -> Option<Mac> {
+    <[u8; 6]>::try_from(bytes).ok().map(Mac)
 }
 
 pub(super) fn link_name(link: &LinkMessage) -> Option<&str> {
@@ -86,13 +59,14 @@ pub(super) fn link_name(link: &LinkMessage) -> Option<&str> {
 pub(super) fn link_object(link: &LinkMessage, names: &BTreeMap<u32, String>) -> Option<Object> {
     let name = link_name(link)?.to_owned();
     let mut mtu = 0;
-    let mut mac = String::new();
+    // A device without a 6-byte address would be no vxlan link netc made.
+    let mut mac = Mac([0; 6]);
     let mut kind = None;
     let mut data = None;
     for attribute in &link.attributes {
         match attribute {
             LinkAttribute::Mtu(m) => mtu = *m,
-            LinkAttribute::Address(bytes) => mac = mac_string(bytes),
+            LinkAttribute::Address(bytes) => mac = self::mac(bytes).unwrap_or(mac),
             LinkAttribute::LinkInfo(infos) => {
                 for info in infos {
                     match info {
@@ -118,7 +92,8 @@ pub(super) fn link_object(link: &LinkMessage, names: &BTreeMap<u32, String>) -> 
                 learning: true,
                 vni: 0,
                 port: 0,
-                local: String::new(),
+                // Unset: no local address, which no program asks for.
+                local: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
                 underlay: None,
             };
             if let Some(InfoData::Vxlan(infos)) = data {
@@ -126,8 +101,8 @@ pub(super) fn link_object(link: &LinkMessage, names: &BTreeMap<u32, String>) -> 
                     match info {
                         InfoVxlan::Id(id) => link.vni = id,
                         InfoVxlan::Port(p) => link.port = u32::from(p),
-                        InfoVxlan::Local(ip) => link.local = ip.to_string(),
-                        InfoVxlan::Local6(ip) => link.local = ip.to_string(),
+                        InfoVxlan::Local(ip) => link.local = IpAddr::V4(ip),
+                        InfoVxlan::Local6(ip) => link.local = IpAddr::V6(ip),
                         InfoVxlan::Link(index) => link.underlay = names.get(&index).cloned(),
                         InfoVxlan::Learning(l) => link.learning = l,
                         _ => {}
@@ -155,10 +130,7 @@ pub(super) fn address_object(message: &AddressMessage, names: &BTreeMap<u32, Str
     // peer on point-to-point links); IPv6 has only IFA_ADDRESS.
     let ip = local.or(address)?;
     let cidr = IpNet::new(ip, message.header.prefix_len).ok()?;
-    Some(Object::Address {
-        device,
-        cidr: cidr.to_string(),
-    })
+    Some(Object::Address { device, cidr })
 }
 
 fn route_ip(address: &RouteAddress) -> Option<IpAddr> {
@@ -202,14 +174,14 @@ pub(super) fn route_object(message: &RouteMessage, names: &BTreeMap<u32, String>
         .ok()?,
     };
     Some(Object::Route {
-        destination: destination.to_string(),
-        via: via.to_string(),
+        destination,
+        via,
         device,
         onlink: header.flags.contains(RouteFlags::Onlink),
     })
 }
 
-pub(super) fn neighbour_parts(message: &NeighbourMessage) -> (Option<IpAddr>, Option<String>) {
+pub(super) fn neighbour_parts(message: &NeighbourMessage) -> (Option<IpAddr>, Option<Mac>) {
     let mut ip = None;
     let mut mac = None;
     for attribute in &message.attributes {
@@ -226,7 +198,7 @@ pub(super) fn neighbour_parts(message: &NeighbourMessage) -> (Option<IpAddr>, Op
                     _ => None,
                 }
             }
-            NeighbourAttribute::LinkLayerAddress(bytes) => mac = Some(mac_string(bytes)),
+            NeighbourAttribute::LinkLayerAddress(bytes) => mac = self::mac(bytes),
             _ => {}
         }
     }
@@ -324,7 +296,7 @@ pub(super) fn change(handle: &Handle, step: &Step, index: Option<u32>) -> Result
     let missing = |device: &str| missing_device(device, step.action).map(|()| None);
     let payload = match &step.object {
         Object::Address { device, cidr } => {
-            let net = parse_net(cidr)?;
+            let net = *cidr;
             let Some(index) = index else { return missing(device) };
             if delete {
                 let mut message = AddressMessage::default();
@@ -343,7 +315,7 @@ pub(super) fn change(handle: &Handle, step: &Step, index: Option<u32>) -> Result
             }
         }
         Object::Neighbour { device, ip, mac } => {
-            let ip = parse_ip(ip)?;
+            let ip = *ip;
             let Some(index) = index else { return missing(device) };
             if delete {
                 let mut message = NeighbourMessage::default();
@@ -357,14 +329,13 @@ pub(super) fn change(handle: &Handle, step: &Step, index: Option<u32>) -> Result
                 let mut request = handle
                     .neighbours()
                     .add(index, ip)
-                    .link_layer_address(&mac_bytes(mac)?)
+                    .link_layer_address(&mac.0)
                     .state(NeighbourState::Permanent);
                 RouteNetlinkMessage::NewNeighbour(request.message_mut().clone())
             }
         }
         Object::Fdb { device, mac, dst } => {
-            let dst = parse_ip(dst)?;
-            let mac = mac_bytes(mac)?;
+            let (dst, mac) = (*dst, mac.0.to_vec());
             let Some(index) = index else { return missing(device) };
             if delete {
                 let mut message = NeighbourMessage::default();
@@ -392,8 +363,7 @@ pub(super) fn change(handle: &Handle, step: &Step, index: Option<u32>) -> Result
             device,
             onlink,
         } => {
-            let destination = parse_net(destination)?;
-            let via = parse_ip(via)?;
+            let (destination, via) = (*destination, *via);
             if delete {
                 // Only netc's route at this destination (the kernel matches
                 // the protocol when it is given).
@@ -430,11 +400,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn macs_round_trip_lowercase() {
-        let bytes = mac_bytes("02:00:C6:12:01:0a").unwrap();
-        assert_eq!(mac_string(&bytes), "02:00:c6:12:01:0a");
-        assert!(mac_bytes("02:00:c6:12:01").is_err());
-        assert!(mac_bytes("zz:00:c6:12:01:00").is_err());
+    fn macs_are_six_bytes_printed_lowercase() {
+        let mac = mac(&[0x02, 0x00, 0xC6, 0x12, 0x01, 0x0a]).unwrap();
+        assert_eq!(mac.to_string(), "02:00:c6:12:01:0a");
+        assert_eq!("02:00:C6:12:01:0A".parse::<Mac>(), Ok(mac));
+        assert!(self::mac(&[0x02, 0x00, 0xc6, 0x12, 0x01]).is_none());
+        assert!("02:00:c6:12:01".parse::<Mac>().is_err());
+        assert!("zz:00:c6:12:01:00".parse::<Mac>().is_err());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{InfoKind, InfoVxlan, LinkMessage};
 use rtnetlink::{Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVxlan};
 
-use super::codec::{errno, ignore_missing, link_object, mac_bytes, parse_ip, ENODEV};
+use super::codec::{errno, ignore_missing, link_object, ENODEV};
 use super::observe::links;
 use super::{err, Error};
 use netc_plan::engine::{Object, VxlanLink};
@@ -74,7 +74,7 @@ pub(super) async fn create_link(handle: &Handle, object: &Object) -> Result<(), 
     }
     let message = match object {
         Object::VxlanLink(link) => {
-            let local = parse_ip(&link.local)?;
+            let local = link.local;
             let underlay = match &link.underlay {
                 Some(underlay) => require_link(handle, underlay).await?,
                 None => interface_with(handle, local).await?,
@@ -85,7 +85,7 @@ pub(super) async fn create_link(handle: &Handle, object: &Object) -> Result<(), 
                 .dev(underlay)
                 .port(port)
                 .learning(link.learning)
-                .address(mac_bytes(&link.mac)?)
+                .address(link.mac.0.to_vec())
                 .mtu(link.mtu);
             builder = match local {
                 IpAddr::V4(local) => builder.local(local),
@@ -153,7 +153,7 @@ pub(super) async fn update_link(handle: &Handle, object: &Object) -> Result<(), 
     }
     let mut builder = LinkUnspec::new_with_index(index).mtu(mtu);
     if let Some(mac) = mac {
-        builder = builder.address(mac_bytes(mac)?);
+        builder = builder.address(mac.0.to_vec());
     }
     if up {
         builder = builder.up();

@@ -261,8 +261,8 @@ mod tests {
         }
         fn route(destination: &str) -> Step {
             let object = Object::Route {
-                destination: destination.into(),
-                via: "198.18.0.1".into(),
+                destination: destination.parse().unwrap(),
+                via: "198.18.0.1".parse().unwrap(),
                 device: Some("d0".into()),
                 onlink: true,
             };

@@ -77,7 +77,7 @@ pub(super) async fn observe(handle: &Handle, keys: &BTreeSet<ObjectKey>) -> Resu
                 };
                 let object = Object::Neighbour {
                     device: device.clone(),
-                    ip: ip.to_string(),
+                    ip,
                     mac,
                 };
                 if wanted(&object) {
@@ -109,7 +109,7 @@ pub(super) async fn observe(handle: &Handle, keys: &BTreeSet<ObjectKey>) -> Resu
             let object = Object::Fdb {
                 device: device.clone(),
                 mac,
-                dst: dst.to_string(),
+                dst,
             };
             // Several destinations for one MAC (`bridge fdb append`): the
             // first one seen is reported.
