@@ -34,8 +34,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use nix::sched::CloneFlags;
-
 pub use crate::driver::Error;
 use netc_compiler::emit::program::types::{Operation, Program};
 use netc_plan::engine::{Action, Object, ObjectKey, Observed, Step};
@@ -226,18 +224,24 @@ impl Host {
         }
     }
 
-    /// Runs `f` on a new thread inside the network namespace.
-    fn in_namespace<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
-        let path = self.netns.as_ref().map(|name| format!("/run/netns/{name}"));
-        std::thread::Builder::new()
-            .name("netc-host-ns".into())
-            .spawn(move || {
-                enter(path.as_deref())?;
-                Ok(f())
-            })
-            .map_err(|e| Error(format!("starting a thread: {e}")))?
-            .join()
-            .map_err(|_| Error("the namespace thread panicked".into()))?
+    /// Runs `f` inside the network namespace: on a thread that entered it
+    /// (`setns` moves only the calling thread), or here when there is none.
+    fn in_namespace<T: Send>(&self, f: impl FnOnce() -> T + Send) -> Result<T, Error> {
+        let Some(name) = &self.netns else {
+            return Ok(f());
+        };
+        let path = format!("/run/netns/{name}");
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("netc-host-ns".into())
+                .spawn_scoped(scope, || {
+                    super::enter_namespace(&path)?;
+                    Ok(f())
+                })
+                .map_err(|e| Error(format!("starting a thread: {e}")))?
+                .join()
+                .map_err(|_| Error("the namespace thread panicked".into()))?
+        })
     }
 
     /// Runs `command` inside the network namespace with `input` on its
@@ -247,10 +251,8 @@ impl Host {
     /// `ip netns exec` took two and a mount namespace.
     pub(super) fn output(&self, command: &mut Command, input: Option<&str>) -> Result<Output, Error> {
         let program = command.get_program().to_string_lossy().into_owned();
-        let path = self.netns.as_ref().map(|name| format!("/run/netns/{name}"));
-        let run = move |command: &mut Command| -> Result<Output, Error> {
-            enter(path.as_deref())?;
-            let failed = |e: std::io::Error| Error(format!("running {program}: {e}"));
+        let failed = |e: std::io::Error| Error(format!("running {program}: {e}"));
+        self.in_namespace(|| {
             let stdin = if input.is_some() { Stdio::piped() } else { Stdio::null() };
             let mut child = command
                 .stdin(stdin)
@@ -262,18 +264,7 @@ impl Host {
                 stdin.write_all(input.as_bytes()).map_err(failed)?;
             }
             child.wait_with_output().map_err(failed)
-        };
-        if self.netns.is_none() {
-            return run(command);
-        }
-        std::thread::scope(|scope| {
-            std::thread::Builder::new()
-                .name("netc-host-ns".into())
-                .spawn_scoped(scope, || run(command))
-                .map_err(|e| Error(format!("starting a thread: {e}")))?
-                .join()
-                .map_err(|_| Error("the namespace thread panicked".into()))?
-        })
+        })?
     }
 
     /// Runs `command` inside the network namespace; its standard output,
@@ -468,15 +459,6 @@ fn module_loaded(name: &str) -> bool {
         // No loadable module support: everything is built in.
         Err(_) => true,
     }
-}
-
-/// Enters the network namespace at `path` on this thread (`None`: stays).
-fn enter(path: Option<&str>) -> Result<(), Error> {
-    if let Some(path) = path {
-        let file = fs::File::open(path).map_err(|e| Error(format!("opening {path}: {e}")))?;
-        nix::sched::setns(&file, CloneFlags::CLONE_NEWNET).map_err(|e| Error(format!("entering {path}: {e}")))?;
-    }
-    Ok(())
 }
 
 /// Runs a command here (modprobe: modules are global); its standard error

@@ -27,17 +27,17 @@ use netc_plan::engine::{Action, Object, Step, VxlanLink};
 /// buffer until the datagram has been handled whole, and an answer that
 /// does not fit is dropped by the kernel (`ENOBUFS`): 128 answers stay far
 /// below the default buffer (`net.core.rmem_default`, 208 KiB), also when
-/// each carries an error with the request echoed. Larger batches measured
-/// no faster (runtime/benches/apply.rs).
+/// each carries an error with the request echoed.
 const BATCH: usize = 128;
 
 /// A step's error, saying which step.
-pub(super) fn about(step: &Step, e: Error) -> Error {
+fn about(step: &Step, e: Error) -> Error {
     Error(format!("{:?} {}: {e}", step.action, step.object))
 }
 
-/// Applies one step, looking up the link indexes it needs now.
-pub(super) async fn apply(handle: &Handle, step: &Step) -> Result<(), Error> {
+/// Applies one link step (vxlan or bridge), looking up the link's index
+/// now; device steps go through `pipeline`, also one at a time.
+async fn apply_link(handle: &Handle, step: &Step) -> Result<(), Error> {
     match (&step.object, step.action) {
         (Object::VxlanLink(VxlanLink { name, .. }) | Object::Bridge { name, .. }, Action::Delete) => {
             delete_link(handle, name).await
@@ -48,25 +48,7 @@ pub(super) async fn apply(handle: &Handle, step: &Step) -> Result<(), Error> {
         }
         (Object::VxlanLink(_) | Object::Bridge { .. }, Action::Create) => create_link(handle, &step.object).await,
         (Object::VxlanLink(_) | Object::Bridge { .. }, Action::Update) => update_link(handle, &step.object).await,
-        _ => {
-            let index = match device_of(step) {
-                Some(device) => link_index(handle, device).await?,
-                None => None,
-            };
-            let Some(Change { message, delete }) = change(handle, step, index)? else {
-                return Ok(());
-            };
-            let mut answers = handle.clone().request(message).map_err(|e| err("sending", e))?;
-            // Acknowledgements are not handed back on this socket: any
-            // answer is an error.
-            let mut answer = None;
-            while let Some(message) = answers.next().await {
-                if let NetlinkPayload::Error(e) = message.payload {
-                    answer = Some(rtnetlink::Error::NetlinkError(e));
-                }
-            }
-            outcome(delete, answer)
-        }
+        (object, _) => Err(Error(format!("not a netlink object: {object}"))),
     }
 }
 
@@ -83,7 +65,7 @@ pub(super) async fn apply_all(
     while let Some(first) = rest.first() {
         let run = rest.iter().take_while(|step| is_device_step(step)).count();
         let (sent, all_applied) = if run == 0 {
-            let outcome = apply(handle, first).await.map_err(|e| about(first, e));
+            let outcome = apply_link(handle, first).await.map_err(|e| about(first, e));
             let applied = outcome.is_ok();
             outcomes.push(outcome);
             (1, applied)

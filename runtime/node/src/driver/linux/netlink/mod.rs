@@ -36,7 +36,6 @@ mod observe;
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::fs::File;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -44,7 +43,6 @@ use std::thread::JoinHandle;
 
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_proto::ConnectionHandle;
-use nix::sched::CloneFlags;
 use rtnetlink::Handle;
 
 pub use crate::driver::Error;
@@ -164,13 +162,12 @@ impl Netlink {
         self.call(move |handle, _| async move { observe::observe(&handle, &keys).await })
     }
 
-    /// Applies one step of a plan, for the kinds this driver handles.
+    /// Applies one step of a plan, for the kinds this driver handles (a
+    /// run of one: `apply_all`).
     pub fn apply(&self, step: &Step) -> Result<(), Error> {
-        self.writes.fetch_add(1, Ordering::Relaxed);
-        let step = step.clone();
-        self.call(
-            move |handle, _| async move { apply::apply(&handle, &step).await.map_err(|e| apply::about(&step, e)) },
-        )
+        self.apply_all(std::slice::from_ref(step))
+            .pop()
+            .unwrap_or_else(|| Err(Error("the step was not sent".into())))
     }
 
     /// Applies consecutive steps of a plan, in order, the addresses,
@@ -206,8 +203,7 @@ impl Drop for Netlink {
 /// two connections.
 fn connect(path: Option<&str>) -> Result<(tokio::runtime::Runtime, Sockets), Error> {
     if let Some(path) = path {
-        let file = File::open(path).map_err(|e| err(format!("opening {path}"), e))?;
-        nix::sched::setns(&file, CloneFlags::CLONE_NEWNET).map_err(|e| err(format!("entering {path}"), e))?;
+        super::enter_namespace(path)?;
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
@@ -239,13 +235,14 @@ mod tests {
         assert!(Netlink::in_namespace(Some("")).is_err());
     }
 
-    /// A remembered link index that went stale (the link was deleted and
-    /// created again behind netc's back) costs a retry, not a failure: the
-    /// route lands on the new link. Needs root; skipped otherwise (fails
+    /// A link deleted and created again behind netc's back (so it has a
+    /// new index) does not fail a later step: link indexes are looked up
+    /// for each step or batch, and the route lands on the new link. Needs
+    /// root; skipped otherwise (fails
     /// under `NETC_REQUIRE_ROOT_TESTS=1`). Everything happens in a
     /// namespace of its own, deleted by a guard.
     #[test]
-    fn stale_remembered_link_index_is_looked_up_again() {
+    fn a_link_created_again_is_found_by_its_new_index() {
         use std::process::Command;
 
         struct Namespace(String);
