@@ -184,22 +184,23 @@ pub fn journal(
     owned: &Inventory,
     to_create: impl IntoIterator<Item = netc_plan::engine::ObjectKey>,
 ) -> Result<(), StateError> {
-    journal_owned(&inventory_path(dir), owned, to_create)
+    journal_owned(&inventory_path(dir), owned, to_create).map(drop)
 }
 
 /// `journal` for any record of owned keys at `path` (the Windows
 /// inventory's too): the write-ahead step both operating systems share.
+/// Returns the widened record, which is what netc owns from now on.
 pub fn journal_owned<K: Ord + Clone + Serialize>(
     path: &Path,
     owned: &BTreeSet<K>,
     to_create: impl IntoIterator<Item = K>,
-) -> Result<(), StateError> {
+) -> Result<BTreeSet<K>, StateError> {
     let mut widened = owned.clone();
     widened.extend(to_create);
-    if widened.len() == owned.len() {
-        return Ok(());
+    if widened.len() > owned.len() {
+        write_owned(path, &widened)?;
     }
-    write_owned(path, &widened)
+    Ok(widened)
 }
 
 /// After a successful apply: the program and peer table as the last good

@@ -108,8 +108,7 @@ pub fn apply(powershell: &Path, state_dir: &Path, node: &CompiledNode, record: b
         }
         return Ok(None);
     }
-    state::journal_owned(&inventory, &owned, exact.iter().cloned())?;
-    let journal: WindowsInventory = owned.union(&exact).cloned().collect();
+    let journal = state::journal_owned(&inventory, &owned, exact.iter().cloned())?;
     run(powershell, &windows::powershell(&plan))?;
     let remaining = windows::plan(&desired, &observe(powershell, &desired, &journal)?, &journal);
     if !remaining.is_empty() {
