@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 use netc_compiler::emit::program::types::{Operation, Peer, PeerTable, Program, ProgramOs, VERSION};
 use netc_plan::engine::plan::next_inventory;
-use netc_plan::engine::{desired, plan, Action, Disruption, Inventory, Object, ObjectKey, Observed, Plan, VxlanLink};
+use netc_plan::engine::{
+    desired, plan, Action, Disruption, Inventory, Object, ObjectKey, Observed, Plan, Step, VxlanLink,
+};
 
 fn golden(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -396,4 +398,62 @@ fn five_thousand_peers() {
     let prune = plan(&objects, &observed, &owned);
     assert_eq!(prune.steps.len(), 3);
     assert!(prune.steps.iter().all(|s| s.action == Action::Delete));
+}
+
+/// The example `static-vxlan.netc` with `from` replaced by `to`, compiled
+/// (without a lock: subnets are allocated afresh, the same on both sides).
+fn compiled_example(from: &str, to: &str) -> netc_compiler::Compilation {
+    let path = golden("../examples/static-vxlan.netc");
+    let text = std::fs::read_to_string(&path).unwrap().replacen(from, to, 1);
+    let source = netc_compiler::diagnostic::SourceFile::new("static-vxlan.netc", text);
+    let compilation = netc_compiler::compile(&source, &Default::default());
+    assert!(compilation.artifacts.is_some(), "{:?}", compilation.diagnostics);
+    compilation
+}
+
+/// For a topology change: the class the pull-request preview gives it, and
+/// the class of node-1's step on its vxlan link when the node applies it.
+fn preview_and_plan(from: &str, to: &str) -> (Disruption, Step) {
+    use netc_compiler::emit::program::bundle::CompiledNode;
+    use netc_compiler::preview::{preview, Side};
+    let (base, head) = (compiled_example("", ""), compiled_example(from, to));
+    fn side(c: &netc_compiler::Compilation) -> Side<'_> {
+        Side {
+            topology: c.topology.as_ref(),
+            files: c.artifacts.as_ref().map(|a| &a.files),
+        }
+    }
+    let shown = preview(side(&base), side(&head));
+    let [disruption] = shown.disruptions.as_slice() else {
+        panic!("one disruption expected: {:?}", shown.disruptions);
+    };
+    let node = |c: &netc_compiler::Compilation| {
+        let node = CompiledNode::from_files(&c.artifacts.as_ref().unwrap().files, "node-1");
+        let node = node.unwrap().unwrap();
+        desired(&node.program, &node.peers).unwrap()
+    };
+    let (observed, owned) = applied(&node(&base));
+    let plan = plan(&node(&head), &observed, &owned);
+    let link = plan
+        .steps
+        .into_iter()
+        .find(|s| matches!(s.object, Object::VxlanLink(_)));
+    (disruption.class, link.expect("a step on the link"))
+}
+
+/// The preview of a pull request and the plan a node then carries out
+/// read one table (`netc_compiler::preview::Setting`), so they call the
+/// same change by the same class: a new UDP port recreates the link, a
+/// larger MTU changes it in place. (A new VNI also renames the device,
+/// `flannel.<VNI>`, so a node deletes one link and creates another; the
+/// preview's class for it comes from the same table entry as the port's.)
+#[test]
+fn the_preview_and_the_plan_give_a_change_the_same_class() {
+    let (class, step) = preview_and_plan("port 4789", "port 8472");
+    assert_eq!((step.action, step.disruption), (Action::Recreate, class));
+    assert_eq!(class, Disruption::Recreate);
+
+    let (class, step) = preview_and_plan("underlay-mtu     1500", "underlay-mtu     9000");
+    assert_eq!((step.action, step.disruption), (Action::Update, class));
+    assert_eq!(class, Disruption::Flap);
 }

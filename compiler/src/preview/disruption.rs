@@ -24,6 +24,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::Setting;
 use crate::model::Topology;
 
 /// How disruptive a change is. One vocabulary for a pull request's preview
@@ -123,7 +124,8 @@ pub(super) fn classify(base: &Topology, head: &Topology) -> Vec<Disruption> {
     if let (Some(a), Some(b)) = (&old.backend.vxlan, &new.backend.vxlan) {
         if (a.vni.value, a.port.value) != (b.vni.value, b.port.value) {
             add(
-                Class::Recreate,
+                // The more severe of the two (classes sort most severe first).
+                Setting::VxlanVni.consequence().class.min(Setting::VxlanPort.consequence().class),
                 "cluster",
                 format!(
                     "vxlan VNI {} port {} → VNI {} port {}",
@@ -143,7 +145,7 @@ pub(super) fn classify(base: &Topology, head: &Topology) -> Vec<Disruption> {
         );
     } else if mtu_new > mtu_old {
         add(
-            Class::Flap,
+            Setting::LinkMtu.consequence().class,
             "cluster",
             format!("underlay MTU {mtu_old} → {mtu_new}"),
             "device MTUs change in place; running pods keep the old, smaller MTU until recreated",

@@ -11,6 +11,7 @@
 //! Pure, like the rest of the compiler: the caller reads both revisions
 //! (from git objects, `netc diff`) and compiles them.
 
+pub mod consequence;
 pub mod disruption;
 pub mod render;
 pub mod summary;
@@ -21,6 +22,7 @@ use serde::Serialize;
 use similar::TextDiff;
 
 use crate::model::Topology;
+pub use consequence::{Consequence, Setting};
 pub use disruption::{Class, Disruption};
 pub use summary::Summary;
 

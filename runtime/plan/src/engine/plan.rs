@@ -47,7 +47,9 @@
 //!   link kind, is `Recreate`: the kernel's vxlan changelink refuses them
 //!   and flannel deletes and recreates the device (`vxlanLinksIncompat`,
 //!   flannel v0.28.9 `pkg/backend/vxlan/device.go`); the objects re-created
-//!   with it share the class;
+//!   with it share the class. Which link settings recreate and their
+//!   classes come from the table the pull-request preview uses too
+//!   (`netc_compiler::preview::Setting`), so both say the same word;
 //! - route, neighbour, FDB and masquerade updates, and every delete except
 //!   a file's, are `ConnectivityRisk`: they change where live pod traffic
 //!   goes (a wrong neighbour or FDB entry black-holes a peer's subnet).
@@ -62,6 +64,7 @@ use serde::{Deserialize, Serialize};
 
 use super::objects::{Object, ObjectKey, VxlanLink};
 use crate::reconcile::{reconcile, Decision, Difference, Model};
+use netc_compiler::preview::Setting;
 
 /// The live state of the host, as a driver read it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -269,37 +272,36 @@ fn prunable(key: &ObjectKey) -> bool {
 /// agree in every compared field.
 fn compare(want: &Object, have: &Object) -> Option<Difference> {
     let mut changes = Vec::new();
-    let mut recreate = Vec::new();
     let disruption = match (want, have) {
         (Object::VxlanLink(want), Object::VxlanLink(have)) => {
-            field(&mut recreate, "vni", &have.vni, &want.vni);
-            field(&mut recreate, "dstport", &have.port, &want.port);
-            field(&mut recreate, "local", &have.local, &want.local);
+            let mut link = LinkChanges::default();
+            link.setting(Setting::VxlanVni, "vni", &have.vni, &want.vni);
+            link.setting(Setting::VxlanPort, "dstport", &have.port, &want.port);
+            link.setting(Setting::VxlanLocal, "local", &have.local, &want.local);
             if let Some(underlay) = &want.underlay {
-                field(&mut recreate, "dev", &display(&have.underlay), underlay);
+                link.setting(Setting::VxlanUnderlay, "dev", &display(&have.underlay), underlay);
             }
-            field(&mut changes, "address", &have.mac, &want.mac);
-            field(&mut changes, "mtu", &have.mtu, &want.mtu);
-            field(&mut changes, "learning", &have.learning, &want.learning);
-            if want.up && !have.up {
-                changes.push("down -> up".into());
-            }
-            Disruption::Flap
+            link.setting(Setting::LinkMac, "address", &have.mac, &want.mac);
+            link.setting(Setting::LinkMtu, "mtu", &have.mtu, &want.mtu);
+            link.setting(Setting::VxlanLearning, "learning", &have.learning, &want.learning);
+            link.bring_up(want.up, have.up);
+            return link.difference();
         }
         (Object::Bridge { mtu, up, .. }, Object::Bridge { mtu: mtu0, up: up0, .. }) => {
-            field(&mut changes, "mtu", mtu0, mtu);
-            if *up && !up0 {
-                changes.push("down -> up".into());
-            }
-            Disruption::Flap
+            let mut link = LinkChanges::default();
+            link.setting(Setting::LinkMtu, "mtu", mtu0, mtu);
+            link.bring_up(*up, *up0);
+            return link.difference();
         }
         (Object::VxlanLink(_), Object::Bridge { .. }) => {
-            recreate.push("kind bridge -> vxlan".into());
-            Disruption::Recreate
+            let mut link = LinkChanges::default();
+            link.setting(Setting::LinkKind, "kind", "bridge", "vxlan");
+            return link.difference();
         }
         (Object::Bridge { .. }, Object::VxlanLink(_)) => {
-            recreate.push("kind vxlan -> bridge".into());
-            Disruption::Recreate
+            let mut link = LinkChanges::default();
+            link.setting(Setting::LinkKind, "kind", "vxlan", "bridge");
+            return link.difference();
         }
         (Object::Sysctl { value, .. }, Object::Sysctl { value: value0, .. }) => {
             field(&mut changes, "value", value0, value);
@@ -371,13 +373,55 @@ fn compare(want: &Object, have: &Object) -> Option<Difference> {
         // Modules and addresses have no state beyond their key.
         _ => return None,
     };
-    if !recreate.is_empty() {
-        recreate.extend(changes);
-        Some(Difference::Recreate(recreate, Disruption::Recreate))
-    } else if !changes.is_empty() {
-        Some(Difference::InPlace(changes, disruption))
-    } else {
-        None
+    (!changes.is_empty()).then_some(Difference::InPlace(changes, disruption))
+}
+
+/// A link's differences, sorted by what the shared table
+/// (`netc_compiler::preview::Setting`) says changing each setting does.
+#[derive(Default)]
+struct LinkChanges {
+    recreate: Vec<String>,
+    in_place: Vec<String>,
+    /// The most severe class of any change (classes sort most severe
+    /// first).
+    class: Option<Disruption>,
+}
+
+impl LinkChanges {
+    fn setting<T: PartialEq + fmt::Display + ?Sized>(&mut self, setting: Setting, name: &str, have: &T, want: &T) {
+        if have == want {
+            return;
+        }
+        let consequence = setting.consequence();
+        let list = if consequence.recreates {
+            &mut self.recreate
+        } else {
+            &mut self.in_place
+        };
+        list.push(format!("{name} {have} -> {want}"));
+        self.class = Some(
+            self.class
+                .map_or(consequence.class, |class| class.min(consequence.class)),
+        );
+    }
+
+    /// Setting a link up changes it in place, as an MTU change does.
+    fn bring_up(&mut self, want: bool, have: bool) {
+        if want && !have {
+            self.in_place.push("down -> up".into());
+            let class = Setting::LinkMtu.consequence().class;
+            self.class = Some(self.class.map_or(class, |c| c.min(class)));
+        }
+    }
+
+    /// A recreate lists the settings that force it first, then the rest.
+    fn difference(mut self) -> Option<Difference> {
+        let class = self.class?;
+        if self.recreate.is_empty() {
+            return Some(Difference::InPlace(self.in_place, class));
+        }
+        self.recreate.append(&mut self.in_place);
+        Some(Difference::Recreate(self.recreate, class))
     }
 }
 

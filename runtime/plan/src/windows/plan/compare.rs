@@ -15,6 +15,10 @@
 //!   difference too;
 //! - source VIP: the reservation exists, and no file of `stale_files`
 //!   records an address outside the subnet (or none at all).
+//!
+//! Whether an HNS network or endpoint change recreates it, and its class,
+//! come from the table shared with the pull-request preview
+//! (`netc_compiler::preview::Setting`).
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -25,6 +29,7 @@ use crate::engine::Disruption;
 use crate::reconcile::Difference;
 use crate::windows::objects::{HnsNetwork, WindowsKey, WindowsObject};
 use crate::windows::observed::{ObservedFirewallRule, ObservedHnsEndpoint, ObservedHnsNetwork, WindowsObserved};
+use netc_compiler::preview::Setting;
 
 /// Why creating an HNS network is a `Flap`.
 const HNS_CREATION: &str = "absent; HNS builds a vSwitch on the adapter and moves the host's address onto it, so the node loses connectivity for a few seconds";
@@ -153,21 +158,32 @@ fn hns_network_change(have: &[&ObservedHnsNetwork], want: &HnsNetwork) -> Option
     } else {
         changes.push(format!("{} networks of that name -> 1", have.len()));
     }
-    (!changes.is_empty()).then_some(Difference::Recreate(changes, Disruption::ConnectivityRisk))
+    (!changes.is_empty()).then(|| changed(Setting::HnsNetwork, changes))
+}
+
+/// A change of `setting`, in place or by recreating, as the shared table
+/// (`netc_compiler::preview::Setting`) says.
+fn changed(setting: Setting, changes: Vec<String>) -> Difference {
+    let consequence = setting.consequence();
+    if consequence.recreates {
+        Difference::Recreate(changes, consequence.class)
+    } else {
+        Difference::InPlace(changes, consequence.class)
+    }
 }
 
 fn hns_endpoint_change(have: &[&ObservedHnsEndpoint], network: &str, address: &str) -> Option<Difference> {
     let [endpoint] = have else {
-        return Some(Difference::Recreate(
+        return Some(changed(
+            Setting::HnsEndpoint,
             vec![format!("{} endpoints of that name -> 1", have.len())],
-            Disruption::ConnectivityRisk,
         ));
     };
     let mut changes = Vec::new();
     text_field(&mut changes, "network", or_none(endpoint.network.as_deref()), network);
     text_field(&mut changes, "address", or_none(endpoint.address.as_deref()), address);
     if !changes.is_empty() {
-        return Some(Difference::Recreate(changes, Disruption::ConnectivityRisk));
+        return Some(changed(Setting::HnsEndpoint, changes));
     }
     (!endpoint.forwarding).then(|| {
         Difference::InPlace(
