@@ -31,5 +31,5 @@ pub use objects::{desired, HnsNetwork, WindowsCheck, WindowsDesired, WindowsKey,
 pub use observed::{
     ObservedFirewallRule, ObservedHnsEndpoint, ObservedHnsNetwork, ObservedSubnet, WindowsInventory, WindowsObserved,
 };
-pub use plan::{next_inventory, plan, WindowsConflict, WindowsPlan, WindowsStep};
+pub use plan::{next_inventory, plan, present, undo, Undo, WindowsConflict, WindowsPlan, WindowsStep};
 pub use powershell::{observe_script, powershell};

@@ -72,6 +72,81 @@ impl<'a> Live<'a> {
         }
     }
 
+    /// Whether `other` has exactly what this host has under `key`.
+    pub(super) fn same_as(&self, other: &Live<'_>, key: &WindowsKey) -> bool {
+        match key {
+            WindowsKey::FirewallRule(name) => {
+                self.firewall_rules.get(name.as_str()) == other.firewall_rules.get(name.as_str())
+            }
+            WindowsKey::File(path) => self.files.get(path) == other.files.get(path),
+            WindowsKey::HnsNetwork(name) => {
+                self.hns_networks.get(name.as_str()) == other.hns_networks.get(name.as_str())
+            }
+            WindowsKey::HnsEndpoint(name) => {
+                self.hns_endpoints.get(name.as_str()) == other.hns_endpoints.get(name.as_str())
+            }
+            WindowsKey::SourceVip(path) => self.source_vip_files.get(path) == other.source_vip_files.get(path),
+        }
+    }
+
+    /// What the host has under `key`, as the object that would make it so
+    /// again (to undo a failed apply); `None` when it is absent or cannot
+    /// be made again exactly: a source VIP (host-local hands out
+    /// addresses, it does not take them back), a firewall rule that is not
+    /// an enabled allow rule for one port, several HNS objects of one name,
+    /// an HNS network without one subnet, gateway and adapter. `wanted` is
+    /// the program's object for the key, which gives an HNS network the
+    /// host address to wait for.
+    pub(super) fn restorable(&self, key: &WindowsKey, wanted: Option<&WindowsObject>) -> Option<WindowsObject> {
+        match key {
+            WindowsKey::FirewallRule(name) => {
+                let rule = self.firewall_rules.get(name.as_str())?;
+                let allows = rule.action.eq_ignore_ascii_case("Allow") && rule.enabled;
+                allows.then_some(())?;
+                Some(WindowsObject::FirewallRule {
+                    name: rule.name.clone(),
+                    protocol: rule.protocol.clone(),
+                    port: rule.local_port.parse().ok()?,
+                    direction: rule.direction.clone(),
+                })
+            }
+            WindowsKey::File(path) => Some(WindowsObject::File {
+                path: path.clone(),
+                content: self.files.get(path)?.clone(),
+            }),
+            WindowsKey::HnsNetwork(name) => {
+                let [network] = self.hns_networks.get(name.as_str())?.as_slice() else {
+                    return None;
+                };
+                let [subnet] = network.subnets.as_slice() else {
+                    return None;
+                };
+                let Some(WindowsObject::HnsNetwork(wanted)) = wanted else {
+                    return None;
+                };
+                Some(WindowsObject::HnsNetwork(HnsNetwork {
+                    name: network.name.clone(),
+                    kind: network.kind.clone(),
+                    subnet: subnet.address_prefix.clone(),
+                    gateway: subnet.gateway.clone()?,
+                    adapter: Some(network.adapter.clone()?),
+                    address: wanted.address.clone(),
+                }))
+            }
+            WindowsKey::HnsEndpoint(name) => {
+                let [endpoint] = self.hns_endpoints.get(name.as_str())?.as_slice() else {
+                    return None;
+                };
+                Some(WindowsObject::HnsEndpoint {
+                    name: endpoint.name.clone(),
+                    network: endpoint.network.clone()?,
+                    address: endpoint.address.clone()?,
+                })
+            }
+            WindowsKey::SourceVip(_) => None,
+        }
+    }
+
     /// How the host differs from `object`; `None` when it matches.
     pub(super) fn difference(&self, object: &WindowsObject) -> Option<Difference> {
         match object {

@@ -45,6 +45,9 @@
 mod compare;
 #[cfg(test)]
 mod tests;
+mod undo;
+
+pub use undo::{undo, Undo};
 
 use std::fmt;
 
@@ -130,6 +133,12 @@ impl fmt::Display for WindowsPlan {
 /// would otherwise end a comment in the script) become spaces.
 pub(crate) fn one_line(text: &str) -> String {
     text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+/// Which of `keys` the host has.
+pub fn present(observed: &WindowsObserved, keys: &WindowsInventory) -> WindowsInventory {
+    let live = Live::new(observed);
+    keys.iter().filter(|key| live.has(key)).cloned().collect()
 }
 
 /// The inventory after a successful apply of `desired`.

@@ -133,3 +133,72 @@ fn a_host_endpoint_is_created_attached_or_recreated() {
 fn one_line_removes_line_breaks() {
     assert_eq!(one_line("a\nb\r\tc"), "a b  c");
 }
+
+fn file(path: &str, content: &str) -> WindowsObject {
+    WindowsObject::File {
+        path: path.into(),
+        content: content.into(),
+    }
+}
+
+/// A failed apply that recreated `cbr0` (another subnet), wrote a new CNI
+/// config and created an endpoint, then stopped at the endpoint: the undo
+/// puts the network and the file back as they were and deletes the
+/// endpoint the run made halfway; a source VIP it changed cannot be put
+/// back and is named, never deleted.
+#[test]
+fn the_undo_of_a_failed_apply_takes_the_host_back_to_before() {
+    let cni = "C:\\etc\\cni\\net.d\\cni.conf";
+    let vip = "C:\\k\\sourcevip.json";
+    let mut before = observed_network("198.18.9.0/24");
+    before.files.insert(cni.into(), "old".into());
+    before.source_vip_files.insert(vip.into(), Some("198.18.9.5/24".into()));
+    let source_vip = WindowsObject::SourceVip {
+        path: vip.into(),
+        network: "cbr0".into(),
+        subnet: "198.18.5.0/24".into(),
+        plugin: "host-local".into(),
+        request: "C:\\k\\sourcevip-request.json".into(),
+        stale_files: vec![vip.into()],
+    };
+    let want = desired(vec![
+        network("198.18.5.0/24"),
+        file(cni, "new"),
+        endpoint("198.18.5.2"),
+        source_vip,
+    ]);
+    let failed = plan(&want, &before, &next_inventory(&want));
+    assert_eq!(failed.steps.len(), 4, "{failed}");
+
+    // Everything but the endpoint's forwarding happened.
+    let mut after = observed_network("198.18.5.0/24");
+    after.files.insert(cni.into(), "new".into());
+    after.source_vip_files.insert(vip.into(), Some("198.18.5.7/24".into()));
+    after.hns_endpoints = observed_endpoint("198.18.5.2", false).hns_endpoints;
+
+    let back = undo(&failed, &before, &after);
+    let steps: Vec<(Action, String)> = back.plan.steps.iter().map(|s| (s.action, s.key.to_string())).collect();
+    assert_eq!(
+        steps,
+        [
+            (Action::Delete, "hns-endpoint cbr0_ep".to_string()),
+            (Action::Update, format!("file {cni}")),
+            (Action::Recreate, "hns-network cbr0".to_string()),
+        ]
+    );
+    assert!(back.plan.steps.iter().all(|s| s.reason.starts_with("undo: ")));
+    let Some(WindowsObject::HnsNetwork(restored)) = &back.plan.steps[2].object else {
+        panic!("{:?}", back.plan.steps[2]);
+    };
+    assert_eq!(
+        (restored.subnet.as_str(), restored.adapter.as_deref()),
+        ("198.18.9.0/24", Some("Ethernet"))
+    );
+    assert_eq!(back.not_undone, [format!("source-vip {vip}")]);
+    assert!(back.plan.conflicts.is_empty());
+
+    // The undo applied: the host is as before, and nothing is left to do.
+    let again = undo(&failed, &before, &before);
+    assert!(again.plan.is_empty(), "{}", again.plan);
+    assert!(again.not_undone.is_empty());
+}
