@@ -9,11 +9,13 @@
 //! that on a host without PowerShell this is a clean failure that changes
 //! nothing.
 //!
-//! The transaction mirrors `transaction::Session::apply`: observe (the observe
-//! script prints JSON), plan, refuse conflicts, journal the keys to create
-//! into `windows-inventory.json`, run the apply script (it stops at its
-//! first error), observe again and require an empty plan, then record the
-//! exact inventory and the last good program.
+//! The transaction is the one Linux uses (`transaction::transact`), with
+//! `windows-inventory.json` as its inventory: observe (the observe script
+//! prints JSON), plan, refuse conflicts, journal the keys to create, run
+//! the apply script (it stops at its first error); on a failure observe
+//! again and run the way back (`netc_plan::windows::undo`) and keep in the
+//! inventory what could not be removed; else observe again, require an
+//! empty plan and record the exact inventory and the last good program.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -22,7 +24,9 @@ use std::process::{Command, Stdio};
 use netc_compiler::emit::program::bundle::CompiledNode;
 
 use crate::state;
-use netc_plan::windows::{self, WindowsDesired, WindowsInventory, WindowsObserved};
+use crate::transaction::{transact, Driver, Failure, Ledger};
+use netc_plan::engine::Action;
+use netc_plan::windows::{self, WindowsDesired, WindowsInventory, WindowsKey, WindowsObserved, WindowsPlan};
 
 /// The PowerShell the agent runs the scripts with.
 pub const POWERSHELL: &str = "powershell.exe";
@@ -71,55 +75,109 @@ fn run(powershell: &Path, script: &str) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-fn observe(powershell: &Path, desired: &WindowsDesired, owned: &WindowsInventory) -> Result<WindowsObserved, String> {
-    let output = run(powershell, &windows::observe_script(desired, owned))?;
-    let line = output.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default();
-    serde_json::from_str(line).map_err(|e| format!("the observe script printed no state: {e}"))
+/// The Windows host as the shared transaction drives it: its scripts run
+/// through `powershell`.
+struct WindowsHost<'a> {
+    powershell: &'a Path,
+    desired: WindowsDesired,
 }
 
-/// Apply `node`'s program (kept with its peer table as the last good pair);
-/// a summary of what changed, `None` when nothing had to. With `record`,
-/// the state is written also when nothing changed (a new program the host
-/// already matches); without, a no-op writes nothing.
+impl Driver for WindowsHost<'_> {
+    type Key = WindowsKey;
+    type Observed = WindowsObserved;
+    type Plan = WindowsPlan;
+    /// The script does not say how far it got: the undo observes.
+    type Progress = ();
+
+    fn observe(&self, owned: &WindowsInventory) -> Result<WindowsObserved, String> {
+        let output = run(self.powershell, &windows::observe_script(&self.desired, owned))?;
+        let line = output.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default();
+        serde_json::from_str(line).map_err(|e| format!("the observe script printed no state: {e}"))
+    }
+
+    fn plan(&self, observed: &WindowsObserved, owned: &WindowsInventory) -> WindowsPlan {
+        windows::plan(&self.desired, observed, owned)
+    }
+
+    fn creates(&self, plan: &WindowsPlan) -> WindowsInventory {
+        plan.steps
+            .iter()
+            .filter(|step| step.action == Action::Create)
+            .map(|step| step.key.clone())
+            .collect()
+    }
+
+    fn exact(&self) -> WindowsInventory {
+        windows::next_inventory(&self.desired)
+    }
+
+    fn apply(&self, plan: &WindowsPlan) -> Result<usize, (String, ())> {
+        run(self.powershell, &windows::powershell(plan)).map_err(|message| (message, ()))?;
+        Ok(plan.steps.len())
+    }
+
+    /// The way back from the host now to the host `before` the run
+    /// (`windows::undo`), run as a script of its own.
+    fn undo(&self, plan: &WindowsPlan, _: (), before: &WindowsObserved, owned: &WindowsInventory) -> Vec<String> {
+        let after = match self.observe(owned) {
+            Ok(after) => after,
+            Err(message) => return vec![format!("cannot undo: observing the host failed: {message}")],
+        };
+        let back = windows::undo(plan, before, &after);
+        let mut notes: Vec<String> = back.not_undone.iter().map(|key| format!("not undone: {key}")).collect();
+        if back.plan.steps.is_empty() {
+            return notes;
+        }
+        let keys = back.plan.steps.iter().map(|step| step.key.to_string());
+        match run(self.powershell, &windows::powershell(&back.plan)) {
+            Ok(_) => notes.extend(keys.map(|key| format!("undone: {key}"))),
+            Err(message) => notes.push(format!(
+                "cannot undo ({}): {message}",
+                keys.collect::<Vec<_>>().join(", ")
+            )),
+        }
+        notes
+    }
+
+    fn present(&self, observed: &WindowsObserved, keys: &WindowsInventory) -> WindowsInventory {
+        windows::present(observed, keys)
+    }
+}
+
+/// Apply `node`'s program (kept with its peer table as the last good pair)
+/// with the shared transaction (`transaction::transact`): a summary of what
+/// changed, `None` when nothing had to. With `record`, the state is written
+/// also when nothing changed (a new program the host already matches);
+/// without, a no-op writes nothing.
 pub fn apply(powershell: &Path, state_dir: &Path, node: &CompiledNode, record: bool) -> Result<Option<String>, String> {
-    let desired = windows::desired(&node.program).map_err(|e| e.0)?;
+    let host = WindowsHost {
+        powershell,
+        desired: windows::desired(&node.program).map_err(|e| e.0)?,
+    };
     // As on Linux: an unreadable inventory owns nothing (nothing is pruned)
     // and is written whole again, its bytes kept beside it.
     let inventory = inventory_path(state_dir);
     let (owned, problem) = state::read_owned_leniently::<WindowsInventory>(&inventory)?;
     if let Some(problem) = &problem {
         tracing::warn!(%problem, "Windows inventory unreadable: applying without pruning");
-        state::keep_unreadable(&inventory);
     }
-    let record = record || problem.is_some();
-    let observed = observe(powershell, &desired, &owned)?;
-    let plan = windows::plan(&desired, &observed, &owned);
-    if !plan.conflicts.is_empty() {
-        return Err(format!(
-            "the plan has {} conflict(s); nothing was changed",
-            plan.conflicts.len()
-        ));
+    let observed = host.observe(&owned)?;
+    let plan = host.plan(&observed, &owned);
+    let ledger = Ledger {
+        state_dir,
+        inventory,
+        owned: &owned,
+        unreadable: problem.is_some(),
+        node,
+    };
+    match transact(&host, &ledger, &observed, &plan, record) {
+        Ok(done) if done.plan.steps.is_empty() => Ok(None),
+        Ok(done) => Ok(Some(format!("{} step(s) applied by PowerShell", done.plan.steps.len()))),
+        Err(failure) => Err(match &failure {
+            Failure::Step { notes, .. } => format!("{failure} ({})", notes.join("; ")),
+            _ => failure.to_string(),
+        }),
     }
-    let exact = windows::next_inventory(&desired);
-    if plan.is_empty() {
-        if record {
-            state::write_owned(&inventory, &exact)?;
-            state::commit_last_good(state_dir, node)?;
-        }
-        return Ok(None);
-    }
-    let journal = state::journal_owned(&inventory, &owned, exact.iter().cloned())?;
-    run(powershell, &windows::powershell(&plan))?;
-    let remaining = windows::plan(&desired, &observe(powershell, &desired, &journal)?, &journal);
-    if !remaining.is_empty() {
-        return Err(format!(
-            "the host still differs from the program after the apply script ({} step(s) remain)",
-            remaining.steps.len()
-        ));
-    }
-    state::write_owned(&inventory, &exact)?;
-    state::commit_last_good(state_dir, node)?;
-    Ok(Some(format!("{} step(s) applied by PowerShell", plan.steps.len())))
 }
 
 #[cfg(all(test, unix))] // the stand-in for PowerShell is a shell script
@@ -145,6 +203,68 @@ mod tests {
             br#"{"version":1,"cluster":"c","backend":"vxlan","nodes":[]}"#,
         )
         .unwrap()
+    }
+
+    /// A "PowerShell" that plays a host call by call: call N saves its
+    /// script as `N.ps1`, prints `N.out` if there is one, and fails with
+    /// `N.err` if there is one.
+    fn scripted_powershell(dir: &Path) -> PathBuf {
+        let path = dir.join("powershell");
+        let script = "#!/bin/sh\nd=$(dirname \"$0\")\nn=$(( $(cat \"$d/count\" 2>/dev/null || echo 0) + 1 ))\necho $n > \"$d/count\"\ncat > \"$d/$n.ps1\"\n[ -f \"$d/$n.out\" ] && cat \"$d/$n.out\"\nif [ -f \"$d/$n.err\" ]; then cat \"$d/$n.err\" >&2; exit 1; fi\nexit 0\n";
+        std::fs::write(&path, script).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    /// The apply script fails after it opened the port and rewrote the
+    /// file: the transaction observes, runs the way back (the rule
+    /// removed, the old content written again), and the inventory is as
+    /// before (the journal had widened it by the rule); nothing is recorded
+    /// as last good. If the host still shows the rule afterwards, the
+    /// inventory keeps it, so the next apply prunes it.
+    #[test]
+    fn a_failed_apply_is_undone_and_the_inventory_keeps_only_what_stayed() {
+        let before = r#"{"files":{"C:\\k\\a.conf":"old"}}"#;
+        let after = r#"{"files":{"C:\\k\\a.conf":"new"},"firewall_rules":[{"name":"netc-udp","direction":"Inbound","protocol":"UDP","local_port":"4789","action":"Allow","enabled":true}]}"#;
+        let node = CompiledNode::from_json(
+            "win-1",
+            br#"{"version":1,"node":"win-1","os":"windows","operations":[
+                {"op":"firewall-rule","name":"netc-udp","direction":"Inbound","protocol":"UDP","port":4789},
+                {"op":"file","path":"C:\\k\\a.conf","content":"new"}]}"#,
+            br#"{"version":1,"cluster":"c","backend":"vxlan","nodes":[]}"#,
+        )
+        .unwrap();
+        for (settled, left) in [(before, None), (after, Some("firewall-rule"))] {
+            let dir = tempfile::tempdir().unwrap();
+            let state = dir.path().join("state");
+            let host = dir.path();
+            // 1 observe, 2 apply (fails), 3 observe for the undo, 4 the
+            // undo script, 5 observe to settle the inventory.
+            std::fs::write(host.join("1.out"), before).unwrap();
+            std::fs::write(host.join("2.err"), "New-NetFirewallRule: access denied").unwrap();
+            std::fs::write(host.join("3.out"), after).unwrap();
+            std::fs::write(host.join("5.out"), settled).unwrap();
+            let error = apply(&scripted_powershell(host), &state, &node, false).unwrap_err();
+            assert!(error.contains("access denied"), "{error}");
+            let undo = std::fs::read_to_string(host.join("4.ps1")).unwrap();
+            assert!(undo.contains("Remove-NetFirewallRule -Name 'netc-udp'"), "{undo}");
+            assert!(undo.contains("Set-NetcFile 'C:\\k\\a.conf' 'old'"), "{undo}");
+            assert!(error.contains("undone: firewall-rule netc-udp"), "{error}");
+            let inventory = read_inventory(&state).unwrap();
+            let kept: Vec<String> = inventory.iter().map(|key| key.to_string()).collect();
+            match left {
+                None => {
+                    assert!(inventory.is_empty(), "{kept:?}");
+                    assert!(error.contains("the host is as before this run"), "{error}");
+                }
+                Some(kind) => {
+                    assert_eq!(kept, ["firewall-rule netc-udp"], "{kind}");
+                    assert!(error.contains("could not be removed"), "{error}");
+                }
+            }
+            assert!(state::read_last_good(&state).unwrap().is_none());
+            assert!(!host.join("6.ps1").exists(), "nothing runs after the settle");
+        }
     }
 
     #[test]

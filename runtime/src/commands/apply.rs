@@ -190,7 +190,7 @@ fn apply_linux(target: &Target, loaded: CompiledNode) -> Outcome {
     match session.apply(&observed, &plan) {
         Ok(applied) => {
             let summary = transaction::summary(&applied.plan, ["created", "updated", "recreated", "deleted"]);
-            let writes = applied.netlink_writes;
+            let writes = applied.writes;
             match target.format {
                 PlanFormat::Json => eprintln!("applied: {summary} ({writes} netlink writes)"),
                 _ => println!("Applied: {summary} ({writes} netlink writes)."),
