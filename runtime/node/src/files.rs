@@ -2,9 +2,10 @@
 //! and writing files atomically (temporary file, fsync, rename) so that a
 //! failed write never leaves half a file.
 
+use std::fmt;
 use std::fs;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use netc_compiler::diagnostic::SourceFile;
@@ -35,39 +36,99 @@ pub fn show_size(bytes: u64) -> String {
     }
 }
 
+/// Why a file could not be read or written. `Display` is the one-line
+/// message netc prints, naming the path; `message` is the system's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileError {
+    /// Reading failed (`-`: standard input).
+    Read { path: PathBuf, message: String },
+    /// The input is larger than the input limit.
+    TooLarge { path: PathBuf, limit: u64 },
+    /// The input is not UTF-8; `offset` is the first invalid byte.
+    NotText { path: PathBuf, offset: usize },
+    /// Writing failed; the old file (or tree) is as it was.
+    Write { path: PathBuf, message: String },
+    /// A directory on the way could not be created.
+    Create { path: PathBuf, message: String },
+    /// The path names no file or directory (`..`, `/`).
+    NotAPath { path: PathBuf },
+    /// An output directory that is not empty and not netc's own.
+    NotOutput { path: PathBuf },
+    /// The new output tree could not be swapped in; the old one stays.
+    Replace { path: PathBuf, message: String },
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FileError::Read { path, message } if path.as_os_str() == "-" => {
+                write!(f, "cannot read standard input: {message}")
+            }
+            FileError::Read { path, message } => write!(f, "cannot read `{}`: {message}", path.display()),
+            FileError::TooLarge { path, limit } => write!(
+                f,
+                "cannot read `{}`: it is larger than netc's input limit of {} (a topology is far smaller; `--max-input-size` raises the limit)",
+                path.display(),
+                show_size(*limit)
+            ),
+            FileError::NotText { path, offset } => write!(
+                f,
+                "cannot read `{}`: not UTF-8 text (invalid byte at offset {offset})",
+                path.display()
+            ),
+            FileError::Write { path, message } => write!(f, "cannot write `{}`: {message}", path.display()),
+            FileError::Create { path, message } => write!(f, "cannot create `{}`: {message}", path.display()),
+            FileError::NotAPath { path } => write!(f, "cannot write `{}`: not a file or directory path", path.display()),
+            FileError::NotOutput { path } => write!(
+                f,
+                "`{}` exists and is not a netc output directory (no netc `index.json`); refusing to replace it",
+                path.display()
+            ),
+            FileError::Replace { path, message } => write!(f, "cannot replace `{}`: {message}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for FileError {}
+
+impl From<FileError> for String {
+    fn from(error: FileError) -> String {
+        error.to_string()
+    }
+}
+
 /// Read a `.netc` file; `-` reads standard input. Reads at most the input
 /// limit (and one byte more, to know it was exceeded): a larger input is an
 /// error before any of it is parsed.
-pub fn read_source(path: &Path) -> Result<SourceFile, String> {
+pub fn read_source(path: &Path) -> Result<SourceFile, FileError> {
     let name = path.display().to_string();
     let limit = max_input();
     let mut bytes = Vec::new();
     let read = if name == "-" {
         std::io::Read::read_to_end(&mut std::io::Read::take(std::io::stdin(), limit + 1), &mut bytes)
-            .map_err(|e| format!("cannot read standard input: {e}"))
     } else {
         fs::File::open(path)
             .and_then(|file| std::io::Read::read_to_end(&mut std::io::Read::take(file, limit + 1), &mut bytes))
-            .map_err(|e| format!("cannot read `{name}`: {e}"))
     };
-    read?;
+    read.map_err(|e| FileError::Read {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
     if bytes.len() as u64 > limit {
-        return Err(format!(
-            "cannot read `{name}`: it is larger than netc's input limit of {} (a topology is far smaller; `--max-input-size` raises the limit)",
-            show_size(limit)
-        ));
+        return Err(FileError::TooLarge {
+            path: path.to_path_buf(),
+            limit,
+        });
     }
-    let text = String::from_utf8(bytes).map_err(|e| {
-        format!(
-            "cannot read `{name}`: not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        )
+    let text = String::from_utf8(bytes).map_err(|e| FileError::NotText {
+        path: path.to_path_buf(),
+        offset: e.utf8_error().valid_up_to(),
     })?;
     Ok(SourceFile::new(name, text))
 }
 
 /// Replace `path` with `contents` atomically, keeping the old file's mode.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), String> {
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), FileError> {
     write_atomic_with_mode(path, contents, None)
 }
 
@@ -77,15 +138,16 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), String> {
 /// the temporary file and leaves `path` as it was. Temporary files of
 /// `path` left by an earlier process that was killed mid-write are removed
 /// first, so a crash leaves no litter after the next write.
-pub fn write_atomic_with_mode(path: &Path, contents: &[u8], mode: Option<u32>) -> Result<(), String> {
-    let name = path.display();
+pub fn write_atomic_with_mode(path: &Path, contents: &[u8], mode: Option<u32>) -> Result<(), FileError> {
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
     let file_name = path
         .file_name()
-        .ok_or_else(|| format!("cannot write `{name}`: not a file path"))?
+        .ok_or_else(|| FileError::NotAPath {
+            path: path.to_path_buf(),
+        })?
         .to_string_lossy();
     let prefix = temp_prefix(&file_name);
     remove_stale_temporaries(dir, &prefix);
@@ -100,7 +162,10 @@ pub fn write_atomic_with_mode(path: &Path, contents: &[u8], mode: Option<u32>) -
     })();
     result.map_err(|e| {
         let _ = fs::remove_file(&temp);
-        format!("cannot write `{name}`: {e}")
+        FileError::Write {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }
     })
 }
 
@@ -215,27 +280,34 @@ fn is_netc_output(dir: &Path) -> bool {
 /// only then is the old directory moved aside and the new one renamed into
 /// place. A failure before the swap leaves `dir` untouched; a directory that
 /// is not empty and not netc's own output is never replaced.
-pub fn replace_dir(dir: &Path, files: &std::collections::BTreeMap<String, Vec<u8>>) -> Result<(), String> {
-    let name = dir.display();
+pub fn replace_dir(dir: &Path, files: &std::collections::BTreeMap<String, Vec<u8>>) -> Result<(), FileError> {
     if dir.exists() {
         let empty = fs::read_dir(dir)
-            .map_err(|e| format!("cannot read `{name}`: {e}"))?
+            .map_err(|e| FileError::Read {
+                path: dir.to_path_buf(),
+                message: e.to_string(),
+            })?
             .next()
             .is_none();
         if !empty && !is_netc_output(dir) {
-            return Err(format!(
-                "`{name}` exists and is not a netc output directory (no netc `index.json`); refusing to replace it"
-            ));
+            return Err(FileError::NotOutput {
+                path: dir.to_path_buf(),
+            });
         }
     }
     let parent = match dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => Path::new(".").to_path_buf(),
     };
-    fs::create_dir_all(&parent).map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
+    fs::create_dir_all(&parent).map_err(|e| FileError::Create {
+        path: parent.clone(),
+        message: e.to_string(),
+    })?;
     let base = dir
         .file_name()
-        .ok_or_else(|| format!("cannot write `{name}`: not a directory path"))?
+        .ok_or_else(|| FileError::NotAPath {
+            path: dir.to_path_buf(),
+        })?
         .to_string_lossy()
         .to_string();
     let staging = parent.join(format!(".{base}.netc-new-{}", std::process::id()));
@@ -255,7 +327,10 @@ pub fn replace_dir(dir: &Path, files: &std::collections::BTreeMap<String, Vec<u8
     };
     if let Err(e) = write() {
         let _ = fs::remove_dir_all(&staging);
-        return Err(format!("cannot write the output for `{name}`: {e}"));
+        return Err(FileError::Write {
+            path: dir.to_path_buf(),
+            message: e.to_string(),
+        });
     }
     let swap = || -> std::io::Result<()> {
         if dir.exists() {
@@ -270,7 +345,10 @@ pub fn replace_dir(dir: &Path, files: &std::collections::BTreeMap<String, Vec<u8
     };
     if let Err(e) = swap() {
         let _ = fs::remove_dir_all(&staging);
-        return Err(format!("cannot replace `{name}`: {e}"));
+        return Err(FileError::Replace {
+            path: dir.to_path_buf(),
+            message: e.to_string(),
+        });
     }
     let _ = fs::remove_dir_all(&retired);
     if let Ok(parent_dir) = fs::File::open(&parent) {

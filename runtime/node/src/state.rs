@@ -31,7 +31,7 @@ use serde::Serialize;
 
 use netc_compiler::emit::program::bundle::CompiledNode;
 
-use crate::files::write_atomic_with_mode;
+use crate::files::{write_atomic_with_mode, FileError};
 use netc_plan::engine::Inventory;
 
 /// The default state directory.
@@ -48,7 +48,9 @@ pub enum StateError {
     /// The directory could not be created.
     Create { dir: PathBuf, message: String },
     /// A file could not be written (atomically: the old one stays).
-    Write { message: String },
+    Write(FileError),
+    /// A record could not be turned into JSON.
+    Encode { message: String },
 }
 
 impl fmt::Display for StateError {
@@ -58,7 +60,8 @@ impl fmt::Display for StateError {
                 write!(f, "cannot read `{}`: {message}", path.display())
             }
             StateError::Create { dir, message } => write!(f, "cannot create `{}`: {message}", dir.display()),
-            StateError::Write { message } => f.write_str(message),
+            StateError::Write(error) => error.fmt(f),
+            StateError::Encode { message } => write!(f, "cannot encode the state: {message}"),
         }
     }
 }
@@ -171,9 +174,9 @@ pub fn write_owned<T: Serialize>(path: &Path, owned: &T) -> Result<(), StateErro
     if let Some(dir) = path.parent() {
         create_dir(dir)?;
     }
-    let mut json = serde_json::to_vec_pretty(owned).map_err(|e| StateError::Write { message: e.to_string() })?;
+    let mut json = serde_json::to_vec_pretty(owned).map_err(|e| StateError::Encode { message: e.to_string() })?;
     json.push(b'\n');
-    write_atomic_with_mode(path, &json, Some(0o644)).map_err(|message| StateError::Write { message })
+    write_atomic_with_mode(path, &json, Some(0o644)).map_err(StateError::Write)
 }
 
 /// Before the first step of an apply: record `owned` plus `to_create`, so
@@ -214,9 +217,9 @@ pub fn commit(dir: &Path, inventory: &Inventory, node: &CompiledNode) -> Result<
 /// nodes keep their own inventory, `crate::windows`).
 pub fn commit_last_good(dir: &Path, node: &CompiledNode) -> Result<(), StateError> {
     create_dir(dir)?;
-    let mut json = serde_json::to_vec(node).map_err(|e| StateError::Write { message: e.to_string() })?;
+    let mut json = serde_json::to_vec(node).map_err(|e| StateError::Encode { message: e.to_string() })?;
     json.push(b'\n');
-    write_atomic_with_mode(&last_good_path(dir), &json, Some(0o644)).map_err(|message| StateError::Write { message })
+    write_atomic_with_mode(&last_good_path(dir), &json, Some(0o644)).map_err(StateError::Write)
 }
 
 /// The last good program and peer table, if an apply ever succeeded here.

@@ -17,14 +17,16 @@
 //! inventory what could not be removed; else observe again, require an
 //! empty plan and record the exact inventory and the last good program.
 
+use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use netc_compiler::emit::program::bundle::CompiledNode;
 
+use crate::driver;
 use crate::state;
-use crate::transaction::{transact, Driver, Failure, Ledger};
+use crate::transaction::{transact, Driver, Failure, Ledger, SessionError};
 use netc_plan::engine::Action;
 use netc_plan::windows::{self, WindowsDesired, WindowsInventory, WindowsKey, WindowsObserved, WindowsPlan};
 
@@ -89,10 +91,10 @@ impl Driver for WindowsHost<'_> {
     /// The script does not say how far it got: the undo observes.
     type Progress = ();
 
-    fn observe(&self, owned: &WindowsInventory) -> Result<WindowsObserved, String> {
-        let output = run(self.powershell, &windows::observe_script(&self.desired, owned))?;
+    fn observe(&self, owned: &WindowsInventory) -> Result<WindowsObserved, driver::Error> {
+        let output = run(self.powershell, &windows::observe_script(&self.desired, owned)).map_err(driver::Error)?;
         let line = output.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default();
-        serde_json::from_str(line).map_err(|e| format!("the observe script printed no state: {e}"))
+        serde_json::from_str(line).map_err(|e| driver::Error(format!("the observe script printed no state: {e}")))
     }
 
     fn plan(&self, observed: &WindowsObserved, owned: &WindowsInventory) -> WindowsPlan {
@@ -149,19 +151,24 @@ impl Driver for WindowsHost<'_> {
 /// changed, `None` when nothing had to. With `record`, the state is written
 /// also when nothing changed (a new program the host already matches);
 /// without, a no-op writes nothing.
-pub fn apply(powershell: &Path, state_dir: &Path, node: &CompiledNode, record: bool) -> Result<Option<String>, String> {
+pub fn apply(
+    powershell: &Path,
+    state_dir: &Path,
+    node: &CompiledNode,
+    record: bool,
+) -> Result<Option<String>, WindowsError> {
     let host = WindowsHost {
         powershell,
-        desired: windows::desired(&node.program).map_err(|e| e.0)?,
+        desired: windows::desired(&node.program).map_err(SessionError::Program)?,
     };
     // As on Linux: an unreadable inventory owns nothing (nothing is pruned)
     // and is written whole again, its bytes kept beside it.
     let inventory = inventory_path(state_dir);
-    let (owned, problem) = state::read_owned_leniently::<WindowsInventory>(&inventory)?;
+    let (owned, problem) = state::read_owned_leniently::<WindowsInventory>(&inventory).map_err(SessionError::State)?;
     if let Some(problem) = &problem {
         tracing::warn!(%problem, "Windows inventory unreadable: applying without pruning");
     }
-    let observed = host.observe(&owned)?;
+    let observed = host.observe(&owned).map_err(SessionError::Driver)?;
     let plan = host.plan(&observed, &owned);
     let ledger = Ledger {
         state_dir,
@@ -170,13 +177,41 @@ pub fn apply(powershell: &Path, state_dir: &Path, node: &CompiledNode, record: b
         unreadable: problem.is_some(),
         node,
     };
-    match transact(&host, &ledger, &observed, &plan, record) {
-        Ok(done) if done.plan.steps.is_empty() => Ok(None),
-        Ok(done) => Ok(Some(format!("{} step(s) applied by PowerShell", done.plan.steps.len()))),
-        Err(failure) => Err(match &failure {
-            Failure::Step { notes, .. } => format!("{failure} ({})", notes.join("; ")),
-            _ => failure.to_string(),
-        }),
+    let done = transact(&host, &ledger, &observed, &plan, record)?;
+    Ok((!done.plan.steps.is_empty()).then(|| format!("{} step(s) applied by PowerShell", done.plan.steps.len())))
+}
+
+/// Why a Windows apply did not begin, or did not finish.
+#[derive(Debug)]
+pub enum WindowsError {
+    /// Nothing was changed: the program, the inventory or the first
+    /// observation failed.
+    Session(SessionError),
+    /// The transaction refused or failed (a failed step with its notes).
+    Apply(Failure<WindowsPlan>),
+}
+
+impl fmt::Display for WindowsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WindowsError::Session(error) => error.fmt(f),
+            WindowsError::Apply(failure @ Failure::Step { notes, .. }) => write!(f, "{failure} ({})", notes.join("; ")),
+            WindowsError::Apply(failure) => failure.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for WindowsError {}
+
+impl From<SessionError> for WindowsError {
+    fn from(error: SessionError) -> Self {
+        WindowsError::Session(error)
+    }
+}
+
+impl From<Failure<WindowsPlan>> for WindowsError {
+    fn from(failure: Failure<WindowsPlan>) -> Self {
+        WindowsError::Apply(failure)
     }
 }
 
@@ -245,6 +280,8 @@ mod tests {
             std::fs::write(host.join("3.out"), after).unwrap();
             std::fs::write(host.join("5.out"), settled).unwrap();
             let error = apply(&scripted_powershell(host), &state, &node, false).unwrap_err();
+            assert!(matches!(&error, WindowsError::Apply(Failure::Step { .. })), "{error}");
+            let error = error.to_string();
             assert!(error.contains("access denied"), "{error}");
             let undo = std::fs::read_to_string(host.join("4.ps1")).unwrap();
             assert!(undo.contains("Remove-NetFirewallRule -Name 'netc-udp'"), "{undo}");
@@ -276,7 +313,7 @@ mod tests {
         // The stand-in keeps reporting the rule, so the delete never lands:
         // the point is that it was planned.
         let error = apply(&powershell(dir.path()), &state, &node(), false).unwrap_err();
-        assert!(error.contains("still differs"), "{error}");
+        assert!(matches!(error, WindowsError::Apply(Failure::Drift(_))), "{error}");
     }
 
     #[test]

@@ -378,7 +378,8 @@ impl Agent {
                 &self.config.target.state_dir,
                 node,
                 record,
-            ),
+            )
+            .map_err(|e| e.to_string()),
             ProgramOs::Linux => self.apply_linux(node, record),
         }
     }

@@ -90,7 +90,7 @@ impl Status {
         fs::create_dir_all(state_dir).map_err(|e| format!("cannot create `{}`: {e}", state_dir.display()))?;
         let mut json = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
         json.push(b'\n');
-        write_atomic_with_mode(&Status::path(state_dir), &json, Some(0o644))
+        Ok(write_atomic_with_mode(&Status::path(state_dir), &json, Some(0o644))?)
     }
 
     /// Record an attempt; an applied one also becomes the last applied and

@@ -35,7 +35,7 @@ pub enum Verdict {
 pub fn judge(head: &Snapshot, base: Option<&Snapshot>, path: &str, node: &str, allow_disruption: bool) -> Verdict {
     let compiled = match compile(head, path) {
         Ok(compiled) => compiled,
-        Err(why) => return Verdict::Invalid(why),
+        Err(why) => return Verdict::Invalid(why.to_string()),
     };
     let Some(artifacts) = compiled.artifacts.as_ref() else {
         return Verdict::Invalid("does not compile".into());
@@ -43,7 +43,7 @@ pub fn judge(head: &Snapshot, base: Option<&Snapshot>, path: &str, node: &str, a
     let bundle = match CompiledNode::from_files(&artifacts.files, node) {
         Ok(Some(bundle)) => bundle,
         Ok(None) => return Verdict::Invalid(format!("the topology has no node `{node}`")),
-        Err(why) => return Verdict::Invalid(why),
+        Err(why) => return Verdict::Invalid(why.to_string()),
     };
     if !(allow_disruption || allows_disruption(&head.message)) {
         if let Some(reason) = base.and_then(|base| downtime(base, &compiled, path)) {

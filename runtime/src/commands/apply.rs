@@ -219,7 +219,7 @@ fn apply_linux(target: &Target, loaded: CompiledNode) -> Outcome {
     }
 }
 
-fn fail(message: String) -> Outcome {
+fn fail(message: impl std::fmt::Display) -> Outcome {
     eprintln!("error: {message}");
     Outcome::Failure
 }
@@ -251,12 +251,8 @@ fn print_plan(plan: &Plan, format: PlanFormat) {
 }
 
 fn load(target: &Target) -> Result<CompiledNode, Outcome> {
-    let fail = |message: String| {
-        eprintln!("error: {message}");
-        Outcome::Failure
-    };
     let node = match (&target.file, &target.from) {
-        _ if target.last_good => match state::read_last_good(&target.state_dir).map_err(|e| fail(e.into()))? {
+        _ if target.last_good => match state::read_last_good(&target.state_dir).map_err(fail)? {
             Some(node) => node.for_node(&target.node).map_err(fail)?,
             None => {
                 return Err(fail(format!(
@@ -267,7 +263,7 @@ fn load(target: &Target) -> Result<CompiledNode, Outcome> {
         },
         (Some(file), _) => compiled(file, &target.node)?,
         (None, Some(dir)) => transaction::read_compiled(dir, &target.node).map_err(fail)?,
-        (None, None) => return Err(fail("give a topology FILE or --from DIR".into())),
+        (None, None) => return Err(fail("give a topology FILE or --from DIR")),
     };
     let linux_only = matches!(node.program.os, ProgramOs::Linux)
         && matches!(target.format, PlanFormat::Powershell | PlanFormat::ObserveScript);

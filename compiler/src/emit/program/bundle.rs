@@ -5,6 +5,7 @@
 //! checks on reading them are written once.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +14,37 @@ use super::types::{PeerTable, Program, PEERS};
 /// Where node `node`'s program is in an output tree.
 pub fn program_path(node: &str) -> String {
     format!("nodes/{node}/program.json")
+}
+
+/// Why a bundle could not be read, or is not the node's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BundleError {
+    /// `program.json` is not a program.
+    Program { node: String, message: String },
+    /// `peers.json` is not a peer table.
+    Peers { message: String },
+    /// The program is another node's.
+    OtherNode { program: String, wanted: String },
+}
+
+impl fmt::Display for BundleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BundleError::Program { node, message } => write!(f, "program.json of node {node}: {message}"),
+            BundleError::Peers { message } => write!(f, "{PEERS}: {message}"),
+            BundleError::OtherNode { program, wanted } => {
+                write!(f, "the program is node `{program}`'s, not `{wanted}`'s")
+            }
+        }
+    }
+}
+
+impl std::error::Error for BundleError {}
+
+impl From<BundleError> for String {
+    fn from(error: BundleError) -> String {
+        error.to_string()
+    }
 }
 
 /// A node's program and the peer table it is applied with. Serialized, it
@@ -27,16 +59,19 @@ pub struct CompiledNode {
 impl CompiledNode {
     /// Node `node`'s bundle from the bytes of its `program.json` and of
     /// `peers.json`; the program must be `node`'s.
-    pub fn from_json(node: &str, program: &[u8], peers: &[u8]) -> Result<CompiledNode, String> {
-        let program: Program =
-            serde_json::from_slice(program).map_err(|e| format!("program.json of node {node}: {e}"))?;
-        let peers: PeerTable = serde_json::from_slice(peers).map_err(|e| format!("{PEERS}: {e}"))?;
+    pub fn from_json(node: &str, program: &[u8], peers: &[u8]) -> Result<CompiledNode, BundleError> {
+        let program: Program = serde_json::from_slice(program).map_err(|e| BundleError::Program {
+            node: node.to_owned(),
+            message: e.to_string(),
+        })?;
+        let peers: PeerTable =
+            serde_json::from_slice(peers).map_err(|e| BundleError::Peers { message: e.to_string() })?;
         CompiledNode { program, peers }.for_node(node)
     }
 
     /// Node `node`'s bundle from the files of a compilation's output tree;
     /// `Ok(None)` when the tree has no program for `node`.
-    pub fn from_files(files: &BTreeMap<String, Vec<u8>>, node: &str) -> Result<Option<CompiledNode>, String> {
+    pub fn from_files(files: &BTreeMap<String, Vec<u8>>, node: &str) -> Result<Option<CompiledNode>, BundleError> {
         match (files.get(&program_path(node)), files.get(PEERS)) {
             (Some(program), Some(peers)) => CompiledNode::from_json(node, program, peers).map(Some),
             _ => Ok(None),
@@ -44,16 +79,19 @@ impl CompiledNode {
     }
 
     /// The bundle, if its program is node `node`'s.
-    pub fn for_node(self, node: &str) -> Result<CompiledNode, String> {
+    pub fn for_node(self, node: &str) -> Result<CompiledNode, BundleError> {
         self.is_for(node).map(|()| self)
     }
 
     /// Whether the program is node `node`'s; why not.
-    pub fn is_for(&self, node: &str) -> Result<(), String> {
+    pub fn is_for(&self, node: &str) -> Result<(), BundleError> {
         if self.program.node == node {
             Ok(())
         } else {
-            Err(format!("the program is node `{}`'s, not `{node}`'s", self.program.node))
+            Err(BundleError::OtherNode {
+                program: self.program.node.clone(),
+                wanted: node.to_owned(),
+            })
         }
     }
 
@@ -85,16 +123,20 @@ mod tests {
         let bundle = CompiledNode::from_files(&files, "a").unwrap().unwrap();
         assert_eq!(bundle.own_subnets(), ["198.18.0.0/24"]);
         assert_eq!(CompiledNode::from_files(&files, "b").unwrap(), None);
+        let other = CompiledNode::from_json("b", PROGRAM.as_bytes(), PEERS_JSON.as_bytes()).unwrap_err();
         assert_eq!(
-            CompiledNode::from_json("b", PROGRAM.as_bytes(), PEERS_JSON.as_bytes()).unwrap_err(),
-            "the program is node `a`'s, not `b`'s"
+            other,
+            BundleError::OtherNode {
+                program: "a".into(),
+                wanted: "b".into()
+            }
         );
-        assert!(CompiledNode::from_json("a", b"{", PEERS_JSON.as_bytes())
-            .unwrap_err()
-            .starts_with("program.json of node a: "));
-        assert!(CompiledNode::from_json("a", PROGRAM.as_bytes(), b"[]")
-            .unwrap_err()
-            .starts_with("peers.json: "));
+        assert_eq!(other.to_string(), "the program is node `a`'s, not `b`'s");
+        let garbled = CompiledNode::from_json("a", b"{", PEERS_JSON.as_bytes()).unwrap_err();
+        assert!(matches!(&garbled, BundleError::Program { node, .. } if node == "a"));
+        assert!(garbled.to_string().starts_with("program.json of node a: "));
+        let peers = CompiledNode::from_json("a", PROGRAM.as_bytes(), b"[]").unwrap_err();
+        assert!(peers.to_string().starts_with("peers.json: "), "{peers}");
         // The last-good form reads back as the same bundle.
         let json = serde_json::to_vec(&bundle).unwrap();
         assert_eq!(serde_json::from_slice::<CompiledNode>(&json).unwrap(), bundle);

@@ -17,7 +17,8 @@ use std::sync::Arc;
 use netc_compiler::emit::program::bundle::CompiledNode;
 use netc_compiler::emit::program::types::ProgramOs;
 
-use super::{transact, Applied, Driver, Failure, Ledger, Target};
+use super::{transact, Applied, Driver, Failure, Ledger, SessionError, Target};
+use crate::driver;
 use crate::driver::linux::host::Host;
 use crate::driver::linux::netlink::Netlink;
 use crate::state;
@@ -42,21 +43,20 @@ impl Session {
     /// A session for `node` (which must be `target.node`'s Linux
     /// program): its objects, the inventory, and connections to both
     /// drivers.
-    pub fn new(target: &Target, node: Arc<CompiledNode>) -> Result<Session, String> {
+    pub fn new(target: &Target, node: Arc<CompiledNode>) -> Result<Session, SessionError> {
         node.is_for(&target.node)?;
         if node.program.os != ProgramOs::Linux {
-            return Err(format!(
-            "node {} runs Windows, and netc does not execute the Windows driver: run `netc plan --node {} --format powershell` and the script it prints on the node",
-            target.node, target.node
-        ));
+            return Err(SessionError::Windows {
+                node: target.node.clone(),
+            });
         }
         let parsed = &node.program;
-        let desired = engine::desired(parsed, &node.peers).map_err(|e| e.0)?;
+        let desired = engine::desired(parsed, &node.peers).map_err(SessionError::Program)?;
         let (owned, inventory_problem) = state::read_inventory_for_apply(&target.state_dir)?;
-        let netlink = Netlink::in_namespace(target.netns.as_deref()).map_err(|e| e.0)?;
+        let netlink = Netlink::in_namespace(target.netns.as_deref())?;
         let host = Host::new(&target.root, target.netns.as_deref());
         let missing_plugins = host.missing_cni_plugins(parsed);
-        let interface_problems = host.interface_problems(parsed).map_err(|e| e.0)?;
+        let interface_problems = host.interface_problems(parsed)?;
         Ok(Session {
             node,
             state_dir: target.state_dir.clone(),
@@ -95,12 +95,12 @@ impl Session {
     }
 
     /// The live state of every key the program or the inventory names.
-    pub fn observe(&self) -> Result<Observed, String> {
+    pub fn observe(&self) -> Result<Observed, driver::Error> {
         Driver::observe(self, &self.owned)
     }
 
     /// What applying would change, as of now.
-    pub fn plan(&self) -> Result<Plan, String> {
+    pub fn plan(&self) -> Result<Plan, driver::Error> {
         Ok(self.plan_from(&self.observe()?))
     }
 
@@ -123,11 +123,11 @@ impl Session {
         transact(self, &ledger, observed, plan, true)
     }
 
-    fn step(&self, step: &Step) -> Result<(), String> {
+    fn step(&self, step: &Step) -> Result<(), driver::Error> {
         if is_netlink(step) {
-            self.netlink.apply(step).map_err(|e| e.0)
+            self.netlink.apply(step)
         } else {
-            self.host.apply(step).map_err(|e| e.0)
+            self.host.apply(step)
         }
     }
 
@@ -179,10 +179,10 @@ impl Driver for Session {
     /// The indices of the steps applied, in order.
     type Progress = Vec<usize>;
 
-    fn observe(&self, owned: &Inventory) -> Result<Observed, String> {
+    fn observe(&self, owned: &Inventory) -> Result<Observed, driver::Error> {
         let keys = self.keys(owned);
-        let mut observed = self.netlink.observe(&keys).map_err(|e| e.0)?;
-        let host = self.host.observe(&keys).map_err(|e| e.0)?;
+        let mut observed = self.netlink.observe(&keys)?;
+        let host = self.host.observe(&keys)?;
         observed.0.extend(host.0);
         Ok(observed)
     }

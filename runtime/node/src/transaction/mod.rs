@@ -25,12 +25,14 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use netc_compiler::emit::program::bundle::{program_path, CompiledNode};
+use netc_compiler::emit::program::bundle::{program_path, BundleError, CompiledNode};
 use netc_compiler::emit::program::types::PEERS;
-use netc_plan::engine::{Action, Plan};
+use netc_plan::engine::{self, Action, Plan};
 use netc_plan::windows::WindowsPlan;
 use serde::Serialize;
 
+use crate::driver;
+use crate::files::FileError;
 use crate::state::{self, StateError};
 
 #[cfg(target_os = "linux")]
@@ -60,12 +62,78 @@ pub fn summary(plan: &Plan, words: [&str; 4]) -> String {
         .join(", ")
 }
 
+/// Why a session could not begin: nothing was changed.
+#[derive(Debug)]
+pub enum SessionError {
+    /// The program could not be read, or is another node's.
+    Bundle(BundleError),
+    /// A file of a `netc compile` output could not be read.
+    File(FileError),
+    /// A Windows program given to the Linux driver.
+    Windows { node: String },
+    /// The program asks for something the engine cannot expand.
+    Program(engine::Error),
+    /// The state directory could not be read.
+    State(StateError),
+    /// A driver could not start or observe.
+    Driver(driver::Error),
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SessionError::Bundle(error) => error.fmt(f),
+            SessionError::File(error) => error.fmt(f),
+            SessionError::Windows { node } => write!(
+                f,
+                "node {node} runs Windows, and netc does not execute the Windows driver: run `netc plan --node {node} --format powershell` and the script it prints on the node"
+            ),
+            SessionError::Program(error) => f.write_str(&error.0),
+            SessionError::State(error) => error.fmt(f),
+            SessionError::Driver(error) => error.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for SessionError {}
+
+impl From<SessionError> for String {
+    fn from(error: SessionError) -> String {
+        error.to_string()
+    }
+}
+
+impl From<BundleError> for SessionError {
+    fn from(error: BundleError) -> Self {
+        SessionError::Bundle(error)
+    }
+}
+
+impl From<StateError> for SessionError {
+    fn from(error: StateError) -> Self {
+        SessionError::State(error)
+    }
+}
+
+impl From<driver::Error> for SessionError {
+    fn from(error: driver::Error) -> Self {
+        SessionError::Driver(error)
+    }
+}
+
 /// The program and peer table of `node` in a `netc compile` output.
-pub fn read_compiled(dir: &Path, node: &str) -> Result<CompiledNode, String> {
-    let read = |path: PathBuf| std::fs::read(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()));
+pub fn read_compiled(dir: &Path, node: &str) -> Result<CompiledNode, SessionError> {
+    let read = |path: PathBuf| {
+        std::fs::read(&path).map_err(|e| {
+            SessionError::File(FileError::Read {
+                path,
+                message: e.to_string(),
+            })
+        })
+    };
     let program = read(dir.join(program_path(node)))?;
     let peers = read(dir.join(PEERS))?;
-    CompiledNode::from_json(node, &program, &peers)
+    Ok(CompiledNode::from_json(node, &program, &peers)?)
 }
 
 /// What the transaction reads of a plan, whichever OS it is for.
@@ -101,7 +169,7 @@ pub trait Driver {
     type Progress;
 
     /// The live state of every key the program or `owned` names.
-    fn observe(&self, owned: &BTreeSet<Self::Key>) -> Result<Self::Observed, String>;
+    fn observe(&self, owned: &BTreeSet<Self::Key>) -> Result<Self::Observed, driver::Error>;
     /// What applying would change on a host in state `observed`.
     fn plan(&self, observed: &Self::Observed, owned: &BTreeSet<Self::Key>) -> Self::Plan;
     /// The keys `plan` creates.

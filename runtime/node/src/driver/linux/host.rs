@@ -195,7 +195,8 @@ impl Host {
                 if let Some(parent) = target.parent() {
                     fs::create_dir_all(parent).map_err(|e| Error(format!("creating {}: {e}", parent.display())))?;
                 }
-                crate::files::write_atomic_with_mode(&target, content.as_bytes(), mode).map_err(Error)
+                crate::files::write_atomic_with_mode(&target, content.as_bytes(), mode)
+                    .map_err(|e| Error(e.to_string()))
             }
             // Sysctls are never deleted (see `engine::plan`).
             (Object::Sysctl { .. }, Action::Delete) => Ok(()),
