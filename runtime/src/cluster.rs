@@ -42,22 +42,58 @@ const KINDS: &[(&str, &str, &str, bool)] = &[
     ("apps", "v1", "DaemonSet", true),
 ];
 
+/// Why a request to the cluster failed. `Display` says what netc was doing.
+#[derive(Debug)]
+pub enum ClusterError {
+    /// No usable configuration or client: the kubeconfig, in-cluster
+    /// configuration or TLS setup.
+    Config(String),
+    /// A manifest netc cannot deploy (a kind it does not emit, no name).
+    Manifest(String),
+    /// The API server refused or could not be reached: `doing` is what netc
+    /// was doing (`applying DaemonSet kube-system/x`).
+    Api { doing: String, error: kube::Error },
+}
+
+impl std::fmt::Display for ClusterError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClusterError::Config(message) | ClusterError::Manifest(message) => f.write_str(message),
+            ClusterError::Api { doing, error } => write!(f, "{doing}: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for ClusterError {}
+
+impl From<ClusterError> for String {
+    fn from(error: ClusterError) -> String {
+        error.to_string()
+    }
+}
+
+/// `map_err` for an API request: what netc was doing, and kube's error.
+fn api_error(doing: impl Into<String>) -> impl FnOnce(kube::Error) -> ClusterError {
+    let doing = doing.into();
+    move |error| ClusterError::Api { doing, error }
+}
+
 /// A client from `kubeconfig`, or inferred (`KUBECONFIG`, `~/.kube/config`,
 /// or the in-cluster service account).
-pub async fn client(kubeconfig: Option<&Path>) -> Result<Client, String> {
+pub async fn client(kubeconfig: Option<&Path>) -> Result<Client, ClusterError> {
     let config = match kubeconfig {
         Some(path) => {
             let file = kube::config::Kubeconfig::read_from(path)
-                .map_err(|e| format!("cannot read the kubeconfig `{}`: {e}", path.display()))?;
+                .map_err(|e| ClusterError::Config(format!("cannot read the kubeconfig `{}`: {e}", path.display())))?;
             kube::Config::from_custom_kubeconfig(file, &kube::config::KubeConfigOptions::default())
                 .await
-                .map_err(|e| format!("the kubeconfig `{}`: {e}", path.display()))?
+                .map_err(|e| ClusterError::Config(format!("the kubeconfig `{}`: {e}", path.display())))?
         }
-        None => kube::Config::infer()
-            .await
-            .map_err(|e| format!("no Kubernetes configuration (in-cluster or kubeconfig): {e}"))?,
+        None => kube::Config::infer().await.map_err(|e| {
+            ClusterError::Config(format!("no Kubernetes configuration (in-cluster or kubeconfig): {e}"))
+        })?,
     };
-    Client::try_from(config).map_err(|e| format!("cannot create a Kubernetes client: {e}"))
+    Client::try_from(config).map_err(|e| ClusterError::Config(format!("cannot create a Kubernetes client: {e}")))
 }
 
 /// One object's identity, for reports and pruning.
@@ -126,7 +162,7 @@ fn would_change(existing: &Value, dry_run: &Value) -> bool {
     strip(existing) != strip(dry_run)
 }
 
-fn kind_info(api_version: &str, kind: &str) -> Result<(ApiResource, bool), String> {
+fn kind_info(api_version: &str, kind: &str) -> Result<(ApiResource, bool), ClusterError> {
     let (group, version) = match api_version.split_once('/') {
         Some((group, version)) => (group, version),
         None => ("", api_version),
@@ -135,7 +171,11 @@ fn kind_info(api_version: &str, kind: &str) -> Result<(ApiResource, bool), Strin
         .iter()
         .find(|(g, v, k, _)| *g == group && *v == version && *k == kind)
         .map(|(_, _, _, namespaced)| *namespaced)
-        .ok_or_else(|| format!("netc does not deploy {api_version} {kind}: not a kind netc emits"))?;
+        .ok_or_else(|| {
+            ClusterError::Manifest(format!(
+                "netc does not deploy {api_version} {kind}: not a kind netc emits"
+            ))
+        })?;
     Ok((
         ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind)),
         namespaced,
@@ -155,7 +195,12 @@ fn api(client: &Client, resource: &ApiResource, namespaced: bool, namespace: Opt
 /// them. With `dry_run`, the API server runs every apply and deletion as a
 /// server-side dry run (admission and validation included, nothing
 /// persisted), and each `AppliedObject::change` says what its apply would do.
-pub async fn deploy(client: &Client, documents: &[Value], prune: bool, dry_run: bool) -> Result<Deployed, String> {
+pub async fn deploy(
+    client: &Client,
+    documents: &[Value],
+    prune: bool,
+    dry_run: bool,
+) -> Result<Deployed, ClusterError> {
     let mut deployed = Deployed::default();
     let mut ordered: Vec<&Value> = documents.iter().collect();
     // Apply in dependency order: namespaces first, DaemonSets last.
@@ -173,7 +218,7 @@ pub async fn deploy(client: &Client, documents: &[Value], prune: bool, dry_run: 
         let kind = document["kind"].as_str().unwrap_or_default();
         let name = document["metadata"]["name"]
             .as_str()
-            .ok_or_else(|| format!("a {kind} without metadata.name"))?
+            .ok_or_else(|| ClusterError::Manifest(format!("a {kind} without metadata.name")))?
             .to_owned();
         let (resource, namespaced) = kind_info(api_version, kind)?;
         let namespace = namespaced.then(|| {
@@ -200,14 +245,16 @@ pub async fn deploy(client: &Client, documents: &[Value], prune: bool, dry_run: 
         let mut params = PatchParams::apply(FIELD_MANAGER).force();
         let existing = if dry_run {
             params = params.dry_run();
-            api.get_opt(&name).await.map_err(|e| format!("reading {target}: {e}"))?
+            api.get_opt(&name)
+                .await
+                .map_err(api_error(format!("reading {target}")))?
         } else {
             None
         };
         let result = api
             .patch(&name, &params, &Patch::Apply(&object))
             .await
-            .map_err(|e| format!("applying {target}: {e}"))?;
+            .map_err(api_error(format!("applying {target}")))?;
         let change = dry_run.then(|| match existing {
             None => {
                 if kind == "Namespace" {
@@ -236,7 +283,7 @@ pub async fn deploy(client: &Client, documents: &[Value], prune: bool, dry_run: 
 /// Delete netc-labelled objects of netc's kinds that `keep` does not name;
 /// namespaced kinds first, namespaces last. With `dry_run` the deletions are
 /// server-side dry runs.
-async fn prune_absent(client: &Client, keep: &[ObjectRef], dry_run: bool) -> Result<Vec<ObjectRef>, String> {
+async fn prune_absent(client: &Client, keep: &[ObjectRef], dry_run: bool) -> Result<Vec<ObjectRef>, ClusterError> {
     let keep: BTreeSet<&ObjectRef> = keep.iter().collect();
     let selector = ListParams::default().labels(&format!("{}={}", MANAGED_BY.0, MANAGED_BY.1));
     let mut pruned = Vec::new();
@@ -245,7 +292,7 @@ async fn prune_absent(client: &Client, keep: &[ObjectRef], dry_run: bool) -> Res
         let list = api(client, &resource, *namespaced, None)
             .list(&selector)
             .await
-            .map_err(|e| format!("listing netc's {kind} objects: {e}"))?;
+            .map_err(api_error(format!("listing netc's {kind} objects")))?;
         for object in list.items {
             let Some(name) = object.metadata.name.clone() else {
                 continue;
@@ -269,7 +316,7 @@ async fn prune_absent(client: &Client, keep: &[ObjectRef], dry_run: bool) -> Res
             api(client, &resource, *namespaced, found.namespace.as_deref())
                 .delete(&name, &params)
                 .await
-                .map_err(|e| format!("pruning {found}: {e}"))?;
+                .map_err(api_error(format!("pruning {found}")))?;
             pruned.push(found);
         }
     }
@@ -287,7 +334,7 @@ pub async fn annotate_node(
     revision: &str,
     state: &str,
     message: &str,
-) -> Result<(), String> {
+) -> Result<(), ClusterError> {
     let patch = json!({"metadata": {"annotations": {
         ANNOTATION_REVISION: revision,
         ANNOTATION_STATE: state,
@@ -297,16 +344,16 @@ pub async fn annotate_node(
         .patch_status(node, &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .map(|_| ())
-        .map_err(|e| format!("annotating node {node}: {e}"))
+        .map_err(api_error(format!("annotating node {node}")))
 }
 
 /// The pod CIDRs Kubernetes assigned to `node` (`spec.podCIDRs`, or
 /// `spec.podCIDR`), to compare with the compiled pod subnets.
-pub async fn node_pod_cidrs(client: &Client, node: &str) -> Result<Vec<String>, String> {
+pub async fn node_pod_cidrs(client: &Client, node: &str) -> Result<Vec<String>, ClusterError> {
     let found = Api::<Node>::all(client.clone())
         .get(node)
         .await
-        .map_err(|e| format!("reading node {node}: {e}"))?;
+        .map_err(api_error(format!("reading node {node}")))?;
     Ok(pod_cidrs_of(found))
 }
 
@@ -321,11 +368,13 @@ fn pod_cidrs_of(node: Node) -> Vec<String> {
 }
 
 /// The pod CIDRs of every registered Node, by name (one list request).
-pub async fn registered_pod_cidrs(client: &Client) -> Result<std::collections::BTreeMap<String, Vec<String>>, String> {
+pub async fn registered_pod_cidrs(
+    client: &Client,
+) -> Result<std::collections::BTreeMap<String, Vec<String>>, ClusterError> {
     let nodes = Api::<Node>::all(client.clone())
         .list(&ListParams::default())
         .await
-        .map_err(|e| format!("listing the cluster's Nodes: {e}"))?;
+        .map_err(api_error("listing the cluster's Nodes"))?;
     Ok(nodes
         .items
         .into_iter()
@@ -384,11 +433,11 @@ pub struct PodCidrPlan {
 pub async fn plan_pod_cidrs(
     client: &Client,
     compiled: &std::collections::BTreeMap<String, CompiledNode>,
-) -> Result<PodCidrPlan, String> {
+) -> Result<PodCidrPlan, ClusterError> {
     let nodes = Api::<Node>::all(client.clone())
         .list(&ListParams::default())
         .await
-        .map_err(|e| format!("listing the cluster's Nodes: {e}"))?;
+        .map_err(api_error("listing the cluster's Nodes"))?;
     let mut plan = PodCidrPlan::default();
     for node in nodes.items {
         let Some(name) = node.metadata.name.clone() else {
@@ -433,7 +482,11 @@ pub async fn plan_pod_cidrs(
 /// Set `spec.podCIDR` and `spec.podCIDRs` of each Node in `assign` (a merge
 /// patch of the spec; the API server allows it once, on a Node that has
 /// none).
-pub async fn assign_pod_cidrs(client: &Client, assign: &[(String, Vec<String>)], dry_run: bool) -> Result<(), String> {
+pub async fn assign_pod_cidrs(
+    client: &Client,
+    assign: &[(String, Vec<String>)],
+    dry_run: bool,
+) -> Result<(), ClusterError> {
     let api = Api::<Node>::all(client.clone());
     for (name, subnets) in assign {
         let patch = json!({"spec": {"podCIDR": subnets[0], "podCIDRs": subnets}});
@@ -443,7 +496,7 @@ pub async fn assign_pod_cidrs(client: &Client, assign: &[(String, Vec<String>)],
         };
         api.patch(name, &params, &Patch::Merge(&patch))
             .await
-            .map_err(|e| format!("setting the pod CIDRs of node {name}: {e}"))?;
+            .map_err(api_error(format!("setting the pod CIDRs of node {name}")))?;
     }
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! make netc refuse a revision, never make it read a link's target, a
 //! submodule or hundreds of MiB.
 
+use std::fmt;
 use std::path::Path;
 
 use git2::{ObjectType, Repository, Tree};
@@ -20,36 +21,100 @@ const SYMLINK: i32 = 0o120000;
 const SUBMODULE: i32 = 0o160000;
 const DIRECTORY: i32 = 0o040000;
 
+/// Why a file could not be read from a commit. `Display` names the path
+/// and the revision, and the fix where there is one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GitError {
+    /// libgit2 failed to read the tree or the object.
+    Read { path: String, rev: String, message: String },
+    /// The path is not a regular file.
+    NotAFile { path: String, rev: String, kind: NotAFile },
+    /// The object is larger than the input limit (checked before inflating).
+    TooLarge {
+        path: String,
+        rev: String,
+        size: u64,
+        limit: u64,
+    },
+}
+
+/// What a path in a commit is, when it is not a regular file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotAFile {
+    SymbolicLink,
+    Submodule,
+    Directory,
+    /// A tree entry whose object is not a blob.
+    Other,
+}
+
+impl fmt::Display for GitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GitError::Read { path, rev, message } => write!(f, "cannot read `{path}` at `{rev}`: {message}"),
+            GitError::NotAFile { path, rev, kind } => {
+                let what = match kind {
+                    NotAFile::SymbolicLink => "a symbolic link: netc reads only regular files from git, since a link's target may lie outside the commit; commit the file itself",
+                    NotAFile::Submodule => "a submodule (another repository's commit), not a file; commit the topology in this repository",
+                    NotAFile::Directory => "a directory, not a file; name the topology file inside it",
+                    NotAFile::Other => "not a file",
+                };
+                write!(f, "`{path}` at `{rev}` is {what}")
+            }
+            GitError::TooLarge { path, rev, size, limit } => write!(
+                f,
+                "`{path}` at `{rev}` is {size} bytes, larger than netc's input limit of {} (a topology is far smaller; `--max-input-size` raises the limit)",
+                show_size(*limit)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for GitError {}
+
+impl From<GitError> for String {
+    fn from(error: GitError) -> String {
+        error.to_string()
+    }
+}
+
 /// The bytes of the file at `path` in `tree` (of revision `rev`, named in
 /// errors), or `None` when there is none. A symbolic link, a submodule, a
 /// directory or a file larger than the input limit is an error.
-pub fn blob(repo: &Repository, tree: &Tree<'_>, path: &str, rev: &str) -> Result<Option<Vec<u8>>, String> {
-    let cannot = |e: git2::Error| format!("cannot read `{path}` at `{rev}`: {}", e.message());
+pub fn blob(repo: &Repository, tree: &Tree<'_>, path: &str, rev: &str) -> Result<Option<Vec<u8>>, GitError> {
+    let cannot = |e: git2::Error| GitError::Read {
+        path: path.to_owned(),
+        rev: rev.to_owned(),
+        message: e.message().to_owned(),
+    };
+    let not_a_file = |kind| GitError::NotAFile {
+        path: path.to_owned(),
+        rev: rev.to_owned(),
+        kind,
+    };
     let entry = match tree.get_path(Path::new(path)) {
         Ok(entry) => entry,
         Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
         Err(e) => return Err(cannot(e)),
     };
-    let not_a_file = match entry.filemode() {
-        SYMLINK => Some("a symbolic link: netc reads only regular files from git, since a link's target may lie outside the commit; commit the file itself"),
-        SUBMODULE => Some("a submodule (another repository's commit), not a file; commit the topology in this repository"),
-        DIRECTORY => Some("a directory, not a file; name the topology file inside it"),
-        _ => None,
-    };
-    if let Some(what) = not_a_file {
-        return Err(format!("`{path}` at `{rev}` is {what}"));
+    match entry.filemode() {
+        SYMLINK => return Err(not_a_file(NotAFile::SymbolicLink)),
+        SUBMODULE => return Err(not_a_file(NotAFile::Submodule)),
+        DIRECTORY => return Err(not_a_file(NotAFile::Directory)),
+        _ => {}
     }
     let (size, kind) = repo.odb().and_then(|odb| odb.read_header(entry.id())).map_err(cannot)?;
     if kind != ObjectType::Blob {
-        return Err(format!("`{path}` at `{rev}` is not a file"));
+        return Err(not_a_file(NotAFile::Other));
     }
     let limit = max_input();
     if size as u64 > limit {
-        return Err(format!(
-            "`{path}` at `{rev}` is {} bytes, larger than netc's input limit of {} (a topology is far smaller; `--max-input-size` raises the limit)",
-            size,
-            show_size(limit)
-        ));
+        return Err(GitError::TooLarge {
+            path: path.to_owned(),
+            rev: rev.to_owned(),
+            size: size as u64,
+            limit,
+        });
     }
     let blob = repo.find_blob(entry.id()).map_err(cannot)?;
     Ok(Some(blob.content().to_vec()))
@@ -80,7 +145,7 @@ pub enum NotCompiled {
 impl Committed {
     /// `path` and, when it exists, `path.lock` in `tree` (of revision
     /// `rev`, named in errors).
-    pub fn read(repo: &Repository, tree: &Tree<'_>, path: &str, rev: &str) -> Result<Committed, String> {
+    pub fn read(repo: &Repository, tree: &Tree<'_>, path: &str, rev: &str) -> Result<Committed, GitError> {
         let Some(topology) = blob(repo, tree, path, rev)? else {
             return Ok(Committed::default());
         };

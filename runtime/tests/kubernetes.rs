@@ -212,7 +212,8 @@ async fn a_kind_netc_does_not_emit_is_refused_before_any_request() {
     let (client, _handle) = mock_client();
     let foreign = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x", "namespace": "default"}});
     let error = cluster::deploy(&client, &[foreign], true, false).await.unwrap_err();
-    assert!(error.contains("netc does not deploy v1 Secret"), "{error}");
+    assert!(matches!(error, cluster::ClusterError::Manifest(_)), "{error}");
+    assert!(error.to_string().contains("netc does not deploy v1 Secret"), "{error}");
 }
 
 #[tokio::test]

@@ -236,7 +236,7 @@ impl Agent {
                 self.save();
                 let round = match e {
                     SourceError::Unreachable(_) => Round::Unreachable,
-                    SourceError::Other(_) => Round::Error,
+                    SourceError::Other(_) | SourceError::Committed(_) => Round::Error,
                 };
                 self.report(round);
                 return round;

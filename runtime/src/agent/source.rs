@@ -9,7 +9,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::git::Committed;
+use crate::git::{Committed, GitError};
 use git2::{ErrorClass, FetchOptions, Oid, Repository};
 
 use super::ssh::SshAuth;
@@ -21,12 +21,16 @@ pub enum SourceError {
     Unreachable(String),
     /// The branch, path or clone is wrong: reported, retried at the next poll.
     Other(String),
+    /// The topology at the commit cannot be read (a link, too large, ...):
+    /// reported, retried at the next poll.
+    Committed(GitError),
 }
 
 impl std::fmt::Display for SourceError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SourceError::Unreachable(m) | SourceError::Other(m) => f.write_str(m),
+            SourceError::Committed(error) => error.fmt(f),
         }
     }
 }
@@ -175,7 +179,7 @@ impl Source {
         Ok(Snapshot {
             commit: commit.to_owned(),
             message: commit_object.message().unwrap_or_default().to_owned(),
-            committed: Committed::read(&repo, &tree, path, commit).map_err(SourceError::Other)?,
+            committed: Committed::read(&repo, &tree, path, commit).map_err(SourceError::Committed)?,
         })
     }
 
