@@ -94,7 +94,10 @@ impl<'a> Live<'a> {
     /// be made again exactly: a source VIP (host-local hands out
     /// addresses, it does not take them back), a firewall rule that is not
     /// an enabled allow rule for one port, several HNS objects of one name,
-    /// an HNS network without one subnet, gateway and adapter. `wanted` is
+    /// an HNS network without one subnet, gateway and adapter, an endpoint
+    /// not attached with forwarding on. What it gives compares equal to the
+    /// host it came from (`difference` is `None`), which the fuzz target
+    /// `windows_plan` checks. `wanted` is
     /// the program's object for the key, which gives an HNS network the
     /// host address to wait for.
     pub(super) fn restorable(&self, key: &WindowsKey, wanted: Option<&WindowsObject>) -> Option<WindowsObject> {
@@ -103,10 +106,13 @@ impl<'a> Live<'a> {
                 let rule = self.firewall_rules.get(name.as_str())?;
                 let allows = rule.action.eq_ignore_ascii_case("Allow") && rule.enabled;
                 allows.then_some(())?;
+                let port: u32 = rule.local_port.parse().ok()?;
+                // One port, written as netc writes it (not `080`).
+                (port.to_string() == rule.local_port).then_some(())?;
                 Some(WindowsObject::FirewallRule {
                     name: rule.name.clone(),
                     protocol: rule.protocol.clone(),
-                    port: rule.local_port.parse().ok()?,
+                    port,
                     direction: rule.direction.clone(),
                 })
             }
@@ -137,6 +143,8 @@ impl<'a> Live<'a> {
                 let [endpoint] = self.hns_endpoints.get(name.as_str())?.as_slice() else {
                     return None;
                 };
+                // netc makes endpoints attached with forwarding on only.
+                endpoint.forwarding.then_some(())?;
                 Some(WindowsObject::HnsEndpoint {
                     name: endpoint.name.clone(),
                     network: endpoint.network.clone()?,
