@@ -213,19 +213,32 @@ fn run() -> Result<()> {
     let library_rss = own_peak_rss_kib();
 
     // 2: ip -batch.
-    let batch_file = scratch.path().join("routes.batch");
-    let batch: String = (0..ROUTES)
-        .map(|i| route_add_args(i, Gateways::PerRoute).join(" ") + "\n")
-        .collect();
-    fs::write(&batch_file, batch).map_err(|e| format!("{}: {e}", batch_file.display()))?;
-    batch_run(&batch_file)?; // warm up
+    let routes_file = batch_file(scratch.path(), "routes.batch", ROUTES, Gateways::PerRoute)?;
+    batch_run(&routes_file, ROUTES)?; // warm up
     let start = Instant::now();
     let mut batches = Vec::new();
     for _ in 0..RUNS {
-        batches.push(batch_run(&batch_file)?);
+        batches.push(batch_run(&routes_file, ROUTES)?);
         check_phase(start, "ip -batch")?;
     }
     let ip_batch = median(batches);
+
+    // The kernel's share, and how it grows: ip -batch with a quarter and a
+    // half of the routes.
+    let mut scaling = Vec::new();
+    let start = Instant::now();
+    for count in [ROUTES / 4, ROUTES / 2] {
+        let file = batch_file(
+            scratch.path(),
+            &format!("routes-{count}.batch"),
+            count,
+            Gateways::PerRoute,
+        )?;
+        let runs = (0..RUNS).map(|_| batch_run(&file, count)).collect::<Result<Vec<_>>>()?;
+        scaling.push((count, median(runs)));
+        check_phase(start, "ip -batch scaling")?;
+    }
+    scaling.push((ROUTES, ip_batch));
 
     // 3: one process per route.
     let processes = median((0..PROCESS_RUNS).map(|_| processes_run()).collect::<Result<Vec<_>>>()?);
@@ -258,18 +271,23 @@ fn run() -> Result<()> {
         "  one process per route / netc = {process_ratio:.1} (target at least 10): {}",
         verdict(process_ratio >= 10.0)
     );
+    println!();
+    println!("ip -batch, each route via its own gateway on one device (what the kernel costs):");
+    for (count, took) in &scaling {
+        println!(
+            "  {count:>5} routes {:>10}  {:>6.1} µs per route",
+            ms(*took),
+            took.as_secs_f64() * 1e6 / *count as f64
+        );
+    }
     // The same comparison where the kernel's work is small.
     let shared = route_objects(Gateways::Shared);
-    let shared_file = scratch.path().join("shared.batch");
-    let lines: String = (0..ROUTES)
-        .map(|i| route_add_args(i, Gateways::Shared).join(" ") + "\n")
-        .collect();
-    fs::write(&shared_file, lines).map_err(|e| format!("{}: {e}", shared_file.display()))?;
+    let shared_file = batch_file(scratch.path(), "shared.batch", ROUTES, Gateways::Shared)?;
     let (mut shared_library, mut shared_batch) = (Vec::new(), Vec::new());
     let start = Instant::now();
     for _ in 0..RUNS {
         shared_library.push(library_run(&shared, Send::Pipelined)?.0);
-        shared_batch.push(batch_run(&shared_file)?);
+        shared_batch.push(batch_run(&shared_file, ROUTES)?);
         check_phase(start, "routes via one gateway")?;
     }
     let (shared_library, shared_batch) = (median(shared_library), median(shared_batch));

@@ -4,8 +4,6 @@
 
 use super::*;
 
-/// Route `i`: a /30 every 16 addresses from 198.18.0.0, so the 5,000 routes
-/// spread over 198.18.0.0/15, each via its own first address, onlink.
 /// Which next hop the benchmark routes take.
 #[derive(Clone, Copy, PartialEq)]
 pub(super) enum Gateways {
@@ -117,17 +115,27 @@ pub(super) fn library_run(desired: &[Object], send: Send) -> Result<(Duration, D
     Ok((applied, reconciled))
 }
 
-/// `ip -n NS -batch FILE` with the same routes.
-pub(super) fn batch_run(file: &Path) -> Result<Duration> {
+/// `ip -n NS -batch FILE`, which must leave `routes` of netc's routes.
+pub(super) fn batch_run(file: &Path, routes: usize) -> Result<Duration> {
     let namespace = Namespace::new("198.51.100.1/24")?;
     let path = file.to_str().ok_or("temporary path is not UTF-8")?;
     let start = Instant::now();
     ip(&["-n", &namespace.name, "-batch", path])?;
     let elapsed = start.elapsed();
-    if namespace.netc_routes()? != ROUTES {
-        return Err(format!("ip -batch did not leave {ROUTES} routes"));
+    if namespace.netc_routes()? != routes {
+        return Err(format!("ip -batch did not leave {routes} routes"));
     }
     Ok(elapsed)
+}
+
+/// A batch file adding the first `count` routes.
+pub(super) fn batch_file(dir: &Path, name: &str, count: usize, gateways: Gateways) -> Result<PathBuf> {
+    let file = dir.join(name);
+    let lines: String = (0..count)
+        .map(|i| route_add_args(i, gateways).join(" ") + "\n")
+        .collect();
+    fs::write(&file, lines).map_err(|e| format!("{}: {e}", file.display()))?;
+    Ok(file)
 }
 
 /// One `ip -n NS route add` process per route.
