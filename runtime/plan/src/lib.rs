@@ -6,8 +6,10 @@
 //! - `engine`: a Linux host program and its peer table expanded into host
 //!   objects (`desired`), and desired vs observed vs owned planned into
 //!   ordered, classified steps (`plan`).
-//! - `windows`: the same for a Windows host program, and the plan rendered
-//!   as PowerShell (`powershell`), which a Windows node runs.
+//! - `windows`: the same for a Windows host program, the way back after a
+//!   failed apply (`undo`), and plans rendered as PowerShell
+//!   (`powershell`), which a Windows node runs.
+//! - `reconcile`: the rules both plans share.
 //!
 //! Invariants: deterministic (`BTreeMap`/`BTreeSet` only, ordered output;
 //! the same input gives the same bytes); never plans the deletion of an
