@@ -74,7 +74,8 @@ impl From<StateError> for String {
     }
 }
 
-fn create_dir(dir: &Path) -> Result<(), StateError> {
+/// Create the state directory (and its parents).
+pub fn create_dir(dir: &Path) -> Result<(), StateError> {
     fs::create_dir_all(dir).map_err(|e| StateError::Create {
         dir: dir.to_path_buf(),
         message: e.to_string(),

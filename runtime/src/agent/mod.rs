@@ -53,7 +53,7 @@ use last_good::LastGood;
 use metrics::Metrics;
 use netc_compiler::emit::program::bundle::CompiledNode;
 use netc_compiler::emit::program::types::ProgramOs;
-use netc_node::state;
+use netc_node::state::{self, StateError};
 use netc_node::transaction;
 #[cfg(target_os = "linux")]
 use netc_node::transaction::Session;
@@ -150,9 +150,10 @@ fn now() -> u64 {
 }
 
 impl Agent {
-    pub fn new(config: Config) -> Result<Agent, String> {
-        std::fs::create_dir_all(&config.target.state_dir)
-            .map_err(|e| format!("cannot create `{}`: {e}", config.target.state_dir.display()))?;
+    /// An agent for `config`, with its saved status (a status file that
+    /// cannot be parsed is reported and started afresh).
+    pub fn new(config: Config) -> Result<Agent, StateError> {
+        state::create_dir(&config.target.state_dir)?;
         // A status file that cannot be parsed (truncated, garbled) must not
         // keep the agent from starting: it starts afresh, keeps the bytes
         // and says so; the next save writes a whole file again.

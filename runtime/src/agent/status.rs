@@ -6,13 +6,11 @@
 //! (with its result: a commit that does not compile, is refused or is held
 //! is attempted, never applied), and the last five applies.
 
-use std::fs;
-use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use netc_node::files::write_atomic_with_mode;
+use netc_node::state::{self, StateError};
 
 /// How many applies `history` keeps.
 pub const HISTORY: usize = 5;
@@ -76,21 +74,15 @@ impl Status {
         state_dir.join("agent-status.json")
     }
 
-    /// The saved status, or an empty one for a node never reconciled.
-    pub fn read(state_dir: &Path) -> std::result::Result<Status, String> {
-        let path = Status::path(state_dir);
-        match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| format!("cannot read `{}`: {e}", path.display())),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(Status::default()),
-            Err(e) => Err(format!("cannot read `{}`: {e}", path.display())),
-        }
+    /// The saved status, or an empty one for a node never reconciled (the
+    /// state directory's reader, as for the inventories).
+    pub fn read(state_dir: &Path) -> std::result::Result<Status, StateError> {
+        state::read_owned(&Status::path(state_dir))
     }
 
-    pub fn write(&self, state_dir: &Path) -> std::result::Result<(), String> {
-        fs::create_dir_all(state_dir).map_err(|e| format!("cannot create `{}`: {e}", state_dir.display()))?;
-        let mut json = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
-        json.push(b'\n');
-        Ok(write_atomic_with_mode(&Status::path(state_dir), &json, Some(0o644))?)
+    /// Replace the saved status atomically, creating the directory.
+    pub fn write(&self, state_dir: &Path) -> std::result::Result<(), StateError> {
+        state::write_owned(&Status::path(state_dir), self)
     }
 
     /// Record an attempt; an applied one also becomes the last applied and

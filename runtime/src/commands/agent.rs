@@ -206,7 +206,7 @@ pub struct StatusArgs {
 }
 
 pub fn status(args: &StatusArgs) -> Outcome {
-    let inventory = state::read_inventory(&args.state_dir).map_err(String::from);
+    let inventory = state::read_inventory(&args.state_dir);
     let (status, inventory) = match (Status::read(&args.state_dir), inventory) {
         (Ok(status), Ok(inventory)) => (status, inventory),
         (Err(message), _) | (_, Err(message)) => {
