@@ -13,6 +13,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 tools=${NETC_TOOLS_DIR:-/opt/netc-tools}
 wine=${NETC_WINE64:-/usr/lib/wine/wine64}
+wineserver=${NETC_WINESERVER:-/usr/lib/wine/wineserver64}
 prefix=$tools/wine/prefix
 runner=$tools/bin/netc-wine
 mkdir -p "$tools/bin" "$tools/wine"
@@ -38,6 +39,11 @@ export WINEPREFIX='$prefix'
 export WINEDEBUG=-all
 export WINEDLLOVERRIDES='bcryptprimitives=n;winemenubuilder.exe=d'
 export DISPLAY=
+# One wineserver for the prefix stays up 30 s past its last program, so a
+# program that starts just as the previous one ends does not meet a server
+# that is exiting ("wine client error: recvmsg: Connection reset by peer").
+# A second start while one runs does nothing.
+'$wineserver' -p30 2>/dev/null || true
 exec '$wine' "\$@"
 RUNNER
 chmod +x "$runner.tmp"
