@@ -5,8 +5,9 @@
 //! cluster (only its entries pruned), with a foreign route (never deleted)
 //! and after a VNI change (the link and everything on it recreated); the
 //! size of a 5,000-peer plan; and that a pull request's preview and the
-//! node's plan give a port or an MTU change the same class. The engine's purity is not tested here:
-//! `runtime/plan/clippy.toml` bans effects, and clippy enforces it.
+//! node's plan give a port or an MTU change the same class. The engine's
+//! purity is not tested here: `runtime/plan/clippy.toml` bans effects, and
+//! clippy enforces it.
 
 use std::path::{Path, PathBuf};
 
