@@ -399,19 +399,20 @@ impl LinkChanges {
             &mut self.in_place
         };
         list.push(format!("{name} {have} -> {want}"));
-        self.class = Some(
-            self.class
-                .map_or(consequence.class, |class| class.min(consequence.class)),
-        );
+        self.note(consequence.class);
     }
 
     /// Setting a link up changes it in place, as an MTU change does.
     fn bring_up(&mut self, want: bool, have: bool) {
         if want && !have {
             self.in_place.push("down -> up".into());
-            let class = Setting::LinkMtu.consequence().class;
-            self.class = Some(self.class.map_or(class, |c| c.min(class)));
+            self.note(Setting::LinkMtu.consequence().class);
         }
+    }
+
+    /// Keep the more severe of the class so far and `class`.
+    fn note(&mut self, class: Disruption) {
+        self.class = Some(self.class.map_or(class, |so_far| so_far.min(class)));
     }
 
     /// A recreate lists the settings that force it first, then the rest.
